@@ -1,0 +1,316 @@
+/**
+ * Image preprocessing: header inspection, guarded decode, hashes and the downscaled JPEG the models see.
+ *
+ * Orientation is applied here rather than by jimp: jimp 1.6.1 auto-rotates JPEGs from EXIF inside `fromBuffer`, but
+ * only when its own EXIF parser succeeds, silently. We strip the EXIF segment before decoding and apply the
+ * orientation read from the header ourselves, so the result does not depend on jimp's behaviour or version.
+ */
+import { createHash } from 'node:crypto';
+import { imageSize } from 'image-size';
+import { Jimp } from 'jimp';
+
+export type ImageFormat = 'jpeg' | 'png';
+export type ImageProblem = 'UNSUPPORTED_FORMAT' | 'CORRUPT_IMAGE' | 'IMAGE_TOO_LARGE' | 'EMPTY_FILE';
+
+/** Dimensions as stored in the file, before EXIF orientation; `orientation` (1–8) is given for JPEGs that carry it. */
+export type ImageHeader = { format: ImageFormat; width: number; height: number; orientation?: number };
+
+export interface PreprocessOptions {
+  /** Pixel-bomb guard, judged from the header before decoding. */
+  maxPixels?: number;
+  /** Longest side of the model input; smaller images are never upscaled. */
+  targetMaxSide?: number;
+  jpegQuality?: number;
+}
+
+export type PreprocessResult =
+  | {
+      ok: true;
+      format: ImageFormat;
+      /** Of the original, upright (EXIF orientation applied). */
+      width: number;
+      height: number;
+      /** Hex SHA-256 of the original bytes. */
+      sha256: string;
+      /** 64-bit dHash of the upright image as 16 hex chars; compare with `hammingDistance`. */
+      perceptualHash: string;
+      /** Upright JPEG, longest side ≤ targetMaxSide, transparency flattened onto white. */
+      modelInput: Buffer;
+      modelInputWidth: number;
+      modelInputHeight: number;
+      /** Size of the original file. */
+      bytes: number;
+    }
+  | { ok: false; problem: ImageProblem; detail: string };
+
+export const DEFAULT_PREPROCESS_OPTIONS: Readonly<Required<PreprocessOptions>> = Object.freeze({
+  maxPixels: 40_000_000,
+  targetMaxSide: 512,
+  jpegQuality: 85,
+});
+
+const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff]);
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+export function inspectImageHeader(bytes: Buffer): ImageHeader | { problem: ImageProblem } {
+  const { header, problem } = inspect(bytes);
+  return header ?? { problem: problem ?? 'CORRUPT_IMAGE' };
+}
+
+function inspect(bytes: Buffer): { header?: ImageHeader; problem?: ImageProblem; detail?: string } {
+  if (bytes.length === 0) return { problem: 'EMPTY_FILE', detail: 'the file is zero bytes' };
+  // Magic bytes, not the file name or image-size's guess: a GIF or text file named .jpg must not reach a decoder.
+  const format: ImageFormat | undefined = startsWith(bytes, JPEG_MAGIC) ? 'jpeg' : startsWith(bytes, PNG_MAGIC) ? 'png' : undefined;
+  if (format === undefined) {
+    return { problem: 'UNSUPPORTED_FORMAT', detail: `the file is not a JPEG or PNG (${describeMagic(bytes)})` };
+  }
+  let size: ReturnType<typeof imageSize>;
+  try {
+    size = imageSize(bytes);
+  } catch (error) {
+    return { problem: 'CORRUPT_IMAGE', detail: `the ${format.toUpperCase()} header cannot be read (${(error as Error).message})` };
+  }
+  if (!(size.width > 0 && size.height > 0)) {
+    return { problem: 'CORRUPT_IMAGE', detail: `the ${format.toUpperCase()} header declares no dimensions` };
+  }
+  const header: ImageHeader = { format, width: size.width, height: size.height };
+  if (format === 'jpeg' && size.orientation !== undefined && size.orientation >= 1 && size.orientation <= 8) {
+    header.orientation = size.orientation;
+  }
+  return { header };
+}
+
+export async function preprocessImage(bytes: Buffer, options?: PreprocessOptions): Promise<PreprocessResult> {
+  const { maxPixels, targetMaxSide, jpegQuality } = { ...DEFAULT_PREPROCESS_OPTIONS, ...definedOnly(options) };
+  const inspected = inspect(bytes);
+  const header = inspected.header;
+  if (header === undefined) {
+    return { ok: false, problem: inspected.problem ?? 'CORRUPT_IMAGE', detail: inspected.detail ?? 'unreadable image' };
+  }
+  const pixels = header.width * header.height;
+  if (pixels > maxPixels) {
+    return {
+      ok: false,
+      problem: 'IMAGE_TOO_LARGE',
+      detail: `${header.width}x${header.height} is ${(pixels / 1e6).toFixed(1)} megapixels, above the ${(maxPixels / 1e6).toFixed(1)} megapixel limit`,
+    };
+  }
+
+  let toDecode = bytes;
+  if (header.format === 'jpeg') {
+    const stripped = stripExifSegments(bytes);
+    // Without a clean marker walk we could not be sure jimp will not rotate a second time.
+    if (stripped === undefined) return { ok: false, problem: 'CORRUPT_IMAGE', detail: 'the JPEG marker segments are malformed' };
+    toDecode = stripped;
+  }
+
+  let image: Awaited<ReturnType<typeof Jimp.fromBuffer>>;
+  try {
+    image = await Jimp.fromBuffer(toDecode, {
+      // Second guard in case the header image-size read is not the frame jpeg-js decodes.
+      'image/jpeg': { maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: jpegMemoryBudgetMB(maxPixels) },
+    });
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/maxResolutionInMP|maxMemoryUsageInMB/.test(message)) {
+      return { ok: false, problem: 'IMAGE_TOO_LARGE', detail: `the decoder refused the image (${message})` };
+    }
+    return { ok: false, problem: 'CORRUPT_IMAGE', detail: `the ${header.format.toUpperCase()} data cannot be decoded (${message})` };
+  }
+
+  const orientation = header.orientation ?? 1;
+  const swaps = orientation >= 5;
+  const width = swaps ? image.bitmap.height : image.bitmap.width;
+  const height = swaps ? image.bitmap.width : image.bitmap.height;
+
+  // Downscale before orienting and hashing: both are then done on at most targetMaxSide² pixels.
+  const scale = Math.min(1, targetMaxSide / Math.max(image.bitmap.width, image.bitmap.height));
+  if (scale < 1) {
+    image.resize({
+      w: Math.max(1, Math.round(image.bitmap.width * scale)),
+      h: Math.max(1, Math.round(image.bitmap.height * scale)),
+    });
+  }
+  applyOrientation(image, orientation);
+  flattenOntoWhite(image.bitmap);
+
+  const perceptualHash = differenceHash(image.bitmap);
+  const modelInput = await image.getBuffer('image/jpeg', { quality: jpegQuality });
+  return {
+    ok: true,
+    format: header.format,
+    width,
+    height,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    perceptualHash,
+    modelInput,
+    modelInputWidth: image.bitmap.width,
+    modelInputHeight: image.bitmap.height,
+    bytes: bytes.length,
+  };
+}
+
+/** Bits that differ between two equal-length hex hashes. */
+export function hammingDistance(a: string, b: string): number {
+  if (a.length !== b.length || !/^[0-9a-f]*$/i.test(a) || !/^[0-9a-f]*$/i.test(b)) {
+    throw new Error(`hammingDistance needs two hex strings of equal length, got "${a}" and "${b}"`);
+  }
+  let distance = 0;
+  for (let i = 0; i < a.length; i++) {
+    let diff = parseInt(a.charAt(i), 16) ^ parseInt(b.charAt(i), 16);
+    while (diff !== 0) {
+      distance += diff & 1;
+      diff >>= 1;
+    }
+  }
+  return distance;
+}
+
+function startsWith(bytes: Buffer, magic: Buffer): boolean {
+  return bytes.length >= magic.length && bytes.subarray(0, magic.length).equals(magic);
+}
+
+function describeMagic(bytes: Buffer): string {
+  const head = bytes.subarray(0, 12);
+  if (head.subarray(0, 4).toString('latin1') === 'GIF8') return 'it is a GIF';
+  if (head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP') return 'it is a WebP';
+  if (head.subarray(4, 8).toString('latin1') === 'ftyp') return 'it is an ISO media file such as HEIC or AVIF';
+  return `it starts with bytes ${head.subarray(0, 8).toString('hex')}`;
+}
+
+function definedOnly(options: PreprocessOptions | undefined): PreprocessOptions {
+  return Object.fromEntries(Object.entries(options ?? {}).filter(([, value]) => value !== undefined));
+}
+
+/**
+ * jpeg-js accounts ~4 bytes per coefficient per component (up to 3 at full resolution) plus 4 bytes per output pixel;
+ * its 512 MB default would refuse images our pixel limit allows.
+ */
+function jpegMemoryBudgetMB(maxPixels: number): number {
+  return Math.max(512, Math.ceil((maxPixels * 20) / (1024 * 1024)));
+}
+
+/**
+ * Copy of a JPEG without its APP1 "Exif" segments (ICC, XMP and the rest are kept). Returns undefined when the
+ * marker segments before the scan cannot be walked.
+ */
+function stripExifSegments(jpeg: Buffer): Buffer | undefined {
+  const kept: Buffer[] = [];
+  let keepFrom = 0;
+  let pos = 2; // after SOI
+  for (;;) {
+    if (pos + 2 > jpeg.length || jpeg[pos] !== 0xff) return undefined;
+    const marker = jpeg[pos + 1] ?? 0;
+    if (marker === 0xff) {
+      pos += 1; // fill byte
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) break; // start of scan / end of image: no more metadata
+    if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      pos += 2; // standalone markers carry no length
+      continue;
+    }
+    if (pos + 4 > jpeg.length) return undefined;
+    const length = jpeg.readUInt16BE(pos + 2);
+    const end = pos + 2 + length;
+    if (length < 2 || end > jpeg.length) return undefined;
+    if (marker === 0xe1 && jpeg.subarray(pos + 4, pos + 10).toString('latin1') === 'Exif\0\0') {
+      kept.push(jpeg.subarray(keepFrom, pos));
+      keepFrom = end;
+    }
+    pos = end;
+  }
+  if (kept.length === 0) return jpeg;
+  kept.push(jpeg.subarray(keepFrom));
+  return Buffer.concat(kept);
+}
+
+type JimpImage = Awaited<ReturnType<typeof Jimp.fromBuffer>>;
+
+/** EXIF orientation 1–8 to upright. jimp's `rotate` turns counter-clockwise for positive degrees. */
+function applyOrientation(image: JimpImage, orientation: number): void {
+  switch (orientation) {
+    case 2:
+      image.flip({ horizontal: true });
+      break;
+    case 3:
+      image.rotate(180);
+      break;
+    case 4:
+      image.flip({ vertical: true });
+      break;
+    case 5: // transpose
+      image.rotate(-90).flip({ horizontal: true });
+      break;
+    case 6:
+      image.rotate(-90);
+      break;
+    case 7: // transverse
+      image.rotate(-90).flip({ vertical: true });
+      break;
+    case 8:
+      image.rotate(90);
+      break;
+    default:
+      break;
+  }
+}
+
+interface Bitmap {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+/** JPEG has no alpha and jpeg-js would turn transparent pixels into their (often black) RGB. */
+function flattenOntoWhite(bitmap: Bitmap): void {
+  const data = bitmap.data;
+  for (let i = 0; i < data.length; i += 4) {
+    const alpha = data[i + 3] ?? 255;
+    if (alpha === 255) continue;
+    const a = alpha / 255;
+    for (let c = 0; c < 3; c++) data[i + c] = Math.round((data[i + c] ?? 0) * a + 255 * (1 - a));
+    data[i + 3] = 255;
+  }
+}
+
+/**
+ * dHash: luminance averaged over a 9x8 grid of cells (area averaging rather than point sampling, so re-encoding noise
+ * barely moves it), then one bit per horizontally adjacent pair: 1 when the left cell is brighter.
+ */
+function differenceHash(bitmap: Bitmap): string {
+  const { data, width, height } = bitmap;
+  const cols = 9;
+  const rows = 8;
+  const cells = new Float64Array(cols * rows);
+  for (let row = 0; row < rows; row++) {
+    const y0 = Math.floor((row * height) / rows);
+    const y1 = Math.max(y0 + 1, Math.floor(((row + 1) * height) / rows));
+    for (let col = 0; col < cols; col++) {
+      const x0 = Math.floor((col * width) / cols);
+      const x1 = Math.max(x0 + 1, Math.floor(((col + 1) * width) / cols));
+      let sum = 0;
+      for (let y = y0; y < y1; y++) {
+        for (let x = x0; x < x1; x++) {
+          const i = (y * width + x) * 4;
+          sum += 0.299 * (data[i] ?? 0) + 0.587 * (data[i + 1] ?? 0) + 0.114 * (data[i + 2] ?? 0);
+        }
+      }
+      cells[row * cols + col] = sum / ((y1 - y0) * (x1 - x0));
+    }
+  }
+  let hex = '';
+  for (let row = 0; row < rows; row++) {
+    for (let half = 0; half < 2; half++) {
+      let nibble = 0;
+      for (let bit = 0; bit < 4; bit++) {
+        const col = half * 4 + bit;
+        const left = cells[row * cols + col] ?? 0;
+        const right = cells[row * cols + col + 1] ?? 0;
+        nibble = (nibble << 1) | (left > right ? 1 : 0);
+      }
+      hex += nibble.toString(16);
+    }
+  }
+  return hex;
+}

@@ -1,0 +1,46 @@
+/** The versioned triage policy (config/triage-policy.json): thresholds, kept per category model id. */
+import { z } from 'zod';
+import policyFile from '../../config/triage-policy.json';
+
+const thresholdsSchema = z
+  .object({
+    /** Below this top category score, the image says nothing reliable: LOW_CONFIDENCE. */
+    lowConfidence: z.number().min(0).max(1),
+    /** A different, unrelated category at or above this score contradicts the declared one: CATEGORY_MISMATCH. */
+    mismatch: z.number().min(0).max(1),
+    /** The declared category (with its descendants) at or above this score is supported by the image. */
+    pass: z.number().min(0).max(1),
+  })
+  .refine((t) => t.lowConfidence <= t.mismatch, { message: 'lowConfidence must not exceed mismatch' });
+
+export const triagePolicySchema = z.object({
+  version: z.string().min(1),
+  description: z.string().optional(),
+  categoryModels: z.record(z.string(), thresholdsSchema).refine((models) => 'default' in models, {
+    message: 'categoryModels needs a "default" entry',
+  }),
+  textConflictMinKeywordHits: z.number().int().min(1),
+});
+
+export type TriagePolicy = z.infer<typeof triagePolicySchema>;
+export type CategoryThresholds = z.infer<typeof thresholdsSchema>;
+
+export function parseTriagePolicy(document: unknown, source = 'triage policy'): TriagePolicy {
+  const parsed = triagePolicySchema.safeParse(document);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new Error(`invalid ${source}: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export function thresholdsFor(policy: TriagePolicy, modelId: string): CategoryThresholds {
+  return policy.categoryModels[modelId] ?? policy.categoryModels['default']!;
+}
+
+let bundled: TriagePolicy | undefined;
+
+export function loadTriagePolicy(): TriagePolicy {
+  bundled ??= parseTriagePolicy(policyFile, 'config/triage-policy.json');
+  return bundled;
+}

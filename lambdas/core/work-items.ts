@@ -1,0 +1,55 @@
+/**
+ * What travels between the map's child stages: small JSON per asset (never image bytes — those go through S3).
+ * A stage that decides an asset early (rejection, failure) leaves it in the list so Persist records it.
+ */
+import type { LabelScores } from './hf-contract';
+import type { NormalizedListing } from './manifest';
+import type { ReasonCode } from './outcomes';
+import type { ImageFacts, ModelLineage } from './records';
+import type { TriageDecision } from './triage';
+
+/** One line of the batch's items.jsonl, written by PrepareBatch and read by the Distributed Map's ItemReader. */
+export interface WorkItem {
+  batchId: string;
+  assetKey: string;
+  rowNumber: number;
+  file: string;
+  /** Key of the staged image in the data bucket. */
+  stagedKey: string;
+  receivedAt: string;
+  listing: NormalizedListing;
+}
+
+/** The ItemBatcher's child input. */
+export interface ItemBatch {
+  Items: WorkItem[];
+  BatchInput?: Record<string, unknown>;
+}
+
+export interface EarlyDecision {
+  outcome: 'REJECTED_INPUT' | 'FAILED';
+  reasons: ReasonCode[];
+  detail: string;
+  stage: string;
+}
+
+export interface AssetWork {
+  item: WorkItem;
+  image?: ImageFacts;
+  classification?: { categoryLabels: LabelScores; policyLabels: LabelScores; categoryModel: ModelLineage; policyModel: ModelLineage };
+  decision?: TriageDecision;
+  /** Set when a stage decided the asset before triage. */
+  early?: EarlyDecision;
+}
+
+export interface AssetBatch {
+  assets: AssetWork[];
+}
+
+export function isOpen(asset: AssetWork): boolean {
+  return asset.early === undefined;
+}
+
+export function stagingPrefix(batchId: string): string {
+  return `staging/${batchId}/`;
+}

@@ -1,0 +1,58 @@
+/**
+ * Persist: one record per asset (conditional put: a standing decision is never overwritten) and, for reviewable
+ * outcomes, exactly one review message — also when an earlier attempt stored the record but died before sending.
+ */
+import { baseLineage } from '../core/lineage';
+import { assetRecord, type AssetRecord } from '../core/records';
+import type { AssetBatch, AssetWork } from '../core/work-items';
+import { getAssetRecord, putAssetRecord } from '../adapters/record-store';
+import { enqueueForReview } from '../adapters/review-queue';
+import { setting } from '../adapters/settings';
+
+export interface PersistOutput {
+  recorded: number;
+  alreadyRecorded: number;
+  enqueued: number;
+}
+
+export async function handler(input: AssetBatch): Promise<PersistOutput> {
+  const pipelineVersion = setting('pipelineVersion');
+  const output: PersistOutput = { recorded: 0, alreadyRecorded: 0, enqueued: 0 };
+  for (const asset of input.assets) {
+    const record = toRecord(asset, pipelineVersion, new Date().toISOString());
+    if (await putAssetRecord(record)) output.recorded += 1;
+    else output.alreadyRecorded += 1;
+    const stored = (await getAssetRecord(record.pk, record.sk)) ?? record;
+    if ((await enqueueForReview(stored)) !== undefined) output.enqueued += 1;
+  }
+  return output;
+}
+
+export function toRecord(asset: AssetWork, pipelineVersion: string, now: string): AssetRecord {
+  const { item } = asset;
+  const lineage = baseLineage(pipelineVersion);
+  if (asset.classification !== undefined) {
+    lineage.categoryModel = asset.classification.categoryModel;
+    lineage.policyModel = asset.classification.policyModel;
+  }
+  const context = { batchId: item.batchId, receivedAt: item.receivedAt, lineage, now };
+  const common = { assetKey: item.assetKey, rowNumber: item.rowNumber, file: item.file, listing: item.listing, image: asset.image };
+  if (asset.early !== undefined) {
+    return assetRecord(context, {
+      ...common,
+      outcome: asset.early.outcome,
+      reasons: asset.early.reasons,
+      explanation: asset.early.detail,
+      decidedBy: asset.early.stage,
+    });
+  }
+  if (asset.decision === undefined) throw new Error(`asset ${item.assetKey} reached Persist without a decision`);
+  return assetRecord(context, {
+    ...common,
+    outcome: asset.decision.outcome,
+    reasons: asset.decision.reasons,
+    explanation: asset.decision.explanation,
+    evidence: asset.decision.evidence,
+    decidedBy: 'Triage',
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * Report: reads the batch's records from DynamoDB (not the map's results), reconciles them against the assets
+ * PrepareBatch expected — a missing one becomes FAILED / NOT_PROCESSED, so nothing is silently dropped — finishes
+ * any review enqueue an earlier crash left half done, then writes the CSV table and the summary.
+ */
+import { baseLineage } from '../core/lineage';
+import { REVIEWABLE_OUTCOMES } from '../core/outcomes';
+import { assetRecord } from '../core/records';
+import { assetsCsv, reportKey, summarize, type BatchSummary } from '../core/report';
+import { stagingPrefix } from '../core/work-items';
+import { getObjectBytes, putJson, putObject } from '../adapters/object-store';
+import { getBatchRecord, listAssetRecords, putAssetRecord, upsertBatchRecord } from '../adapters/record-store';
+import { enqueueForReview } from '../adapters/review-queue';
+import { setting } from '../adapters/settings';
+import { logger } from './logger';
+
+export interface ReportInput {
+  batchId: string;
+}
+
+export async function handler(input: ReportInput): Promise<BatchSummary & { status: 'COMPLETED' }> {
+  const { batchId } = input;
+  const batch = await getBatchRecord(batchId);
+  if (batch === undefined) throw new Error(`batch ${batchId} has no batch record`);
+  const pipelineVersion = setting('pipelineVersion');
+  const expected = JSON.parse(
+    (await getObjectBytes(setting('dataBucket'), `${stagingPrefix(batchId)}expected-assets.json`)).toString('utf8'),
+  ) as { assetKeys: string[] };
+
+  let records = await listAssetRecords(batchId);
+  const recorded = new Set(records.map((record) => record.assetKey));
+  const missing = expected.assetKeys.filter((key) => !recorded.has(key));
+  if (missing.length > 0) logger.warn('assets without a record after the map', { count: missing.length });
+  const now = new Date().toISOString();
+  const context = { batchId, receivedAt: batch.receivedAt, lineage: baseLineage(pipelineVersion), now };
+  for (const assetKey of missing) {
+    await putAssetRecord(
+      assetRecord(context, {
+        assetKey,
+        listing: {},
+        outcome: 'FAILED',
+        reasons: ['NOT_PROCESSED'],
+        explanation: 'No stage recorded an outcome for this asset (its map batch failed after retries); a rerun retries it.',
+        decidedBy: 'Report',
+      }),
+    );
+  }
+  for (const record of records) {
+    if (REVIEWABLE_OUTCOMES.has(record.outcome) && record.reviewMessageId === undefined) await enqueueForReview(record);
+  }
+  if (missing.length > 0 || records.some((r) => REVIEWABLE_OUTCOMES.has(r.outcome) && r.reviewMessageId === undefined)) {
+    records = await listAssetRecords(batchId);
+  }
+
+  const reportsBucket = setting('reportsBucket');
+  const keys = {
+    assets: reportKey('assets', batch.dt, batchId, 'assets.csv'),
+    summary: reportKey('summaries', batch.dt, batchId, 'summary.json'),
+  };
+  const summary = summarize({ ...batch, pipelineVersion }, records, keys);
+  await putObject(reportsBucket, keys.assets, assetsCsv(records), 'text/csv');
+  await putJson(reportsBucket, keys.summary, summary);
+  await upsertBatchRecord({ ...batch, status: 'COMPLETED', counts: summary.outcomes, completedAt: now, lastRunAt: now });
+  logger.info('batch reported', { outcomes: summary.outcomes });
+  return { ...summary, status: 'COMPLETED' };
+}

@@ -1,0 +1,27 @@
+/** Triage: the pure decision over each classified asset (no I/O). */
+import { loadTaxonomy } from '../core/taxonomy';
+import { triage } from '../core/triage';
+import { loadTriagePolicy } from '../core/triage-policy';
+import { isOpen, type AssetBatch } from '../core/work-items';
+
+export async function handler(input: AssetBatch): Promise<AssetBatch> {
+  const taxonomy = loadTaxonomy();
+  const policy = loadTriagePolicy();
+  return {
+    assets: input.assets.map((asset) => {
+      if (!isOpen(asset)) return asset;
+      if (asset.classification === undefined) throw new Error(`asset ${asset.item.assetKey} reached Triage without classification`);
+      const decision = triage(
+        {
+          listing: asset.item.listing,
+          categoryLabels: asset.classification.categoryLabels,
+          policyLabels: asset.classification.policyLabels,
+          categoryModelId: asset.classification.categoryModel.modelId,
+        },
+        taxonomy,
+        policy,
+      );
+      return { ...asset, decision };
+    }),
+  };
+}

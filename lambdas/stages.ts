@@ -1,0 +1,88 @@
+/**
+ * The stage registry: the one place that names each Lambda stage, its handler file and its settings. The CDK
+ * construct creates one function per entry, and the local runner maps the synthesized state machine's tasks back
+ * to these handlers through the STAGE_NAME each function carries.
+ */
+import type { SettingKey } from './adapters/settings';
+
+export type Access = 'data:read' | 'data:write' | 'reports:write' | 'records:read' | 'records:write' | 'review:send' | 'models:invoke';
+
+export interface StageDefinition {
+  /** Handler module, relative to the project root; it exports `handler`. */
+  entry: string;
+  description: string;
+  memorySizeMb: number;
+  timeoutSeconds: number;
+  /** Settings (environment variables) the stage reads. */
+  settings: SettingKey[];
+  /** What the stage's role may do; the construct turns these into grants. */
+  access: Access[];
+}
+
+export const STAGES = {
+  PrepareBatch: {
+    entry: 'lambdas/functions/prepare-batch.ts',
+    description: 'Opens the batch archive safely, parses the manifest, records rejected rows and files, stages images, writes items.jsonl',
+    memorySizeMb: 3008,
+    timeoutSeconds: 900,
+    settings: ['pipelineVersion', 'tableName', 'dataBucket'],
+    access: ['data:read', 'data:write', 'records:write'],
+  },
+  Preprocess: {
+    entry: 'lambdas/functions/preprocess.ts',
+    description: 'Checks image headers, decodes with jimp, hashes, and writes the model input JPEG',
+    memorySizeMb: 2048,
+    timeoutSeconds: 300,
+    settings: ['dataBucket'],
+    access: ['data:read', 'data:write'],
+  },
+  Classify: {
+    entry: 'lambdas/functions/classify.ts',
+    description: 'Calls the category (zero-shot) and policy (image-classification) SageMaker endpoints',
+    memorySizeMb: 512,
+    timeoutSeconds: 300,
+    settings: [
+      'dataBucket',
+      'categoryEndpoint',
+      'categoryModelId',
+      'categoryModelVersion',
+      'categoryPayloadLimit',
+      'policyEndpoint',
+      'policyModelId',
+      'policyModelVersion',
+      'policyPayloadLimit',
+    ],
+    access: ['data:read', 'models:invoke'],
+  },
+  Triage: {
+    entry: 'lambdas/functions/triage.ts',
+    description: 'Combines image, text and policy signals into an outcome with reason codes',
+    memorySizeMb: 256,
+    timeoutSeconds: 60,
+    settings: [],
+    access: [],
+  },
+  Persist: {
+    entry: 'lambdas/functions/persist.ts',
+    description: 'Writes asset records (conditional, idempotent) and sends reviewable assets to the review queue once',
+    memorySizeMb: 256,
+    timeoutSeconds: 120,
+    settings: ['pipelineVersion', 'tableName', 'reviewQueueUrl'],
+    access: ['records:read', 'records:write', 'review:send'],
+  },
+  Report: {
+    entry: 'lambdas/functions/report.ts',
+    description: 'Reconciles the batch (missing assets become FAILED/NOT_PROCESSED), writes CSV reports and the summary',
+    memorySizeMb: 1024,
+    timeoutSeconds: 900,
+    settings: ['pipelineVersion', 'tableName', 'dataBucket', 'reportsBucket', 'reviewQueueUrl'],
+    access: ['data:read', 'records:read', 'records:write', 'reports:write', 'review:send'],
+  },
+} as const satisfies Record<string, StageDefinition>;
+
+export type StageName = keyof typeof STAGES;
+export const STAGE_NAMES = Object.keys(STAGES) as StageName[];
+
+export function isStageName(value: string): value is StageName {
+  return Object.hasOwn(STAGES, value);
+}
