@@ -65,6 +65,7 @@ const ENTRY_PROBLEM_REASON: Record<NonNullable<ArchiveEntry['problem']>, ReasonC
   UNSAFE_PATH: 'UNSAFE_PATH',
   EMPTY_FILE: 'EMPTY_FILE',
   FILE_TOO_LARGE: 'FILE_TOO_LARGE',
+  SUSPICIOUS_COMPRESSION: 'SUSPICIOUS_COMPRESSION',
   CORRUPT_ENTRY: 'CORRUPT_IMAGE',
   DUPLICATE_ENTRY: 'DUPLICATE_ARCHIVE_ENTRY',
 };
@@ -123,7 +124,7 @@ export function planBatch(
   for (const entry of entries) {
     if (referenced.has(entry) || entry.path === manifestFileName) continue;
     const reasons: ReasonCode[] = ['ORPHAN_FILE'];
-    if (entry.problem !== undefined && ENTRY_PROBLEM_REASON[entry.problem] !== 'ORPHAN_FILE') {
+    if (entry.problem !== undefined) {
       reasons.unshift(ENTRY_PROBLEM_REASON[entry.problem]);
     }
     rejections.push({
@@ -152,6 +153,8 @@ function describeEntryProblem(entry: ArchiveEntry): string {
       return `archive entry "${entry.path}" (${entry.size} bytes) exceeds the per-file limit`;
     case 'CORRUPT_ENTRY':
       return `archive entry "${entry.path}" cannot be inflated (corrupt data)`;
+    case 'SUSPICIOUS_COMPRESSION':
+      return `archive entry "${entry.path}" compresses implausibly well (zip-bomb guard) and was not inflated`;
     case 'DUPLICATE_ENTRY':
       return `archive entry "${entry.path}" appears more than once in the archive; only the first is used`;
     default:

@@ -32,7 +32,7 @@ export type PreprocessResult =
       height: number;
       /** Hex SHA-256 of the original bytes. */
       sha256: string;
-      /** 64-bit dHash of the upright image as 16 hex chars; compare with `hammingDistance`. */
+      /** 64-bit dHash of the upright image (taken from the downscaled pixels) as 16 hex chars; see `hammingDistance`. */
       perceptualHash: string;
       /** Upright JPEG, longest side ≤ targetMaxSide, transparency flattened onto white. */
       modelInput: Buffer;
@@ -57,7 +57,15 @@ export function inspectImageHeader(bytes: Buffer): ImageHeader | { problem: Imag
   return header ?? { problem: problem ?? 'CORRUPT_IMAGE' };
 }
 
-function inspect(bytes: Buffer): { header?: ImageHeader; problem?: ImageProblem; detail?: string } {
+interface Inspection {
+  header?: ImageHeader;
+  /** For JPEGs, the bytes without EXIF segments (what gets decoded). */
+  decodable?: Buffer;
+  problem?: ImageProblem;
+  detail?: string;
+}
+
+function inspect(bytes: Buffer): Inspection {
   if (bytes.length === 0) return { problem: 'EMPTY_FILE', detail: 'the file is zero bytes' };
   // Magic bytes, not the file name or image-size's guess: a GIF or text file named .jpg must not reach a decoder.
   const format: ImageFormat | undefined = startsWith(bytes, JPEG_MAGIC) ? 'jpeg' : startsWith(bytes, PNG_MAGIC) ? 'png' : undefined;
@@ -74,17 +82,20 @@ function inspect(bytes: Buffer): { header?: ImageHeader; problem?: ImageProblem;
     return { problem: 'CORRUPT_IMAGE', detail: `the ${format.toUpperCase()} header declares no dimensions` };
   }
   const header: ImageHeader = { format, width: size.width, height: size.height };
-  if (format === 'jpeg' && size.orientation !== undefined && size.orientation >= 1 && size.orientation <= 8) {
-    header.orientation = size.orientation;
-  }
-  return { header };
+  if (format === 'png') return { header, decodable: bytes };
+
+  const metadata = scanJpegMetadata(bytes);
+  // Without a clean marker walk we could not be sure jimp will not rotate a second time.
+  if (metadata === undefined) return { problem: 'CORRUPT_IMAGE', detail: 'the JPEG marker segments are malformed' };
+  if (metadata.orientation !== undefined) header.orientation = metadata.orientation;
+  return { header, decodable: metadata.withoutExif };
 }
 
 export async function preprocessImage(bytes: Buffer, options?: PreprocessOptions): Promise<PreprocessResult> {
   const { maxPixels, targetMaxSide, jpegQuality } = { ...DEFAULT_PREPROCESS_OPTIONS, ...definedOnly(options) };
   const inspected = inspect(bytes);
-  const header = inspected.header;
-  if (header === undefined) {
+  const { header, decodable } = inspected;
+  if (header === undefined || decodable === undefined) {
     return { ok: false, problem: inspected.problem ?? 'CORRUPT_IMAGE', detail: inspected.detail ?? 'unreadable image' };
   }
   const pixels = header.width * header.height;
@@ -96,17 +107,9 @@ export async function preprocessImage(bytes: Buffer, options?: PreprocessOptions
     };
   }
 
-  let toDecode = bytes;
-  if (header.format === 'jpeg') {
-    const stripped = stripExifSegments(bytes);
-    // Without a clean marker walk we could not be sure jimp will not rotate a second time.
-    if (stripped === undefined) return { ok: false, problem: 'CORRUPT_IMAGE', detail: 'the JPEG marker segments are malformed' };
-    toDecode = stripped;
-  }
-
   let image: Awaited<ReturnType<typeof Jimp.fromBuffer>>;
   try {
-    image = await Jimp.fromBuffer(toDecode, {
+    image = await Jimp.fromBuffer(decodable, {
       // Second guard in case the header image-size read is not the frame jpeg-js decodes.
       'image/jpeg': { maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: jpegMemoryBudgetMB(maxPixels) },
     });
@@ -191,11 +194,14 @@ function jpegMemoryBudgetMB(maxPixels: number): number {
 }
 
 /**
- * Copy of a JPEG without its APP1 "Exif" segments (ICC, XMP and the rest are kept). Returns undefined when the
- * marker segments before the scan cannot be walked.
+ * Walks the JPEG marker segments up to the scan: the orientation of the first EXIF segment (the one the Exif spec
+ * places after SOI; image-size would report the last one), and a copy without any APP1 "Exif" segment (ICC, XMP and
+ * the rest are kept). Undefined when the segments cannot be walked.
  */
-function stripExifSegments(jpeg: Buffer): Buffer | undefined {
+function scanJpegMetadata(jpeg: Buffer): { orientation?: number; withoutExif: Buffer } | undefined {
   const kept: Buffer[] = [];
+  let orientation: number | undefined;
+  let sawExif = false;
   let keepFrom = 0;
   let pos = 2; // after SOI
   for (;;) {
@@ -215,14 +221,39 @@ function stripExifSegments(jpeg: Buffer): Buffer | undefined {
     const end = pos + 2 + length;
     if (length < 2 || end > jpeg.length) return undefined;
     if (marker === 0xe1 && jpeg.subarray(pos + 4, pos + 10).toString('latin1') === 'Exif\0\0') {
+      if (!sawExif) orientation = readTiffOrientation(jpeg.subarray(pos + 10, end));
+      sawExif = true;
       kept.push(jpeg.subarray(keepFrom, pos));
       keepFrom = end;
     }
     pos = end;
   }
-  if (kept.length === 0) return jpeg;
+  if (!sawExif) return { withoutExif: jpeg };
   kept.push(jpeg.subarray(keepFrom));
-  return Buffer.concat(kept);
+  return { orientation, withoutExif: Buffer.concat(kept) };
+}
+
+/** IFD0 Orientation (tag 0x0112, one SHORT) of a TIFF structure; undefined when absent, malformed or out of range. */
+function readTiffOrientation(tiff: Buffer): number | undefined {
+  if (tiff.length < 8) return undefined;
+  const order = tiff.subarray(0, 2).toString('latin1');
+  if (order !== 'II' && order !== 'MM') return undefined;
+  const little = order === 'II';
+  const u16 = (at: number) => (little ? tiff.readUInt16LE(at) : tiff.readUInt16BE(at));
+  const u32 = (at: number) => (little ? tiff.readUInt32LE(at) : tiff.readUInt32BE(at));
+  if (u16(2) !== 42) return undefined;
+  const ifd = u32(4);
+  if (ifd + 2 > tiff.length) return undefined;
+  const count = u16(ifd);
+  for (let i = 0; i < count; i++) {
+    const at = ifd + 2 + i * 12;
+    if (at + 12 > tiff.length) return undefined;
+    if (u16(at) !== 0x0112) continue;
+    if (u16(at + 2) !== 3 || u32(at + 4) !== 1) return undefined;
+    const value = u16(at + 8);
+    return value >= 1 && value <= 8 ? value : undefined;
+  }
+  return undefined;
 }
 
 type JimpImage = Awaited<ReturnType<typeof Jimp.fromBuffer>>;

@@ -187,5 +187,5 @@ export function normalizeRow(row: ManifestRow, taxonomy: Taxonomy): RowVerdict {
 
 /** Manifest paths are compared with archive paths in the same form: forward slashes, no leading "./". */
 export function normalizeManifestPath(path: string): string {
-  return path.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+  return path.normalize('NFC').replace(/\\/g, '/').replace(/^(\.\/)+/, '');
 }

@@ -34,6 +34,7 @@ export const REASON_CODES = {
   DUPLICATE_ARCHIVE_ENTRY: 'The archive holds the same path twice; only the first copy is used.',
   EMPTY_FILE: 'The file is zero bytes.',
   FILE_TOO_LARGE: 'The file exceeds the per-file size limit.',
+  SUSPICIOUS_COMPRESSION: 'The archive entry compresses implausibly well (zip-bomb guard); it was not inflated.',
   UNSUPPORTED_FORMAT: 'The file is not a supported image format (JPEG, PNG).',
   CORRUPT_IMAGE: 'The file claims a supported format but cannot be decoded.',
   IMAGE_TOO_LARGE: 'The image dimensions exceed the pixel limit (checked from the header, before decoding).',

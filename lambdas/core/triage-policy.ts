@@ -34,8 +34,12 @@ export function parseTriagePolicy(document: unknown, source = 'triage policy'): 
   return parsed.data;
 }
 
-export function thresholdsFor(policy: TriagePolicy, modelId: string): CategoryThresholds {
-  return policy.categoryModels[modelId] ?? policy.categoryModels['default']!;
+/**
+ * Thresholds for the model that answered: its endpoint variant first (e.g. the local stand-in's detector, a model of
+ * its own), then its model id, then `default`.
+ */
+export function thresholdsFor(policy: TriagePolicy, modelId: string, variant = ''): CategoryThresholds {
+  return policy.categoryModels[variant] ?? policy.categoryModels[modelId] ?? policy.categoryModels['default']!;
 }
 
 let bundled: TriagePolicy | undefined;

@@ -15,6 +15,8 @@ export interface TriageInput {
   /** The policy endpoint's answer. */
   policyLabels: LabelScores;
   categoryModelId: string;
+  /** The endpoint variant that answered (InvokedProductionVariant). */
+  categoryModelVariant?: string;
 }
 
 export interface CategoryEvidence {
@@ -53,7 +55,7 @@ export function categoryScores(taxonomy: Taxonomy, labels: LabelScores): Map<str
 }
 
 export function triage(input: TriageInput, taxonomy: Taxonomy, policy: TriagePolicy): TriageDecision {
-  const thresholds = thresholdsFor(policy, input.categoryModelId);
+  const thresholds = thresholdsFor(policy, input.categoryModelId, input.categoryModelVariant);
   const declared = input.listing.declaredCategoryId;
   const declaredName = taxonomy.category(declared)?.name ?? declared;
   const reasons: ReasonCode[] = [];

@@ -17,6 +17,7 @@ export async function handler(input: AssetBatch): Promise<AssetBatch> {
           categoryLabels: asset.classification.categoryLabels,
           policyLabels: asset.classification.policyLabels,
           categoryModelId: asset.classification.categoryModel.modelId,
+          categoryModelVariant: asset.classification.categoryModel.variant,
         },
         taxonomy,
         policy,

@@ -26,6 +26,7 @@ import {
   Succeed,
   TaskInput,
   type IChainable,
+  type TaskStateBase,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -63,7 +64,7 @@ export class TriageStateMachine extends Construct {
 
   constructor(scope: Construct, id: string, props: TriageStateMachineProps) {
     super(scope, id);
-    const task = (stage: StageName, payload?: TaskInput): LambdaInvoke =>
+    const task = (stage: StageName, payload?: TaskInput): TaskStateBase =>
       new LambdaInvoke(this, stage, {
         lambdaFunction: props.functions[stage],
         payload,

@@ -13,8 +13,9 @@
  *   locomotion-house-cat     zebra 0.44, bird 0.41, zebra 0.40, bird 0.39, ... (Muybridge frames; no cat) | drawing 0.83
  *   march-pastoral           sheep 0.60, sheep 0.47, sheep 0.42, sheep 0.42, sheep 0.40, ...              | neutral 0.93
  *   nagasaki-boats           person 0.41, boat 0.33, boat 0.27, person 0.27, boat 0.23, boat 0.22         | neutral 1.00
- * Timings: wasm backend start ~10 ms, CenterNet load ~50-100 ms, nsfwjs MobileNetV2 load ~0.5 s; per ~1 MP JPEG
- * ~100 ms Jimp decode, then ~190 ms detection (512x512) or ~70-100 ms policy classification (224x224), warm.
+ * Timings (2 shared cores, so +-50%): wasm backend start ~10 ms; CenterNet load ~60 ms plus a ~0.35 s blank warm-up
+ * pass; nsfwjs MobileNetV2 load ~0.35-0.6 s; importing tfjs + nsfwjs ~1 s. Per ~1 MP JPEG, warm: ~100 ms Jimp decode
+ * (~250-450 ms the first time, JIT), then ~190-200 ms detection at 512x512 or ~70-100 ms policy classification at 224x224.
  */
 import { createRequire } from 'node:module';
 import {

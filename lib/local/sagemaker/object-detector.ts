@@ -54,7 +54,7 @@ export function loadObjectDetector(): Promise<tf.GraphModel> {
     const model = await tfjs.loadGraphModel(
       tfjs.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData, format: modelJson.format }),
     );
-    // One blank pass sets up the kernels, so the first real image is not ~3x slower than the rest.
+    // One blank pass sets the graph executor up, so warmUpModels() leaves the first real image nothing extra to pay.
     const warmUp = tfjs.tidy(() => model.execute(tfjs.zeros([1, INPUT_SIZE, INPUT_SIZE, 3]), OUTPUT_NODE) as tf.Tensor);
     await warmUp.data();
     warmUp.dispose();

@@ -1,0 +1,133 @@
+/**
+ * media-triage CLI. Every command has a --json form whose last stdout line is one JSON object (README "CLI output").
+ *
+ *   media-triage run <batch.zip> [--json] [--state-dir DIR] [--template FILE]
+ *   media-triage demo [--json] [--state-dir DIR]
+ *   media-triage reset [--state-dir DIR] [--json]
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { OUTCOMES, REASON_CODES, type ReasonCode } from '../lambdas/core/outcomes';
+import { demoBatch } from '../lib/local/demo-batch';
+import { readTemplateFile } from '../lib/local/local-session';
+import { phase, ProgressBar } from '../lib/local/progress';
+import { runBatchLocally, type RunResult, type RunSummary } from '../lib/local/run-batch';
+
+const USAGE = `usage:
+  media-triage run <batch.zip> [--json] [--state-dir DIR] [--template FILE]
+  media-triage demo [--json] [--state-dir DIR]
+  media-triage reset [--json] [--state-dir DIR]
+
+  --state-dir DIR   where local state persists (default: .media-triage in the current folder)
+  --template FILE   run this synthesized template instead of synthesizing the stack in-process`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      'state-dir': { type: 'string' },
+      template: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const json = values.json === true;
+  const stateDir = path.resolve(values['state-dir'] ?? process.env['MEDIA_TRIAGE_HOME'] ?? '.media-triage');
+  const [command, ...rest] = positionals;
+  try {
+    if (values.help || command === undefined || command === 'help') {
+      console.log(USAGE);
+      return command === undefined && !values.help ? 2 : 0;
+    }
+    switch (command) {
+      case 'run': {
+        const file = rest[0];
+        if (file === undefined) throw new UsageError('run needs the path of a batch archive (.zip)');
+        const archive = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+          throw new UsageError(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+        });
+        return await runAndPrint(archive, path.basename(file), stateDir, json, values.template);
+      }
+      case 'demo': {
+        const archive = demoBatch();
+        const file = path.join(stateDir, 'demo', 'demo-batch.zip');
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeFile(file, archive);
+        phase(`Demo batch written to ${path.relative(process.cwd(), file)} (${(archive.byteLength / 1024).toFixed(0)} KiB)`, !json);
+        return await runAndPrint(archive, 'demo-batch.zip', stateDir, json, undefined);
+      }
+      case 'reset': {
+        await rm(stateDir, { recursive: true, force: true });
+        if (json) console.log(JSON.stringify({ reset: true, stateDir }));
+        else console.log(`Removed local state in ${stateDir}`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    const message = (error as Error).message;
+    console.error(`error: ${message}`);
+    if (json) console.log(JSON.stringify({ error: message, code: error instanceof UsageError ? 'USAGE' : 'ERROR' }));
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+async function runAndPrint(archive: Buffer, fileName: string, stateDir: string, json: boolean, templateFile: string | undefined): Promise<number> {
+  phase('Synthesizing the stack and starting local AWS stand-ins…', !json);
+  const bar = new ProgressBar('Processing assets', !json && process.stderr.isTTY === true);
+  let assetsDone = 0;
+  const run = await runBatchLocally(archive, fileName, {
+    stateDir,
+    template: templateFile === undefined ? undefined : await readTemplateFile(templateFile),
+    onMapBatch: (done, total, assets) => {
+      assetsDone += assets;
+      bar.update(done, total, `batches (${assetsDone} assets)`);
+    },
+  });
+  bar.done();
+  const { result } = run;
+  if (result.status !== 'COMPLETED') {
+    console.error(`error: ${result.error}`);
+    if (json) console.log(JSON.stringify(result));
+    return 1;
+  }
+  if (json) console.log(JSON.stringify(result));
+  else printSummary(result, run);
+  return 0;
+}
+
+function printSummary(summary: RunSummary, run: RunResult): void {
+  const lines: string[] = [];
+  lines.push('', `Batch ${summary.batchId}  (${summary.assets} assets, dt=${summary.dt}, ${(summary.elapsedMs / 1000).toFixed(1)} s)`, '');
+  lines.push('Outcomes');
+  for (const outcome of OUTCOMES) lines.push(`  ${outcome.padEnd(15)} ${String(summary.outcomes[outcome]).padStart(4)}`);
+  lines.push('', 'Reason codes');
+  const reasons = Object.entries(summary.reasons) as Array<[ReasonCode, number]>;
+  if (reasons.length === 0) lines.push('  (none)');
+  for (const [code, count] of reasons) lines.push(`  ${code.padEnd(23)} ${String(count).padStart(4)}  ${REASON_CODES[code]}`);
+  if (run.attention.length > 0) {
+    lines.push('', 'Assets that need attention');
+    for (const record of run.attention) {
+      const id = record.listing.assetId ?? record.assetKey;
+      lines.push(`  ${record.outcome.padEnd(14)} ${id.padEnd(12)} ${record.reasons.join(', ')}`);
+      lines.push(`  ${''.padEnd(14)} ${''.padEnd(12)} ${truncate(record.explanation, 110)}`);
+    }
+  }
+  lines.push('', `Sent to the review queue: ${summary.sentToReview}`);
+  lines.push(`Records:  DynamoDB table ${summary.records.table} (local, in ${summary.records.stateDir ?? 'memory'})`);
+  lines.push(`Reports:  ${summary.reportsDir ?? '(in memory)'}`);
+  lines.push(`          ${summary.reports.assets}`, `          ${summary.reports.summary}`);
+  lines.push(`Versions: pipeline ${summary.versions.pipeline}, taxonomy ${summary.versions.taxonomy}, triage policy ${summary.versions.policy}`);
+  console.log(lines.join('\n'));
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,163 @@
+/**
+ * A local session: synthesizes the stack in-process (or reads a given template), starts the stand-ins, creates the
+ * template's buckets, queues and table in them, points the real SDK clients at them through the environment the
+ * template gives each function, and runs batches through the template's own trigger and state machine.
+ */
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { resetClients } from '../../lambdas/adapters/aws-clients';
+import { loadTaxonomy } from '../../lambdas/core/taxonomy';
+import { buildApp, STACK_NAME } from '../app';
+import { PROJECT_ROOT } from '../constructs/stage-function';
+import { matchesPattern, objectCreatedEvent, transformInput } from './event-routing';
+import { LOCAL_ACCOUNT, LOCAL_REGION, rememberQueue, startStandIns, type StandIns, type StandInsOptions } from './stand-ins';
+import { LocalStateMachineRunner, type LocalExecutionResult } from './state-machine-runner';
+import { readLocalStack, type CfnTemplate, type LocalStack } from './template';
+
+export interface LocalSessionOptions {
+  /** Folder for persisted state; omit for an in-memory session (tests). */
+  stateDir?: string;
+  /** Use this template instead of synthesizing (e.g. cdk.out/MediaTriage.template.json, or an altered copy). */
+  template?: CfnTemplate;
+  /** Test hook: answer model calls without the models (see the SageMaker stand-in). */
+  intercept?: StandInsOptions['intercept'];
+  retryIntervalMs?: number;
+  onMapBatch?: (done: number, total: number, assets: number) => void;
+}
+
+export interface LocalSession {
+  stack: LocalStack;
+  template: CfnTemplate;
+  standIns: StandIns;
+  dataBucket: string;
+  reportsBucket: string;
+  /** Uploads an archive under incoming/ and runs every execution the template's rules start for it. */
+  runArchive(archive: Buffer, fileName: string): Promise<LocalExecutionResult>;
+  /** Where the reports bucket's `reports/` prefix is mirrored on disk (after close). */
+  reportsDir(): string | undefined;
+  close(): Promise<void>;
+}
+
+/** Synthesizes the stack with bundling skipped: same template, placeholder asset hashes. */
+export function synthesizeTemplate(): CfnTemplate {
+  const { app } = buildApp({ skipBundling: true, nag: false });
+  return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
+}
+
+export async function openLocalSession(options: LocalSessionOptions = {}): Promise<LocalSession> {
+  const template = options.template ?? synthesizeTemplate();
+  // Endpoints and queue URLs depend on the stand-ins' ports, so read the template once to learn the endpoints...
+  const endpoints = readLocalStack(template, (name) => name).endpoints;
+  const standIns = await startStandIns({
+    stateDir: options.stateDir,
+    taxonomy: loadTaxonomy(),
+    endpoints: Object.fromEntries(endpoints.map((endpoint) => [endpoint.name, { task: endpoint.task }])),
+    intercept: options.intercept,
+  });
+  try {
+    // fauxqs's queue URL form; the region in the host is part of the queue's identity.
+    const queueUrl = (name: string): string => `http://sqs.${LOCAL_REGION}.localhost:${standIns.fauxqs.port}/${LOCAL_ACCOUNT}/${name}`;
+    // ...and again with the real queue URLs.
+    const stack = readLocalStack(template, queueUrl);
+    applyEnvironment(standIns.env, stack);
+    await createResources(standIns, stack);
+    const dataBucket = bucketFor(stack, 'DATA_BUCKET_NAME');
+    const reportsBucket = bucketFor(stack, 'REPORTS_BUCKET_NAME');
+    const s3 = new S3Client({});
+    const runner = new LocalStateMachineRunner({
+      projectRoot: PROJECT_ROOT,
+      functions: stack.functions,
+      retryIntervalMs: options.retryIntervalMs,
+      onMapBatch: options.onMapBatch,
+      s3,
+    });
+
+    return {
+      stack,
+      template,
+      standIns,
+      dataBucket,
+      reportsBucket,
+      async runArchive(archive, fileName) {
+        const key = `incoming/${path.basename(fileName)}`;
+        await s3.send(new PutObjectCommand({ Bucket: dataBucket, Key: key, Body: archive, ContentType: 'application/zip' }));
+        const event = objectCreatedEvent(dataBucket, key, archive.byteLength);
+        const rule = stack.rules.find((candidate) => candidate.targetArn === stack.stateMachine.arn && matchesPattern(candidate.eventPattern, event));
+        if (rule === undefined) {
+          throw new Error(`no EventBridge rule in the template starts the state machine for s3://${dataBucket}/${key} (is it a .zip under incoming/?)`);
+        }
+        return runner.run(stack.stateMachine.definition as never, transformInput(rule, event));
+      },
+      reportsDir: () => (standIns.s3Dir === undefined ? undefined : path.join(standIns.s3Dir, reportsBucket, 'reports')),
+      close: () => standIns.stop(),
+    };
+  } catch (error) {
+    await standIns.stop();
+    throw error;
+  }
+}
+
+function bucketFor(stack: LocalStack, variable: string): string {
+  const value = stack.functions.map((fn) => fn.environment[variable]).find((name) => name !== undefined);
+  if (value === undefined) throw new Error(`no function in the template has ${variable}`);
+  return value;
+}
+
+/**
+ * One process runs every stage, so the union of the functions' environments becomes process.env. Two functions
+ * giving one variable different values would make that unsound, so it is refused.
+ */
+function applyEnvironment(standInEnv: Record<string, string>, stack: LocalStack): void {
+  const merged: Record<string, string> = {};
+  for (const fn of stack.functions) {
+    for (const [name, value] of Object.entries(fn.environment)) {
+      if (name === 'STAGE_NAME') continue;
+      if (merged[name] !== undefined && merged[name] !== value) {
+        throw new Error(`functions disagree on ${name} ("${merged[name]}" vs "${value}"); the local runner shares one environment`);
+      }
+      merged[name] = value;
+    }
+  }
+  Object.assign(process.env, merged, standInEnv, { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'WARN' });
+  resetClients();
+}
+
+async function createResources(standIns: StandIns, stack: LocalStack): Promise<void> {
+  for (const bucket of stack.buckets) standIns.fauxqs.createBucket(bucket.name);
+  // Dead-letter queues first, so redrive policies point at queues that exist.
+  const ordered = [...stack.queues].sort((a, b) => Number(a.deadLetterTargetArn !== undefined) - Number(b.deadLetterTargetArn !== undefined));
+  for (const queue of ordered) {
+    const attributes: Record<string, string> = {};
+    if (queue.visibilityTimeout !== undefined) attributes['VisibilityTimeout'] = String(queue.visibilityTimeout);
+    if (queue.deadLetterTargetArn !== undefined) {
+      attributes['RedrivePolicy'] = JSON.stringify({ deadLetterTargetArn: queue.deadLetterTargetArn, maxReceiveCount: queue.maxReceiveCount ?? 5 });
+    }
+    const created = standIns.fauxqs.createQueue(queue.name, { attributes, region: LOCAL_REGION });
+    if (created.queueUrl !== queue.url) throw new Error(`local queue URL mismatch: ${created.queueUrl} vs ${queue.url}`);
+    rememberQueue(queue.name);
+  }
+  const dynamo = new DynamoDBClient({});
+  for (const table of stack.tables) {
+    try {
+      await dynamo.send(new DescribeTableCommand({ TableName: table.name }));
+      continue;
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException) && (error as Error).name !== 'ResourceNotFoundException') throw error;
+    }
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: table.name,
+        KeySchema: table.keySchema as never,
+        AttributeDefinitions: table.attributeDefinitions as never,
+        BillingMode: 'PAY_PER_REQUEST',
+        GlobalSecondaryIndexes: table.globalSecondaryIndexes.length === 0 ? undefined : (table.globalSecondaryIndexes as never),
+      }),
+    );
+  }
+}
+
+export async function readTemplateFile(file: string): Promise<CfnTemplate> {
+  return JSON.parse(await readFile(file, 'utf8')) as CfnTemplate;
+}
