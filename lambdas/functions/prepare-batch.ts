@@ -53,7 +53,7 @@ export async function handler(input: PrepareBatchInput): Promise<PrepareBatchOut
   logger.appendKeys({ batchId });
 
   const refuse = async (code: string, message: string): Promise<PrepareBatchOutput> => {
-    logger.warn('batch refused', { code, message });
+    logger.warn('batch refused', { code, reason: message });
     await upsertBatchRecord({ ...batch, status: 'REFUSED', error: { code, message } });
     return { status: 'REFUSED', batchId, error: { code, message } };
   };

@@ -120,7 +120,7 @@ function applyEnvironment(standInEnv: Record<string, string>, stack: LocalStack)
       merged[name] = value;
     }
   }
-  Object.assign(process.env, merged, standInEnv, { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'WARN' });
+  Object.assign(process.env, merged, standInEnv, { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'ERROR' });
   resetClients();
 }
 

@@ -11,7 +11,7 @@ let policyModel: Promise<NSFWJS> | undefined;
 
 /** Loads the model once per process (well under a second; nsfwjs logs one "You're using the model" line). */
 export function loadPolicyModel(): Promise<NSFWJS> {
-  policyModel ??= tensorflow().then(() => load('MobileNetV2'));
+  policyModel ??= tensorflow().then(() => quietly(() => load('MobileNetV2')));
   return policyModel;
 }
 
@@ -27,5 +27,16 @@ export async function classifyPolicy(image: Uint8Array): Promise<Array<{ label: 
       .sort((a, b) => b.score - a.score);
   } finally {
     pixels.dispose();
+  }
+}
+
+/** nsfwjs announces on console.info that it uses its bundled model; that is the point here, so keep the CLI quiet. */
+async function quietly<T>(task: () => Promise<T>): Promise<T> {
+  const info = console.info;
+  console.info = () => undefined;
+  try {
+    return await task();
+  } finally {
+    console.info = info;
   }
 }

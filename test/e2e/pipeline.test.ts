@@ -1,0 +1,218 @@
+/**
+ * End to end through the local mode: the synthesized state machine, the real handlers, the stand-ins and the real
+ * models. Assertions are invariants (every asset accounted for once, reason codes backed by stored evidence, stores
+ * agreeing with each other), not per-photo answers the taxonomy could be tuned to.
+ */
+import { describe, expect, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { unzipSync } from 'fflate';
+import { REASON_CODES, REVIEWABLE_OUTCOMES, type ReasonCode } from '../../lambdas/core/outcomes';
+import { ASSET_COLUMNS } from '../../lambdas/core/report';
+import { loadTaxonomy } from '../../lambdas/core/taxonomy';
+import { buildZip, demoBatch, manifestCsv, stdlibPhoto } from '../../lib/local/demo-batch';
+import { runIn, runOnce, session, template } from '../support/local-pipeline';
+
+const INPUT_REASONS = new Set<ReasonCode>([
+  'INVALID_MANIFEST_ROW',
+  'DUPLICATE_ASSET_ID',
+  'UNKNOWN_CATEGORY',
+  'MISSING_FILE',
+  'ORPHAN_FILE',
+  'UNSAFE_PATH',
+  'EMPTY_FILE',
+  'FILE_TOO_LARGE',
+  'SUSPICIOUS_COMPRESSION',
+  'DUPLICATE_ARCHIVE_ENTRY',
+  'UNSUPPORTED_FORMAT',
+  'CORRUPT_IMAGE',
+  'IMAGE_TOO_LARGE',
+]);
+
+/** What the archive says the batch must produce: one asset per manifest row, one per unlisted file. */
+function expectedAssetCount(archive: Buffer): number {
+  const files = unzipSync(new Uint8Array(archive));
+  const rows = parse(Buffer.from(files['manifest.csv']!).toString('utf8'), { columns: true }) as Array<{ file: string }>;
+  const named = new Set(rows.map((row) => row.file));
+  const unlisted = Object.keys(files).filter((name) => name !== 'manifest.csv' && !name.endsWith('/') && !named.has(name));
+  return rows.length + unlisted.length;
+}
+
+function smallBatch(): Buffer {
+  return buildZip({
+    'manifest.csv': manifestCsv([
+      { asset_id: 'S-1', file: 'boats.jpg', merchant_id: 'm1', declared_category: 'Boats', title: 'Fishing boat' },
+      { asset_id: 'S-2', file: 'sheep.jpg', merchant_id: 'm1', declared_category: 'livestock', title: 'Sheep flock' },
+      { asset_id: 'S-3', file: 'boats.jpg', merchant_id: 'm2', declared_category: 'Pets', title: 'Puppy for sale' },
+    ]),
+    'boats.jpg': stdlibPhoto('boats'),
+    'sheep.jpg': stdlibPhoto('sheep'),
+  });
+}
+
+describe('the demo batch through the local pipeline', () => {
+  const archive = demoBatch();
+
+  it('accounts for every row and file exactly once, with reason codes backed by evidence, and stores that agree', async () => {
+    const local = await session();
+    try {
+      const first = await runIn(local, archive, 'demo.zip');
+      expect(first.execution.status).toBe('SUCCEEDED');
+      // The Promise.withResolvers pitfall shows up as TypeErrors inside tasks: none may occur.
+      expect(first.execution.events.filter((event) => event.error === 'TypeError')).toEqual([]);
+
+      const expected = expectedAssetCount(archive);
+      expect(first.summary!.assets).toBe(expected);
+      expect(first.records).toHaveLength(expected);
+      expect(new Set(first.records.map((record) => record.assetKey)).size).toBe(expected);
+      const outcomeTotal = Object.values(first.summary!.outcomes).reduce((a, b) => a + b, 0);
+      expect(outcomeTotal).toBe(expected);
+
+      const taxonomy = loadTaxonomy();
+      for (const record of first.records) {
+        for (const reason of record.reasons) expect(Object.keys(REASON_CODES)).toContain(reason);
+        expect(record.lineage.pipelineVersion).toMatch(/\d+\.\d+\.\d+/);
+        expect(record.lineage.taxonomyVersion).toBe(taxonomy.version);
+        expect(record.explanation.length).toBeGreaterThan(10);
+        if (record.outcome === 'REJECTED_INPUT') {
+          expect(record.reasons.length).toBeGreaterThan(0);
+          for (const reason of record.reasons) expect(INPUT_REASONS.has(reason)).toBe(true);
+          expect(record.evidence).toBeUndefined();
+          continue;
+        }
+        if (record.outcome === 'FAILED') continue;
+        // Triage decided it: the models' lineage and the evidence behind each code are on the record.
+        const evidence = record.evidence!;
+        const { thresholds } = evidence.category;
+        expect(record.lineage.categoryModel?.variant).not.toBe('');
+        expect(record.lineage.policyModel?.modelId).not.toBe('');
+        expect(record.image?.sha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(record.reasons.length === 0).toBe(record.outcome === 'AUTO_PASS');
+        if (record.reasons.includes('CATEGORY_MISMATCH')) {
+          expect(record.outcome).toBe('FLAGGED');
+          expect(evidence.category.topScore).toBeGreaterThanOrEqual(thresholds.mismatch);
+          expect(taxonomy.areRelated(evidence.category.topCategoryId!, evidence.category.declaredCategoryId)).toBe(false);
+        }
+        if (record.reasons.includes('LOW_CONFIDENCE')) {
+          expect(evidence.category.topScore < thresholds.lowConfidence || evidence.category.declaredSupport < thresholds.pass).toBe(true);
+        }
+        expect(record.reasons.includes('TEXT_CATEGORY_CONFLICT')).toBe(evidence.text.conflict);
+        expect(record.reasons.includes('POLICY_SENSITIVE')).toBe(evidence.policy.some((p) => p.sensitive));
+        if (record.outcome === 'AUTO_PASS') expect(evidence.category.declaredSupport).toBeGreaterThanOrEqual(thresholds.pass);
+      }
+
+      // DynamoDB, SQS and the CSV agree.
+      const reviewable = first.records.filter((record) => REVIEWABLE_OUTCOMES.has(record.outcome));
+      expect(reviewable.every((record) => record.reviewMessageId !== undefined)).toBe(true);
+      expect(first.records.filter((r) => !REVIEWABLE_OUTCOMES.has(r.outcome)).every((r) => r.reviewMessageId === undefined)).toBe(true);
+      expect(first.messages.map((m) => m.body['assetKey']).sort()).toEqual(reviewable.map((r) => r.assetKey).sort());
+      expect(first.summary!.sentToReview).toBe(reviewable.length);
+      expect(Object.keys(first.csvRows[0]!)).toEqual([...ASSET_COLUMNS]);
+      expect(first.csvRows).toHaveLength(expected);
+      const byKey = new Map(first.records.map((record) => [record.assetKey, record]));
+      for (const row of first.csvRows) {
+        const record = byKey.get(row['asset_key']!)!;
+        expect(row['outcome']).toBe(record.outcome);
+        expect(row['reason_codes']).toBe(record.reasons.join('|'));
+        expect(row['taxonomy_version']).toBe(taxonomy.version);
+        expect(row['pipeline_version']).not.toBe('');
+        expect(row['sent_to_review']).toBe(String(REVIEWABLE_OUTCOMES.has(record.outcome)));
+      }
+
+      // The bad inputs of the demo each end with their own code.
+      const reasons = new Set(first.records.flatMap((record) => record.reasons));
+      for (const code of ['CORRUPT_IMAGE', 'EMPTY_FILE', 'UNSUPPORTED_FORMAT', 'MISSING_FILE', 'ORPHAN_FILE', 'DUPLICATE_ASSET_ID', 'UNSAFE_PATH'] as const) {
+        expect(reasons.has(code), code).toBe(true);
+      }
+
+      // Running the same batch again: same records, no new messages, same CSV rows.
+      const second = await runIn(local, archive, 'demo.zip');
+      expect(second.summary!.batchId).toBe(first.summary!.batchId);
+      expect(second.records).toHaveLength(first.records.length);
+      expect(second.messages).toHaveLength(first.messages.length);
+      expect(second.csvRows).toHaveLength(first.csvRows.length);
+      expect(second.summary!.outcomes).toEqual(first.summary!.outcomes);
+      expect(second.records.map((r) => [r.assetKey, r.decidedAt]).sort()).toEqual(first.records.map((r) => [r.assetKey, r.decidedAt]).sort());
+    } finally {
+      await local.close();
+    }
+  });
+});
+
+describe('faults and policy signals', () => {
+  it('sends policy-sensitive images to review when the policy model says so (injected scores: no such samples ship)', async () => {
+    const run = await runOnce(smallBatch(), {
+      intercept: (request) =>
+        request.endpointName.startsWith('PolicyModel')
+          ? { labels: [{ label: 'porn', score: 0.91 }, { label: 'neutral', score: 0.09 }] }
+          : undefined,
+    });
+    expect(run.records).toHaveLength(3);
+    for (const record of run.records) {
+      expect(record.reasons).toContain('POLICY_SENSITIVE');
+      expect(['NEEDS_REVIEW', 'FLAGGED']).toContain(record.outcome);
+      expect(record.reviewMessageId).toBeDefined();
+    }
+    expect(run.messages).toHaveLength(3);
+  });
+
+  it('records a model error as FAILED / MODEL_ERROR, keeps it out of review, and a rerun retries it', async () => {
+    let failing = true;
+    const local = await session({
+      intercept: (request) => (failing && request.endpointName.startsWith('CategoryModel') ? { modelError: 'CUDA out of memory' } : undefined),
+    });
+    try {
+      const broken = await runIn(local, smallBatch());
+      expect(broken.summary!.outcomes.FAILED).toBe(3);
+      expect(broken.records.every((record) => record.reasons.includes('MODEL_ERROR'))).toBe(true);
+      expect(broken.messages).toHaveLength(0);
+      failing = false;
+      const healed = await runIn(local, smallBatch());
+      expect(healed.records).toHaveLength(3);
+      expect(healed.summary!.outcomes.FAILED).toBe(0);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('refuses a batch-level problem with a clear reason and creates no assets', async () => {
+    const noManifest = await runOnce(buildZip({ 'a.jpg': stdlibPhoto('boats') }));
+    expect(noManifest.execution.status).toBe('SUCCEEDED');
+    expect(noManifest.execution.output).toMatchObject({ status: 'REFUSED', error: { code: 'MANIFEST_MISSING' } });
+
+    const missingColumn = await runOnce(buildZip({ 'manifest.csv': 'asset_id,file,title\nx,a.jpg,t\n', 'a.jpg': stdlibPhoto('boats') }));
+    expect(missingColumn.execution.output).toMatchObject({ status: 'REFUSED', error: { code: 'MANIFEST_MISSING_COLUMN' } });
+    expect(JSON.stringify(missingColumn.execution.output)).toContain('merchant_id');
+
+    const notZip = await runOnce(Buffer.from('this is not a zip archive'));
+    expect(notZip.execution.output).toMatchObject({ status: 'REFUSED', error: { code: 'ARCHIVE_UNREADABLE' } });
+  });
+});
+
+describe('the local run follows the synthesized template', () => {
+  it('changes when the definition changes: dropping the Triage state leaves every processed asset FAILED / NOT_PROCESSED', async () => {
+    const altered = template();
+    const machine = Object.values(altered.Resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')!;
+    const definition = machine.Properties!['DefinitionString'] as { 'Fn::Join': [string, unknown[]] };
+    definition['Fn::Join'][1] = definition['Fn::Join'][1].map((part) =>
+      typeof part === 'string' ? part.replace('"Classify":{"Next":"Triage"', '"Classify":{"Next":"Persist"') : part,
+    );
+    expect(definition['Fn::Join'][1].join('')).toContain('"Classify":{"Next":"Persist"');
+    const run = await runOnce(smallBatch(), { template: altered });
+    expect(run.execution.status).toBe('SUCCEEDED');
+    expect(run.records).toHaveLength(3);
+    expect(run.records.every((record) => record.outcome === 'FAILED' && record.reasons.includes('NOT_PROCESSED'))).toBe(true);
+  });
+
+  it('batches items as the template’s ItemBatcher says', async () => {
+    const altered = template();
+    const machine = Object.values(altered.Resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')!;
+    const definition = machine.Properties!['DefinitionString'] as { 'Fn::Join': [string, unknown[]] };
+    definition['Fn::Join'][1] = definition['Fn::Join'][1].map((part) =>
+      typeof part === 'string' ? part.replace('"MaxItemsPerBatch":25', '"MaxItemsPerBatch":1') : part,
+    );
+    let batches = 0;
+    const run = await runOnce(smallBatch(), { template: altered, onMapBatch: () => (batches += 1) });
+    expect(run.records).toHaveLength(3);
+    expect(batches).toBe(3);
+  });
+});
