@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['lib/local/quiet-node-version-warning.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
