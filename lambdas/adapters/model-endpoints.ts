@@ -58,33 +58,27 @@ function parseLabels(raw: string, endpointName: string): LabelScores {
   return [...parsed.data].sort((a, b) => b.score - a.score);
 }
 
+function answerFrom(raw: { body: string; variant: string }, endpointName: string, model: 'category' | 'policy'): ModelAnswer {
+  return {
+    labels: parseLabels(raw.body, endpointName),
+    lineage: {
+      modelId: setting(model === 'category' ? 'categoryModelId' : 'policyModelId'),
+      modelVersion: setting(model === 'category' ? 'categoryModelVersion' : 'policyModelVersion'),
+      endpointName,
+      variant: raw.variant,
+    },
+  };
+}
+
 /** Zero-shot image classification over the taxonomy's candidate labels (CLIP-style endpoint). */
 export async function classifyCategory(image: Uint8Array, candidateLabels: string[]): Promise<ModelAnswer> {
   const endpointName = setting('categoryEndpoint');
   const body = new TextEncoder().encode(JSON.stringify(zeroShotRequest(image, candidateLabels)));
-  const answer = await invoke(endpointName, 'application/json', body, numericSetting('categoryPayloadLimit'));
-  return {
-    labels: parseLabels(answer.body, endpointName),
-    lineage: {
-      modelId: setting('categoryModelId'),
-      modelVersion: setting('categoryModelVersion'),
-      endpointName,
-      variant: answer.variant,
-    },
-  };
+  return answerFrom(await invoke(endpointName, 'application/json', body, numericSetting('categoryPayloadLimit')), endpointName, 'category');
 }
 
 /** Image classification of policy-sensitive content (raw JPEG bytes). */
 export async function classifyPolicy(image: Uint8Array): Promise<ModelAnswer> {
   const endpointName = setting('policyEndpoint');
-  const answer = await invoke(endpointName, 'image/jpeg', image, numericSetting('policyPayloadLimit'));
-  return {
-    labels: parseLabels(answer.body, endpointName),
-    lineage: {
-      modelId: setting('policyModelId'),
-      modelVersion: setting('policyModelVersion'),
-      endpointName,
-      variant: answer.variant,
-    },
-  };
+  return answerFrom(await invoke(endpointName, 'image/jpeg', image, numericSetting('policyPayloadLimit')), endpointName, 'policy');
 }

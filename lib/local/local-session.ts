@@ -46,6 +46,25 @@ export function synthesizeTemplate(): CfnTemplate {
   return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
 }
 
+/** Open sessions, closed (state saved) if the process is interrupted. */
+const openSessions = new Set<LocalSession>();
+let signalsHooked = false;
+
+/**
+ * Ctrl-C or a TERM mid-run still saves S3 objects and queued review messages: DynamoDB is already on disk, and a
+ * record that says "message sent" must not outlive its message. (A SIGKILL cannot be caught.)
+ */
+function closeSessionsOnSignal(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: saving local state…\n`);
+      void Promise.allSettled([...openSessions].map((session) => session.close())).then(() => process.exit(130));
+    });
+  }
+}
+
 export async function openLocalSession(options: LocalSessionOptions = {}): Promise<LocalSession> {
   const template = options.template ?? synthesizeTemplate();
   // Endpoints and queue URLs depend on the stand-ins' ports, so read the template once to learn the endpoints...
@@ -74,7 +93,7 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
       s3,
     });
 
-    return {
+    const session: LocalSession = {
       stack,
       template,
       standIns,
@@ -91,8 +110,14 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
         return runner.run(stack.stateMachine.definition as never, transformInput(rule, event));
       },
       reportsDir: () => (standIns.s3Dir === undefined ? undefined : path.join(standIns.s3Dir, reportsBucket, 'reports')),
-      close: () => standIns.stop(),
+      async close() {
+        openSessions.delete(session);
+        await standIns.stop();
+      },
     };
+    openSessions.add(session);
+    if (options.stateDir !== undefined) closeSessionsOnSignal();
+    return session;
   } catch (error) {
     await standIns.stop();
     throw error;

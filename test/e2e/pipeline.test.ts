@@ -188,15 +188,19 @@ describe('faults and policy signals', () => {
   });
 });
 
+/** A copy of the synthesized template whose state machine definition has `from` replaced by `to`. */
+function alteredTemplate(from: string, to: string): ReturnType<typeof template> {
+  const altered = template();
+  const machine = Object.values(altered.Resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')!;
+  const definition = machine.Properties!['DefinitionString'] as { 'Fn::Join': [string, unknown[]] };
+  definition['Fn::Join'][1] = definition['Fn::Join'][1].map((part) => (typeof part === 'string' ? part.replace(from, to) : part));
+  expect(definition['Fn::Join'][1].join('')).toContain(to);
+  return altered;
+}
+
 describe('the local run follows the synthesized template', () => {
   it('changes when the definition changes: dropping the Triage state leaves every processed asset FAILED / NOT_PROCESSED', async () => {
-    const altered = template();
-    const machine = Object.values(altered.Resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')!;
-    const definition = machine.Properties!['DefinitionString'] as { 'Fn::Join': [string, unknown[]] };
-    definition['Fn::Join'][1] = definition['Fn::Join'][1].map((part) =>
-      typeof part === 'string' ? part.replace('"Classify":{"Next":"Triage"', '"Classify":{"Next":"Persist"') : part,
-    );
-    expect(definition['Fn::Join'][1].join('')).toContain('"Classify":{"Next":"Persist"');
+    const altered = alteredTemplate('"Classify":{"Next":"Triage"', '"Classify":{"Next":"Persist"');
     const run = await runOnce(smallBatch(), { template: altered });
     expect(run.execution.status).toBe('SUCCEEDED');
     expect(run.records).toHaveLength(3);
@@ -204,12 +208,7 @@ describe('the local run follows the synthesized template', () => {
   });
 
   it('batches items as the template’s ItemBatcher says', async () => {
-    const altered = template();
-    const machine = Object.values(altered.Resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')!;
-    const definition = machine.Properties!['DefinitionString'] as { 'Fn::Join': [string, unknown[]] };
-    definition['Fn::Join'][1] = definition['Fn::Join'][1].map((part) =>
-      typeof part === 'string' ? part.replace('"MaxItemsPerBatch":25', '"MaxItemsPerBatch":1') : part,
-    );
+    const altered = alteredTemplate('"MaxItemsPerBatch":25', '"MaxItemsPerBatch":1');
     let batches = 0;
     const run = await runOnce(smallBatch(), { template: altered, onMapBatch: () => (batches += 1) });
     expect(run.records).toHaveLength(3);
