@@ -2,6 +2,8 @@
  * The stage registry: the one place that names each Lambda stage, its handler file and its settings. The CDK
  * construct creates one function per entry, and the local runner maps the synthesized state machine's tasks back
  * to these handlers through the STAGE_NAME each function carries.
+ *
+ * The four map-child stages run inside an Express execution (5-minute limit): their timeouts add up to 300 s.
  */
 import type { SettingKey } from './adapters/settings';
 
@@ -32,7 +34,7 @@ export const STAGES = {
     entry: 'lambdas/functions/preprocess.ts',
     description: 'Checks image headers, decodes with jimp, hashes, and writes the model input JPEG',
     memorySizeMb: 2048,
-    timeoutSeconds: 300,
+    timeoutSeconds: 90,
     settings: ['dataBucket'],
     access: ['data:read', 'data:write'],
   },
@@ -40,7 +42,7 @@ export const STAGES = {
     entry: 'lambdas/functions/classify.ts',
     description: 'Calls the category (zero-shot) and policy (image-classification) SageMaker endpoints',
     memorySizeMb: 512,
-    timeoutSeconds: 300,
+    timeoutSeconds: 120,
     settings: [
       'dataBucket',
       'categoryEndpoint',
@@ -58,7 +60,7 @@ export const STAGES = {
     entry: 'lambdas/functions/triage.ts',
     description: 'Combines image, text and policy signals into an outcome with reason codes',
     memorySizeMb: 256,
-    timeoutSeconds: 60,
+    timeoutSeconds: 30,
     settings: [],
     access: [],
   },
@@ -66,7 +68,7 @@ export const STAGES = {
     entry: 'lambdas/functions/persist.ts',
     description: 'Writes asset records (conditional, idempotent) and sends reviewable assets to the review queue once',
     memorySizeMb: 256,
-    timeoutSeconds: 120,
+    timeoutSeconds: 60,
     settings: ['pipelineVersion', 'tableName', 'reviewQueueUrl'],
     access: ['records:read', 'records:write', 'review:send'],
   },

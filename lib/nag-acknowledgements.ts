@@ -4,7 +4,7 @@
  * `[Resource::…]`), so the findings below are spelled out from the resources' logical ids. Anything not listed
  * fails synthesis, and the CDK test fails with it.
  */
-import { Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { MediaTriageStack } from './media-triage-stack';
 
@@ -14,7 +14,8 @@ function acknowledge(scope: IConstruct, findings: string[], reason: string): voi
 
 const LAMBDA_LOGS_POLICY = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
 const LAMBDA_LOGS_REASON = 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs: the standard minimal policy.';
-const S3_GRANT_ACTIONS = ['s3:Abort*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'].map((action) => `AwsSolutions-IAM5[Action::${action}]`);
+const S3_READ_ACTIONS = ['s3:GetBucket*', 's3:GetObject*', 's3:List*'].map((action) => `AwsSolutions-IAM5[Action::${action}]`);
+const S3_GRANT_ACTIONS = ['AwsSolutions-IAM5[Action::s3:Abort*]', ...S3_READ_ACTIONS];
 
 export function acknowledgeNagFindings(stack: MediaTriageStack): void {
   const ref = (construct: IConstruct): string => stack.getLogicalId(construct.node.defaultChild as CfnElement);
@@ -39,12 +40,14 @@ export function acknowledgeNagFindings(stack: MediaTriageStack): void {
 
   const stateMachine = stack.stateMachine.stateMachine;
   const smName = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${ref(stateMachine)}"}]}]}`;
-  const executions = `arn:<AWS::Partition>:states:${stack.region}:<AWS::AccountId>:execution:${smName}`;
+  // With a concrete account (cdk synth with credentials) the policy holds the account number, not the pseudo-parameter.
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  const executions = `arn:<AWS::Partition>:states:${stack.region}:${account}:execution:${smName}`;
   acknowledge(
     stack.stateMachine,
     [
       ...Object.values(stack.pipeline.functions).map((fn) => `AwsSolutions-IAM5[Resource::<${ref(fn)}.Arn>:*]`),
-      ...S3_GRANT_ACTIONS,
+      ...S3_READ_ACTIONS,
       `AwsSolutions-IAM5[Resource::<${data}.Arn>/*]`,
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${data}>/*]`,
       `AwsSolutions-IAM5[Resource::${executions}:*]`,

@@ -42,8 +42,9 @@ export interface TriageStateMachineProps {
    */
   readonly maxConcurrency?: number;
   /**
-   * Assets per child execution (ItemBatcher).
-   * @default 25
+   * Assets per child execution (ItemBatcher). Express children stop at 5 minutes, so a child's worst case (the four
+   * stage timeouts) must fit in that; 10 assets keep a cold serverless endpoint well inside it.
+   * @default 10
    */
   readonly assetsPerChild?: number;
 }
@@ -81,7 +82,7 @@ export class TriageStateMachine extends Construct {
     const child: IChainable = task('Preprocess').next(task('Classify')).next(task('Triage')).next(task('Persist'));
     const processAssets = new DistributedMap(this, STATE_NAMES.map, {
       itemReader: new S3JsonLItemReader({ bucket: props.dataBucket, key: JsonPath.stringAt('$.itemsKey') }),
-      itemBatcher: new ItemBatcher({ maxItemsPerBatch: props.assetsPerChild ?? 25 }),
+      itemBatcher: new ItemBatcher({ maxItemsPerBatch: props.assetsPerChild ?? 10 }),
       maxConcurrency: props.maxConcurrency ?? 5,
       mapExecutionType: StateMachineType.EXPRESS,
       // Report reconciles from the records table, so a failed child never needs to stop the others.

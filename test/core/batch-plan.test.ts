@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ArchiveEntry, ArchiveEntryProblem } from '../../lambdas/core/archive';
 import { deriveBatchId, fileAssetKey, planBatch, rowAssetKey } from '../../lambdas/core/batch-plan';
@@ -18,9 +19,7 @@ function bad(path: string, problem: ArchiveEntryProblem, rawPath = path, size = 
   return { path, rawPath, size, problem, detail: `synthetic ${problem}` };
 }
 
-let nextRow = 0;
-function row(fileName: string, fields: Record<string, string> = {}, rowNumber?: number): ManifestRow {
-  const n = rowNumber ?? ++nextRow;
+function row(fileName: string, fields: Record<string, string>, n: number): ManifestRow {
   return {
     rowNumber: n,
     fields: { asset_id: `A${n}`, file: fileName, merchant_id: 'm-1', declared_category: 'pets', title: `Item ${n}`, ...fields },
@@ -28,7 +27,7 @@ function row(fileName: string, fields: Record<string, string> = {}, rowNumber?: 
 }
 
 function rows(...specs: Array<[string, Record<string, string>?]>): ManifestRow[] {
-  return specs.map(([fileName, fields], index) => row(fileName, fields, index + 1));
+  return specs.map(([fileName, fields], index) => row(fileName, fields ?? {}, index + 1));
 }
 
 function plan(manifestRows: ManifestRow[], entries: ArchiveEntry[], ignored: string[] = []): BatchPlan {
@@ -54,16 +53,22 @@ function expectAccountedFor(result: BatchPlan, manifestRows: ManifestRow[], entr
   for (const item of result.items) expect(item.assetKey).toBe(rowAssetKey(item.rowNumber));
 
   const fileLevel = result.rejections.filter((r) => r.rowNumber === undefined);
-  const nonManifest = entries.filter((e) => e.path !== MANIFEST);
-  const namedPaths = new Set([...result.items.map((i) => i.file), ...result.rejections.filter((r) => r.rowNumber !== undefined).map((r) => r.file)]);
-  for (const entry of nonManifest) {
-    const covered = namedPaths.has(entry.path) || namedPaths.has(entry.rawPath);
-    const ownRejections = fileLevel.filter((r) => r.assetKey === fileAssetKey(entry.rawPath) || r.assetKey === fileAssetKey(`${entry.path}#dup`));
-    if (entry.problem === 'DUPLICATE_ENTRY' && covered) continue; // a row may name a duplicate by its raw name
-    expect(covered || ownRejections.length > 0, `${entry.rawPath} is not accounted for`).toBe(true);
+  const rowLevel = result.rejections.filter((r) => r.rowNumber !== undefined);
+  const namedByRow = new Set<string | undefined>([...result.items.map((i) => i.file), ...rowLevel.map((r) => r.file)]);
+  const fileKeys = new Set(fileLevel.map((r) => r.assetKey));
+  for (const entry of entries.filter((e) => e.path !== MANIFEST)) {
+    const accounted =
+      entry.problem === 'DUPLICATE_ENTRY'
+        ? (entry.rawPath !== entry.path && namedByRow.has(entry.rawPath)) || fileKeys.has(fileAssetKey(`${entry.path}#dup`))
+        : namedByRow.has(entry.path) || namedByRow.has(entry.rawPath) || fileKeys.has(fileAssetKey(entry.rawPath));
+    expect(accounted, `${entry.rawPath} is not accounted for`).toBe(true);
+  }
+  const entryPaths = new Set(entries.map((e) => e.path));
+  for (const r of fileLevel) {
+    expect(r.reasons).toContain('ORPHAN_FILE');
+    expect(entryPaths.has(r.file ?? ''), `${r.assetKey} names no archive entry`).toBe(true);
   }
   expect(keys.length).toBe(manifestRows.length + fileLevel.length);
-  for (const r of fileLevel) expect(r.reasons).toContain('ORPHAN_FILE');
   for (const r of result.rejections) expect(r.reasons.length).toBeGreaterThan(0);
 }
 
@@ -357,8 +362,7 @@ describe('deriveBatchId', () => {
   });
 
   it('is "<slug>-<12 hex of sha256>"', () => {
-    // sha256("zip bytes") starts with these 12 hex digits
-    const digest = '' + (await_sha256(bytes)).slice(0, 12);
+    const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
     expect(deriveBatchId('incoming/Spring Sale.zip', bytes)).toBe(`spring-sale-${digest}`);
     expect(deriveBatchId('incoming/x.zip', bytes)).toMatch(/^x-[0-9a-f]{12}$/);
   });
@@ -390,10 +394,6 @@ describe('deriveBatchId', () => {
   });
 });
 
-function await_sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -404,5 +404,3 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-import { createHash } from 'node:crypto';

@@ -208,7 +208,7 @@ describe('the local run follows the synthesized template', () => {
   });
 
   it('batches items as the template’s ItemBatcher says', async () => {
-    const altered = alteredTemplate('"MaxItemsPerBatch":25', '"MaxItemsPerBatch":1');
+    const altered = alteredTemplate('"MaxItemsPerBatch":10', '"MaxItemsPerBatch":1');
     let batches = 0;
     const run = await runOnce(smallBatch(), { template: altered, onMapBatch: () => (batches += 1) });
     expect(run.records).toHaveLength(3);

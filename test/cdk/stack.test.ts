@@ -1,0 +1,928 @@
+/**
+ * The whole media-triage stack, synthesized once (bundling skipped) the way `cdk synth` builds it: `buildApp` plus the
+ * context of cdk.json (feature flags, region), which the CDK CLI passes to the app through CDK_CONTEXT_JSON.
+ *
+ * cdk-nag 3 runs as a CDK validation plugin: in "inmemory" app mode `app.synth()` throws `ValidationFailed` with the
+ * whole report in the message when a finding is not acknowledged, and the report also lands in
+ * `<assembly>/validation-report.json` (see test/cdk/hugging-face-endpoint.test.ts).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import packageJson from '../../package.json';
+import { SETTING_NAMES, type SettingKey } from '../../lambdas/adapters/settings';
+import { STAGES, STAGE_NAMES, type Access, type StageName } from '../../lambdas/stages';
+import { buildApp } from '../../lib/app';
+import { PROJECT_ROOT } from '../../lib/constructs/stage-function';
+import { MediaTriageStack } from '../../lib/media-triage-stack';
+
+const REGION = 'eu-west-1';
+const DLC_ACCOUNT = '763104351884';
+const CLIP = 'openai/clip-vit-base-patch32';
+const CLIP_REVISION = '3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268';
+const NSFW = 'Falconsai/nsfw_image_detection';
+const NSFW_REVISION = '96cb0d0342c7afb80cab76ecc58b265fa44da256';
+const SERVERLESS_PAYLOAD_LIMIT = String(4 * 1024 * 1024);
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Synthesis
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface NagViolation {
+  readonly ruleName: string;
+  readonly violatingConstructs: { readonly constructPath: string }[];
+}
+interface NagSuppressedViolation extends NagViolation {
+  readonly acknowledgedId: string;
+  readonly reason: string;
+  readonly acknowledgedAt: string;
+}
+interface ValidationReport {
+  readonly pluginReports: {
+    readonly pluginName: string;
+    readonly conclusion: string;
+    readonly violations: NagViolation[];
+    readonly suppressedViolations?: NagSuppressedViolation[];
+  }[];
+}
+
+interface Synthesized {
+  readonly stack: MediaTriageStack;
+  readonly template: Template;
+  readonly report: ValidationReport;
+  /** The `ValidationFailed` error of the normal (throwing) synth, if a finding was not acknowledged. */
+  readonly validationError?: Error;
+}
+
+const outdirs: string[] = [];
+
+/** Builds the app as `cdk synth` does (cdk.json context) with bundling skipped, and synthesizes it once. */
+function synthesize(options: { account?: string; failOnFindings?: boolean } = {}): Synthesized {
+  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const context = {
+    ...cdkJson.context,
+    [cxapi.CDK_APP_MODE_CONTEXT]: 'inmemory',
+    [cxapi.FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: options.failOnFindings ?? true,
+  };
+  const outdir = mkdtempSync(join(tmpdir(), 'media-triage-stack-test-'));
+  outdirs.push(outdir);
+
+  // The App reads CDK_CONTEXT_JSON in its constructor; the ambient account/region must not leak into the template.
+  const saved = {
+    [cxapi.CONTEXT_ENV]: process.env[cxapi.CONTEXT_ENV],
+    [cxapi.DEFAULT_ACCOUNT_ENV]: process.env[cxapi.DEFAULT_ACCOUNT_ENV],
+    [cxapi.DEFAULT_REGION_ENV]: process.env[cxapi.DEFAULT_REGION_ENV],
+  };
+  process.env[cxapi.CONTEXT_ENV] = JSON.stringify(context);
+  delete process.env[cxapi.DEFAULT_ACCOUNT_ENV];
+  delete process.env[cxapi.DEFAULT_REGION_ENV];
+  let built: ReturnType<typeof buildApp>;
+  try {
+    built = buildApp({ skipBundling: true, outdir, account: options.account });
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+
+  try {
+    const assembly = built.app.synth();
+    const report = JSON.parse(readFileSync(join(assembly.directory, cxapi.VALIDATION_REPORT_FILE), 'utf8')) as ValidationReport;
+    // Template.fromStack reuses the assembly synthesized above.
+    return { stack: built.stack, template: Template.fromStack(built.stack), report };
+  } catch (error) {
+    if (options.failOnFindings === false) throw error;
+    // Keep the template assertions running: synthesize again without failing on findings, and keep the error (whose
+    // message is the full report) for the cdk-nag test.
+    return { ...synthesize({ ...options, failOnFindings: false }), validationError: error as Error };
+  }
+}
+
+function awsSolutions(report: ValidationReport): ValidationReport['pluginReports'][number] {
+  const plugin = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions');
+  if (!plugin) throw new Error(`no AwsSolutions plugin report; plugins: ${report.pluginReports.map((p) => p.pluginName).join(', ')}`);
+  return plugin;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Template helpers
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties: Record<string, unknown>;
+  readonly DependsOn?: string[];
+}
+
+/**
+ * Renders a CloudFormation value as a string, intrinsics as placeholders: `{Ref: X}` → `${X}`,
+ * `{Fn::GetAtt: [X, Arn]}` → `${X.Arn}`, `Fn::Join` joined, `Fn::Select`/`Fn::Split` spelled out. The placeholders
+ * need no escaping inside JSON strings, so a joined state machine definition still parses.
+ */
+function render(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const v = value as Record<string, unknown>;
+    if (typeof v['Ref'] === 'string') return `\${${v['Ref']}}`;
+    if (Array.isArray(v['Fn::GetAtt'])) return `\${${(v['Fn::GetAtt'] as string[]).join('.')}}`;
+    if (Array.isArray(v['Fn::Join'])) {
+      const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+      return parts.map(render).join(separator);
+    }
+    if (Array.isArray(v['Fn::Select'])) {
+      const [index, list] = v['Fn::Select'] as [number, unknown];
+      return `\${Select(${index},${render(list)})}`;
+    }
+    if (Array.isArray(v['Fn::Split'])) {
+      const [separator, source] = v['Fn::Split'] as [string, unknown];
+      return `Split(${separator},${render(source)})`;
+    }
+  }
+  throw new Error(`cannot render ${JSON.stringify(value)}`);
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+/** IAM wildcard match (`*` = any run of characters) of an action or resource pattern. */
+function wildcardMatches(pattern: string, value: string): boolean {
+  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return regex.test(value);
+}
+
+interface Statement {
+  readonly effect: string;
+  readonly actions: string[];
+  readonly resources: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// State machine definition (Amazon States Language)
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface AslRetrier {
+  readonly ErrorEquals: string[];
+  readonly MaxAttempts?: number;
+}
+interface AslCatcher {
+  readonly ErrorEquals: string[];
+  readonly Next: string;
+  readonly ResultPath?: string;
+}
+interface AslState {
+  readonly Type: string;
+  readonly Next?: string;
+  readonly End?: boolean;
+  readonly Default?: string;
+  readonly Resource?: string;
+  readonly Parameters?: Record<string, unknown>;
+  readonly Retry?: AslRetrier[];
+  readonly Catch?: AslCatcher[];
+  readonly Choices?: Record<string, unknown>[];
+  readonly ItemProcessor?: AslGraph & { readonly ProcessorConfig?: Record<string, unknown> };
+  readonly ItemReader?: Record<string, unknown>;
+  readonly ItemBatcher?: Record<string, unknown>;
+  readonly MaxConcurrency?: number;
+  readonly ToleratedFailurePercentage?: number;
+  readonly ResultPath?: string | null;
+  readonly QueryLanguage?: string;
+}
+interface AslGraph {
+  readonly StartAt: string;
+  readonly States: Record<string, AslState>;
+  readonly QueryLanguage?: string;
+}
+
+function stateOf(graph: AslGraph, name: string): AslState {
+  const state = graph.States[name];
+  if (!state) throw new Error(`no state ${name}; states: ${Object.keys(graph.States).join(', ')}`);
+  return state;
+}
+
+/** All states, including those of Map item processors, with the graph each belongs to. */
+function allStates(graph: AslGraph): [string, AslState, AslGraph][] {
+  return Object.entries(graph.States).flatMap(([name, state]): [string, AslState, AslGraph][] => [
+    [name, state, graph],
+    ...(state.ItemProcessor ? allStates(state.ItemProcessor) : []),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+let synthesized: Synthesized;
+let template: Template;
+let stack: MediaTriageStack;
+let resources: Record<string, CfnResource>;
+let synthSeconds = 0;
+
+const logicalId = (construct: IConstruct): string => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+const resource = (id: string): CfnResource => {
+  const found = resources[id];
+  if (!found) throw new Error(`no resource ${id}`);
+  return found;
+};
+const functionId = (stage: StageName): string => logicalId(stack.pipeline.functions[stage]);
+const roleIdOfFunction = (stage: StageName): string => {
+  const role = resource(functionId(stage)).Properties['Role'] as { 'Fn::GetAtt': [string, string] };
+  return role['Fn::GetAtt'][0];
+};
+
+function statementsOfRole(roleId: string): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } });
+  return Object.values(policies).flatMap((policy) =>
+    (policy['Properties'].PolicyDocument.Statement as { Effect: string; Action: unknown; Resource: unknown }[]).map((s) => ({
+      effect: s.Effect,
+      actions: asArray(s.Action).map(render),
+      resources: asArray(s.Resource).map(render),
+    })),
+  );
+}
+
+function allows(statements: Statement[], action: string, resourceArn: string): boolean {
+  return statements.some(
+    (s) =>
+      s.effect === 'Allow' &&
+      s.actions.some((a) => wildcardMatches(a, action)) &&
+      s.resources.some((r) => wildcardMatches(r, resourceArn)),
+  );
+}
+
+function definition(): AslGraph {
+  const sm = resource(logicalId(stack.stateMachine.stateMachine));
+  const asl = render(sm.Properties['DefinitionString']).replaceAll('${AWS::Partition}', 'aws');
+  return JSON.parse(asl) as AslGraph;
+}
+
+beforeAll(() => {
+  const started = performance.now();
+  synthesized = synthesize();
+  synthSeconds = (performance.now() - started) / 1000;
+  ({ template, stack } = synthesized);
+  resources = template.toJSON()['Resources'] as Record<string, CfnResource>;
+});
+
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the app', () => {
+  it(`synthesizes the stack in ${REGION} (cdk.json region), in a few seconds`, () => {
+    expect(stack.region).toBe(REGION);
+    expect(synthSeconds).toBeLessThan(30);
+  });
+
+  it('refuses to build the stack without a region', () => {
+    expect(() => new MediaTriageStack(new App(), 'X')).toThrow(/region/);
+  });
+});
+
+describe('storage', () => {
+  const dataId = (): string => logicalId(stack.storage.dataBucket);
+  const reportsId = (): string => logicalId(stack.storage.reportsBucket);
+  const logsId = (): string => logicalId(stack.storage.accessLogsBucket);
+
+  const secureBucket = {
+    PublicAccessBlockConfiguration: {
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    },
+    BucketEncryption: {
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    },
+    VersioningConfiguration: { Status: 'Enabled' },
+    OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+  };
+
+  it('data bucket: public access blocked, SSE, versioned, access-logged under data/', () => {
+    expect(resource(dataId()).Type).toBe('AWS::S3::Bucket');
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      ...secureBucket,
+      LoggingConfiguration: { DestinationBucketName: { Ref: logsId() }, LogFilePrefix: 'data/' },
+    });
+    expect(resource(dataId()).Properties).toMatchObject({
+      ...secureBucket,
+      LoggingConfiguration: { DestinationBucketName: { Ref: logsId() } },
+    });
+  });
+
+  it('data bucket sends its events to EventBridge (and nothing else), the reports bucket does not', () => {
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: dataId() },
+      NotificationConfiguration: Match.exact({ EventBridgeConfiguration: {} }),
+    });
+    expect(template.findResources('Custom::S3BucketNotifications', { Properties: { BucketName: { Ref: reportsId() } } })).toEqual({});
+  });
+
+  it('reports bucket: public access blocked, SSE, versioned, access-logged under reports/', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      ...secureBucket,
+      LoggingConfiguration: { DestinationBucketName: { Ref: logsId() }, LogFilePrefix: 'reports/' },
+    });
+    expect(resource(reportsId()).Properties).toMatchObject(secureBucket);
+  });
+
+  it('access-log bucket blocks public access, is encrypted, and lets only S3 log delivery write (bucket policy)', () => {
+    expect(resource(logsId()).Properties).toMatchObject({
+      PublicAccessBlockConfiguration: secureBucket.PublicAccessBlockConfiguration,
+      BucketEncryption: secureBucket.BucketEncryption,
+    });
+    // With @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy (cdk.json) log delivery is a bucket-policy grant, not an ACL.
+    expect(resource(logsId()).Properties['AccessControl']).toBeUndefined();
+    for (const [source, prefix] of [[dataId(), 'data/'], [reportsId(), 'reports/']] as const) {
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: logsId() },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: 's3:PutObject',
+              Principal: { Service: 'logging.s3.amazonaws.com' },
+              Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [source, 'Arn'] } } },
+              Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logsId(), 'Arn'] }, `/${prefix}*`]] },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it.each([
+    ['data', (): string => logicalId(stack.storage.dataBucket)],
+    ['reports', (): string => logicalId(stack.storage.reportsBucket)],
+    ['access-log', (): string => logicalId(stack.storage.accessLogsBucket)],
+  ])('%s bucket policy denies every request without TLS', (_name, id) => {
+    const bucketId = id();
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: [
+              { 'Fn::GetAtt': [bucketId, 'Arn'] },
+              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
+            ],
+          },
+        ]),
+      },
+    });
+  });
+});
+
+describe('EventBridge trigger', () => {
+  interface RuleTarget {
+    Arn: unknown;
+    RoleArn: unknown;
+    InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string };
+    DeadLetterConfig: unknown;
+    RetryPolicy: unknown;
+  }
+  const rule = (): CfnResource => {
+    const rules = template.findResources('AWS::Events::Rule');
+    expect(Object.keys(rules)).toHaveLength(1);
+    return Object.values(rules)[0] as CfnResource;
+  };
+
+  it('matches Object Created events of the data bucket for incoming/*.zip', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      State: 'ENABLED',
+      EventPattern: Match.exact({
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: {
+          bucket: { name: [{ Ref: logicalId(stack.storage.dataBucket) }] },
+          object: { key: [{ wildcard: 'incoming/*.zip' }] },
+        },
+      }),
+    });
+  });
+
+  it('starts the state machine with {bucket, key, receivedAt} taken from the event', () => {
+    const targets = rule().Properties['Targets'] as RuleTarget[];
+    expect(targets).toHaveLength(1);
+    const target = targets[0] as RuleTarget;
+    expect(target.Arn).toEqual({ Ref: logicalId(stack.stateMachine.stateMachine) });
+    // Resolve the template's <placeholders> through InputPathsMap.
+    const { InputPathsMap: paths, InputTemplate: inputTemplate } = target.InputTransformer;
+    const input = JSON.parse(inputTemplate.replace(/<([\w-]+)>/g, '"<$1>"')) as Record<string, string>;
+    const resolved = Object.fromEntries(Object.entries(input).map(([field, placeholder]) => [field, paths[placeholder.slice(1, -1)]]));
+    expect(resolved).toEqual({ bucket: '$.detail.bucket.name', key: '$.detail.object.key', receivedAt: '$.time' });
+  });
+
+  it('retries for a day and dead-letters what it cannot deliver to an encrypted, TLS-only queue', () => {
+    const target = (rule().Properties['Targets'] as RuleTarget[])[0] as RuleTarget;
+    const dlqId = logicalId(stack.triggerDeadLetterQueue);
+    expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [dlqId, 'Arn'] } });
+    expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 24 * 3600 });
+    expect(resource(dlqId).Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    // EventBridge may send to the DLQ, for this rule only.
+    const ruleId = Object.keys(template.findResources('AWS::Events::Rule'))[0] as string;
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlqId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Principal: { Service: 'events.amazonaws.com' },
+            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } },
+            Resource: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("the rule's role may start exactly this state machine", () => {
+    const target = (rule().Properties['Targets'] as RuleTarget[])[0] as RuleTarget;
+    const roleId = (target.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    expect(statementsOfRole(roleId)).toEqual([
+      { effect: 'Allow', actions: ['states:StartExecution'], resources: [`\${${logicalId(stack.stateMachine.stateMachine)}}`] },
+    ]);
+  });
+});
+
+describe('state machine', () => {
+  it('is a STANDARD state machine with X-Ray tracing and ALL-level logging to its log group', () => {
+    const smId = logicalId(stack.stateMachine.stateMachine);
+    expect(resource(smId).Properties).toMatchObject({
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logicalId(stack.stateMachine.node.findChild('Logs')), 'Arn'] } } }],
+      },
+    });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+  });
+
+  it('is written in JSONPath, not JSONata (the local runner executes the same definition)', () => {
+    const asl = definition();
+    expect([undefined, 'JSONPath']).toContain(asl.QueryLanguage);
+    for (const [name, state] of allStates(asl)) {
+      expect([undefined, 'JSONPath'], name).toContain(state.QueryLanguage);
+      // JSONata-only fields.
+      expect(state, name).not.toHaveProperty('Arguments');
+      expect(state, name).not.toHaveProperty('Output');
+      expect(state, name).not.toHaveProperty('Assign');
+    }
+    expect(render(resource(logicalId(stack.stateMachine.stateMachine)).Properties['DefinitionString'])).not.toMatch(/\{%/);
+  });
+
+  it('starts with PrepareBatch, which runs the PrepareBatch function and fails the batch when it gives up', () => {
+    const asl = definition();
+    expect(asl.StartAt).toBe('PrepareBatch');
+    const prepare = stateOf(asl, 'PrepareBatch');
+    expect(prepare).toMatchObject({ Type: 'Task', Resource: `\${${functionId('PrepareBatch')}.Arn}` });
+    expect(prepare.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'BatchFailed' }]);
+    expect(stateOf(asl, 'BatchFailed').Type).toBe('Fail');
+  });
+
+  it('routes a REFUSED batch to the BatchRefused Succeed state, an empty one straight to Report', () => {
+    const asl = definition();
+    const refusedChoice = stateOf(asl, stateOf(asl, 'PrepareBatch').Next ?? '');
+    expect(refusedChoice.Type).toBe('Choice');
+    expect(refusedChoice.Choices).toEqual([{ Variable: '$.status', StringEquals: 'REFUSED', Next: 'BatchRefused' }]);
+    expect(stateOf(asl, 'BatchRefused')).toEqual({ Type: 'Succeed' });
+
+    const anyItems = stateOf(asl, refusedChoice.Default ?? '');
+    expect(anyItems.Type).toBe('Choice');
+    expect(anyItems.Choices).toEqual([{ Variable: '$.itemsToProcess', NumericGreaterThan: 0, Next: 'ProcessAssets' }]);
+    expect(anyItems.Default).toBe('Report');
+  });
+
+  it('runs ProcessAssets as a Distributed Map over items.jsonl with Express children in batches of 10', () => {
+    const map = stateOf(definition(), 'ProcessAssets');
+    expect(map.Type).toBe('Map');
+    expect(map.ItemProcessor?.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
+    expect(map.ItemReader).toEqual({
+      Resource: 'arn:aws:states:::s3:getObject',
+      ReaderConfig: { InputType: 'JSONL' },
+      Parameters: { Bucket: `\${${logicalId(stack.storage.dataBucket)}}`, 'Key.$': '$.itemsKey' },
+    });
+    expect(map.ItemBatcher).toEqual({ MaxItemsPerBatch: 10 });
+    expect(map.MaxConcurrency).toBe(5);
+    expect(map.ToleratedFailurePercentage).toBe(100);
+    expect(map).toHaveProperty('ResultPath', null);
+    expect(map.Next).toBe('Report');
+    expect(map.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.mapError', Next: 'Report' }]);
+  });
+
+  it('each child runs Preprocess → Classify → Triage → Persist, each a Task on its own function with retries', () => {
+    const child = stateOf(definition(), 'ProcessAssets').ItemProcessor;
+    if (!child) throw new Error('ProcessAssets has no ItemProcessor');
+    expect(child.StartAt).toBe('Preprocess');
+    const chain: StageName[] = ['Preprocess', 'Classify', 'Triage', 'Persist'];
+    expect(Object.keys(child.States).sort()).toEqual([...chain].sort());
+    chain.forEach((name, index) => {
+      const state = stateOf(child, name);
+      expect(state.Type, name).toBe('Task');
+      expect(state.Resource, name).toBe(`\${${functionId(name)}.Arn}`);
+      const next = chain[index + 1];
+      if (next) expect(state.Next, name).toBe(next);
+      else expect(state.End, name).toBe(true);
+      const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      expect(retried, name).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'States.TaskFailed']));
+    });
+  });
+
+  it('Report gets batchId.$ only, retries, and ends in BatchReported (or BatchFailed)', () => {
+    const asl = definition();
+    const report = stateOf(asl, 'Report');
+    expect(report).toMatchObject({
+      Type: 'Task',
+      Resource: `\${${functionId('Report')}.Arn}`,
+      Parameters: { 'batchId.$': '$.batchId' },
+      Next: 'BatchReported',
+    });
+    expect(report.Parameters).toEqual({ 'batchId.$': '$.batchId' });
+    expect((report.Retry ?? []).flatMap((r) => r.ErrorEquals)).toContain('States.TaskFailed');
+    expect(report.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'BatchFailed' }]);
+    expect(stateOf(asl, 'BatchReported').Type).toBe('Succeed');
+  });
+
+  it('every transition points at a state of the same graph', () => {
+    for (const [name, state, graph] of allStates(definition())) {
+      const targets = [state.Next, state.Default, ...(state.Catch ?? []).map((c) => c.Next), ...(state.Choices ?? []).map((c) => c['Next'] as string)];
+      for (const target of targets.filter((t): t is string => t !== undefined)) {
+        expect(Object.keys(graph.States), `${name} → ${target}`).toContain(target);
+      }
+    }
+  });
+
+  describe('its role', () => {
+    const smStatements = (): Statement[] => {
+      const roleArn = resource(logicalId(stack.stateMachine.stateMachine)).Properties['RoleArn'] as { 'Fn::GetAtt': [string, string] };
+      return statementsOfRole(roleArn['Fn::GetAtt'][0]);
+    };
+    const smRef = (): string => `\${${logicalId(stack.stateMachine.stateMachine)}}`;
+    const smExecution = (name: string): string =>
+      `arn:\${AWS::Partition}:states:${REGION}:\${AWS::AccountId}:execution:\${Select(6,Split(:,${smRef()}))}:${name}`;
+
+    it('may start executions of itself (Distributed Map children; aws/aws-cdk#28820)', () => {
+      const statements = smStatements();
+      expect(allows(statements, 'states:StartExecution', smRef())).toBe(true);
+      // ...and of nothing else.
+      const start = statements.filter((s) => s.actions.some((a) => wildcardMatches(a, 'states:StartExecution')));
+      expect(start.flatMap((s) => s.resources)).toEqual([smRef()]);
+    });
+
+    it('may describe and stop its own executions (aws/aws-cdk#32144), not those of other state machines', () => {
+      const statements = smStatements();
+      for (const action of ['states:DescribeExecution', 'states:StopExecution']) {
+        expect(allows(statements, action, smExecution('0d5c3c9e-child')), action).toBe(true);
+        expect(allows(statements, action, `arn:\${AWS::Partition}:states:${REGION}:\${AWS::AccountId}:execution:Other:x`), action).toBe(false);
+      }
+    });
+
+    it('may read items.jsonl from the data bucket (ItemReader)', () => {
+      const dataArn = `\${${logicalId(stack.storage.dataBucket)}.Arn}`;
+      expect(allows(smStatements(), 's3:GetObject', `${dataArn}/staging/batch-1/items.jsonl`)).toBe(true);
+      expect(allows(smStatements(), 's3:GetObject', `\${${logicalId(stack.storage.reportsBucket)}.Arn}/reports/x.csv`)).toBe(false);
+      expect(allows(smStatements(), 's3:PutObject', `${dataArn}/staging/batch-1/items.jsonl`)).toBe(false);
+    });
+
+    it.each(STAGE_NAMES)('may invoke the %s function', (stage) => {
+      expect(allows(smStatements(), 'lambda:InvokeFunction', `\${${functionId(stage)}.Arn}`)).toBe(true);
+    });
+  });
+});
+
+describe('Lambda stages', () => {
+  interface LambdaProps {
+    Runtime: string;
+    Architectures: string[];
+    TracingConfig: unknown;
+    MemorySize: number;
+    Timeout: number;
+    Environment: { Variables: Record<string, unknown> };
+    LoggingConfig: { LogGroup: { Ref: string } };
+  }
+  const lambdaProps = (stage: StageName): LambdaProps => resource(functionId(stage)).Properties as unknown as LambdaProps;
+
+  /** What each setting resolves to in the template. */
+  const settingValues = (): Record<Exclude<SettingKey, 'stage'>, unknown> => ({
+    pipelineVersion: packageJson.version,
+    tableName: { Ref: logicalId(stack.records.table) },
+    dataBucket: { Ref: logicalId(stack.storage.dataBucket) },
+    reportsBucket: { Ref: logicalId(stack.storage.reportsBucket) },
+    reviewQueueUrl: { Ref: logicalId(stack.review.queue) },
+    categoryEndpoint: { 'Fn::GetAtt': [stack.getLogicalId(stack.categoryEndpoint.node.findChild('Endpoint') as CfnElement), 'EndpointName'] },
+    categoryModelId: CLIP,
+    categoryModelVersion: CLIP_REVISION,
+    categoryPayloadLimit: SERVERLESS_PAYLOAD_LIMIT,
+    policyEndpoint: { 'Fn::GetAtt': [stack.getLogicalId(stack.policyEndpoint.node.findChild('Endpoint') as CfnElement), 'EndpointName'] },
+    policyModelId: NSFW,
+    policyModelVersion: NSFW_REVISION,
+    policyPayloadLimit: SERVERLESS_PAYLOAD_LIMIT,
+  });
+
+  it('has exactly one function per stage registry entry (plus the bucket-notifications handler of aws-cdk-lib)', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    const stageNames = Object.values(functions)
+      .map((fn) => (fn['Properties'].Environment?.Variables as Record<string, unknown> | undefined)?.[SETTING_NAMES.stage])
+      .filter((name) => name !== undefined);
+    expect([...stageNames].sort()).toEqual([...STAGE_NAMES].sort());
+    const others = Object.keys(functions).filter((id) => !STAGE_NAMES.some((stage) => functionId(stage) === id));
+    expect(others).toHaveLength(1);
+    expect(others[0]).toMatch(/^BucketNotificationsHandler/);
+  });
+
+  it.each(STAGE_NAMES)('%s: Node 24 on arm64, active tracing, memory and timeout from the registry', (stage) => {
+    const props = lambdaProps(stage);
+    expect(props).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      MemorySize: STAGES[stage].memorySizeMb,
+      Timeout: STAGES[stage].timeoutSeconds,
+    });
+    expect(resource(props.LoggingConfig.LogGroup.Ref)).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+  });
+
+  it.each(STAGE_NAMES)('%s: environment is STAGE_NAME, NODE_OPTIONS and exactly its declared settings, correctly wired', (stage) => {
+    const values = settingValues();
+    const expected: Record<string, unknown> = { [SETTING_NAMES.stage]: stage, NODE_OPTIONS: '--enable-source-maps' };
+    for (const key of STAGES[stage].settings as readonly SettingKey[]) {
+      if (key === 'stage') continue;
+      expected[SETTING_NAMES[key]] = values[key];
+    }
+    expect(lambdaProps(stage).Environment.Variables).toEqual(expected);
+  });
+
+  describe('roles', () => {
+    const statementsOf = (stage: StageName): Statement[] => statementsOfRole(roleIdOfFunction(stage));
+    const dataObject = (): string => `\${${logicalId(stack.storage.dataBucket)}.Arn}/staging/batch-1/photo.jpg`;
+    const reportsObject = (): string => `\${${logicalId(stack.storage.reportsBucket)}.Arn}/reports/assets/dt=2026-01-01/batch_id=b/assets.csv`;
+    const tableArn = (): string => `\${${logicalId(stack.records.table)}.Arn}`;
+    const queueArn = (): string => `\${${logicalId(stack.review.queue)}.Arn}`;
+    const endpointArn = (endpoint: IConstruct): string =>
+      `\${${stack.getLogicalId(endpoint.node.findChild('Endpoint') as CfnElement)}.EndpointArn}`;
+
+    /** One or more (action, resource) probes per access kind of the registry. */
+    const probes = (): Record<Access, [string, string][]> => ({
+      'data:read': [['s3:GetObject', dataObject()]],
+      'data:write': [['s3:PutObject', dataObject()]],
+      'reports:write': [['s3:PutObject', reportsObject()]],
+      'records:read': [['dynamodb:GetItem', tableArn()], ['dynamodb:Query', tableArn()]],
+      'records:write': [['dynamodb:PutItem', tableArn()], ['dynamodb:UpdateItem', tableArn()]],
+      'review:send': [['sqs:SendMessage', queueArn()]],
+      'models:invoke': [
+        ['sagemaker:InvokeEndpoint', endpointArn(stack.categoryEndpoint)],
+        ['sagemaker:InvokeEndpoint', endpointArn(stack.policyEndpoint)],
+      ],
+    });
+    const servicesOf: Record<Access, string> = {
+      'data:read': 's3',
+      'data:write': 's3',
+      'reports:write': 's3',
+      'records:read': 'dynamodb',
+      'records:write': 'dynamodb',
+      'review:send': 'sqs',
+      'models:invoke': 'sagemaker',
+    };
+
+    it.each(STAGE_NAMES)('%s may do exactly what its registry entry declares', (stage) => {
+      const statements = statementsOf(stage);
+      const declared = STAGES[stage].access as readonly Access[];
+      for (const [access, checks] of Object.entries(probes()) as [Access, [string, string][]][]) {
+        for (const [action, arn] of checks) {
+          expect(allows(statements, action, arn), `${stage} ${access}: ${action} on ${arn}`).toBe(declared.includes(access));
+        }
+      }
+      const services = new Set(statements.flatMap((s) => s.actions.map((a) => a.split(':')[0])));
+      const allowed = new Set(['xray', ...declared.map((access) => servicesOf[access])]);
+      expect([...services].filter((service) => !allowed.has(service ?? ''))).toEqual([]);
+    });
+
+    it.each(STAGE_NAMES)('%s role has only AWSLambdaBasicExecutionRole as managed policy', (stage) => {
+      const role = resource(roleIdOfFunction(stage));
+      expect((role.Properties['ManagedPolicyArns'] as unknown[]).map(render)).toEqual([
+        'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+      ]);
+    });
+
+    it('Classify may invoke both endpoints and may not write records', () => {
+      const statements = statementsOf('Classify');
+      expect(allows(statements, 'sagemaker:InvokeEndpoint', endpointArn(stack.categoryEndpoint))).toBe(true);
+      expect(allows(statements, 'sagemaker:InvokeEndpoint', endpointArn(stack.policyEndpoint))).toBe(true);
+      expect(allows(statements, 'sagemaker:InvokeEndpoint', '*')).toBe(false);
+      expect(allows(statements, 'dynamodb:PutItem', tableArn())).toBe(false);
+      expect(statements.flatMap((s) => s.actions).filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    });
+
+    it('Persist may send to the review queue', () => {
+      expect(allows(statementsOf('Persist'), 'sqs:SendMessage', queueArn())).toBe(true);
+    });
+
+    it('Triage has no S3, DynamoDB, SQS or SageMaker permissions', () => {
+      const actions = statementsOf('Triage').flatMap((s) => s.actions);
+      expect(actions.filter((a) => /^(s3|dynamodb|sqs|sagemaker):/.test(a))).toEqual([]);
+    });
+  });
+});
+
+describe('records table', () => {
+  it('is a TableV2 (GlobalTable) keyed pk/sk, on demand, with PITR, SSE and the byMerchant index', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+      Replicas: [Match.objectLike({ Region: REGION, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'byMerchant',
+          KeySchema: [
+            { AttributeName: 'merchantId', KeyType: 'HASH' },
+            { AttributeName: 'decidedAt', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+        { AttributeName: 'merchantId', AttributeType: 'S' },
+        { AttributeName: 'decidedAt', AttributeType: 'S' },
+      ]),
+    });
+    template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+});
+
+describe('review queue', () => {
+  it('redrives to its dead-letter queue after 5 receives, SQS-managed SSE, 15 min visibility', () => {
+    const queueId = logicalId(stack.review.queue);
+    const dlqId = logicalId(stack.review.deadLetterQueue);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 900,
+    });
+    expect(resource(queueId).Properties).toMatchObject({ SqsManagedSseEnabled: true, VisibilityTimeout: 900 });
+    expect(resource(dlqId).Properties).toMatchObject({ SqsManagedSseEnabled: true });
+  });
+
+  it.each([
+    ['review queue', (): string => logicalId(stack.review.queue)],
+    ['review dead-letter queue', (): string => logicalId(stack.review.deadLetterQueue)],
+    ['trigger dead-letter queue', (): string => logicalId(stack.triggerDeadLetterQueue)],
+  ])('%s policy denies requests without TLS', (_name, id) => {
+    const queueId = id();
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+          },
+        ]),
+      },
+    });
+  });
+});
+
+describe('SageMaker endpoints', () => {
+  const image = Match.stringLikeRegexp(`^${DLC_ACCOUNT}\\.dkr\\.ecr\\.${REGION}\\.amazonaws\\.com/huggingface-pytorch-inference:.+-cpu-`);
+  const hex40 = Match.stringLikeRegexp('^[0-9a-f]{40}$');
+
+  it('has two endpoints, each on its own serverless endpoint config and model', () => {
+    template.resourceCountIs('AWS::SageMaker::Endpoint', 2);
+    template.resourceCountIs('AWS::SageMaker::EndpointConfig', 2);
+    template.resourceCountIs('AWS::SageMaker::Model', 2);
+    const models = new Set<string>();
+    for (const endpoint of Object.values(template.findResources('AWS::SageMaker::Endpoint'))) {
+      const configId = (endpoint['Properties'].EndpointConfigName as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const config = resource(configId);
+      expect(config.Type).toBe('AWS::SageMaker::EndpointConfig');
+      expect(config.Properties['KmsKeyId']).toBeUndefined();
+      const variants = config.Properties['ProductionVariants'] as { ModelName: { 'Fn::GetAtt': [string, string] } }[];
+      expect(variants).toEqual([
+        {
+          VariantName: 'AllTraffic',
+          InitialVariantWeight: 1,
+          ModelName: { 'Fn::GetAtt': [expect.any(String), 'ModelName'] },
+          ServerlessConfig: { MemorySizeInMB: 6144, MaxConcurrency: 5 },
+        },
+      ]);
+      models.add((variants[0] as { ModelName: { 'Fn::GetAtt': [string, string] } }).ModelName['Fn::GetAtt'][0]);
+    }
+    expect(models.size).toBe(2);
+  });
+
+  it('serves CLIP zero-shot image classification at a pinned 40-hex revision from the eu-west-1 DLC registry', () => {
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: {
+        Image: image,
+        Environment: {
+          HF_TASK: 'zero-shot-image-classification',
+          HF_MODEL_ID: CLIP,
+          HF_MODEL_REVISION: hex40,
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: { Environment: { HF_MODEL_ID: CLIP, HF_MODEL_REVISION: CLIP_REVISION } },
+    });
+  });
+
+  it('serves the policy model as image classification, pinned, from the same DLC registry', () => {
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: {
+        Image: image,
+        Environment: { HF_TASK: 'image-classification', HF_MODEL_ID: NSFW, HF_MODEL_REVISION: hex40 },
+      },
+    });
+    for (const model of Object.values(template.findResources('AWS::SageMaker::Model'))) {
+      expect(model['Properties'].PrimaryContainer.Image).toMatch(new RegExp(`^${DLC_ACCOUNT}\\.dkr\\.ecr\\.${REGION}\\.`));
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('points at the upload prefix, the reports prefix, the queue, the table and the state machine', () => {
+    const dataId = logicalId(stack.storage.dataBucket);
+    const reportsId = logicalId(stack.storage.reportsBucket);
+    template.hasOutput('UploadLocation', { Value: { 'Fn::Join': ['', ['s3://', { Ref: dataId }, '/incoming/']] } });
+    template.hasOutput('ReportsLocation', { Value: { 'Fn::Join': ['', ['s3://', { Ref: reportsId }, '/reports/']] } });
+    template.hasOutput('ReviewQueueUrl', { Value: { Ref: logicalId(stack.review.queue) } });
+    template.hasOutput('RecordsTableName', { Value: { Ref: logicalId(stack.records.table) } });
+    template.hasOutput('StateMachineArn', { Value: { Ref: logicalId(stack.stateMachine.stateMachine) } });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  const acknowledgements = (): [path: string, id: string, reason: string][] =>
+    stack.node
+      .findAll()
+      .flatMap((construct) =>
+        construct.node.metadata
+          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((entry) => Object.entries(entry.data as Record<string, string>).map(([id, reason]): [string, string, string] => [construct.node.path, id, reason])),
+      )
+      .filter(([, id]) => id.includes('AwsSolutions'));
+
+  it('synthesizes with no unacknowledged AwsSolutions finding', () => {
+    // On failure this prints cdk-nag's report: rule, finding id to acknowledge, construct path.
+    expect(synthesized.validationError?.message).toBeUndefined();
+    const plugin = awsSolutions(synthesized.report);
+    expect(plugin.violations.map((v) => `${v.ruleName} @ ${v.violatingConstructs.map((c) => c.constructPath).join(', ')}`)).toEqual([]);
+    expect(plugin.conclusion).toBe('success');
+  });
+
+  it('gives every acknowledgement a written reason', () => {
+    const acks = acknowledgements();
+    expect(acks.length).toBeGreaterThan(10);
+    for (const [path, id, reason] of acks) {
+      expect(reason.trim().length, `${path} ${id}`).toBeGreaterThanOrEqual(40);
+      expect(reason, `${path} ${id}`).not.toContain(id);
+    }
+    for (const suppressed of awsSolutions(synthesized.report).suppressedViolations ?? []) {
+      expect(suppressed.reason.trim().length, suppressed.acknowledgedId).toBeGreaterThanOrEqual(40);
+    }
+  });
+
+  it('acknowledges exact findings on the constructs that raise them, never whole rules or the whole stack', () => {
+    for (const [path, id] of acknowledgements()) {
+      // IAM4/IAM5 findings must name the policy, action or resource, e.g. AwsSolutions-IAM5[Resource::*].
+      if (/AwsSolutions-IAM[45]/.test(id)) expect(id, path).toMatch(/AwsSolutions-IAM[45]\[(Policy|Action|Resource)::.+\]$/);
+      expect(path, id).not.toBe(stack.node.path);
+    }
+    expect(Stack.of(stack).node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)).toEqual([]);
+  });
+
+  // Known bug: with a concrete account, which `cdk synth` has whenever CDK_DEFAULT_ACCOUNT is set (the CLI sets it
+  // from the current credentials), the Distributed Map policy's execution ARNs contain the account number, but
+  // lib/nag-acknowledgements.ts spells them with `<AWS::AccountId>`, so two AwsSolutions-IAM5 findings are left
+  // unacknowledged and synthesis fails. Turn this back into `it` once the acknowledgement uses the stack's account.
+  it('also synthesizes with a concrete account (CDK_DEFAULT_ACCOUNT set, as under `cdk synth` with credentials)', () => {
+    const withAccount = synthesize({ account: '123456789012' });
+    expect(withAccount.validationError?.message).toBeUndefined();
+    expect(awsSolutions(withAccount.report).violations).toEqual([]);
+  });
+});
