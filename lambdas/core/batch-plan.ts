@@ -16,10 +16,11 @@ export function deriveBatchId(archiveKey: string, archive: Uint8Array): string {
     base
       .replace(/\.zip$/i, '')
       .normalize('NFKD')
+      .replace(/\p{M}/gu, '')
       .toLowerCase()
       .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 40) || 'batch';
+      .slice(0, 40)
+      .replace(/^-+|-+$/g, '') || 'batch';
   const digest = createHash('sha256').update(archive).digest('hex').slice(0, 12);
   return `${slug}-${digest}`;
 }
@@ -121,6 +122,15 @@ export function planBatch(
     items.push({ batchId, assetKey, rowNumber: row.rowNumber, listing: verdict.listing, file: entry.path });
   }
 
+  // Orphan keys come from the entry's raw path; an archive can repeat one (duplicate or unsafe entries), so suffix
+  // repeats to keep every asset's key unique.
+  const usedKeys = new Set<string>();
+  const uniqueKey = (base: string): string => {
+    let key = base;
+    for (let n = 2; usedKeys.has(key); n += 1) key = `${base}#${n}`;
+    usedKeys.add(key);
+    return key;
+  };
   for (const entry of entries) {
     if (referenced.has(entry) || entry.path === manifestFileName) continue;
     const reasons: ReasonCode[] = ['ORPHAN_FILE'];
@@ -128,7 +138,7 @@ export function planBatch(
       reasons.unshift(ENTRY_PROBLEM_REASON[entry.problem]);
     }
     rejections.push({
-      assetKey: fileAssetKey(entry.problem === 'DUPLICATE_ENTRY' ? `${entry.path}#dup` : entry.rawPath),
+      assetKey: uniqueKey(fileAssetKey(entry.rawPath)),
       file: entry.path,
       listing: {},
       reasons,

@@ -135,7 +135,7 @@ export function normalizeRow(row: ManifestRow, taxonomy: Taxonomy): RowVerdict {
   );
   const partial: Partial<NormalizedListing> = {
     assetId: optional('asset_id'),
-    file: optional('file'),
+    file: optional('file') === undefined ? undefined : normalizeManifestPath(value('file')),
     merchantId: optional('merchant_id'),
     declaredCategory: optional('declared_category'),
     title: optional('title'),

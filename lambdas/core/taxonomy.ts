@@ -45,6 +45,26 @@ export const taxonomySchema = z
         ctx.addIssue({ code: 'custom', message: `category "${category.id}" has unknown parent "${category.parent}"` });
       }
     }
+    // A declared category must resolve to one category: ids, names and synonyms may not be shared.
+    const names = new Map<string, string>();
+    for (const category of taxonomy.categories) {
+      for (const name of new Set([category.id, category.name, ...category.synonyms].map(normalizeText))) {
+        const owner = names.get(name);
+        if (owner !== undefined) ctx.addIssue({ code: 'custom', message: `name or synonym "${name}" is used by both "${owner}" and "${category.id}"` });
+        names.set(name, category.id);
+      }
+    }
+    const parents = new Map(taxonomy.categories.map((category) => [category.id, category.parent]));
+    for (const category of taxonomy.categories) {
+      const seen = new Set<string>([category.id]);
+      for (let parent = category.parent; parent !== undefined; parent = parents.get(parent)) {
+        if (seen.has(parent)) {
+          ctx.addIssue({ code: 'custom', message: `category "${category.id}" is in a parent cycle` });
+          break;
+        }
+        seen.add(parent);
+      }
+    }
     const prompts = new Map<string, string>();
     for (const category of taxonomy.categories) {
       for (const prompt of category.clipPrompts) {

@@ -5,7 +5,7 @@ export function normalizeText(value: string): string {
   return value
     .normalize('NFC')
     .toLocaleLowerCase('en-US')
-    .replace(/[^\p{L}\p{N}.]+/gu, ' ')
+    .replace(/[^\p{L}\p{M}\p{N}.]+/gu, ' ')
     .replace(/(?<!\p{N})\.|\.(?!\p{N})/gu, (match, offset: number, whole: string) =>
       // keep dots inside dotted ids such as "animals.pets"; drop sentence punctuation
       /\p{L}/u.test(whole[offset - 1] ?? '') && /\p{L}/u.test(whole[offset + 1] ?? '') ? match : ' ',

@@ -39,7 +39,9 @@ export function parseTriagePolicy(document: unknown, source = 'triage policy'): 
  * its own), then its model id, then `default`.
  */
 export function thresholdsFor(policy: TriagePolicy, modelId: string, variant = ''): CategoryThresholds {
-  return policy.categoryModels[variant] ?? policy.categoryModels[modelId] ?? policy.categoryModels['default']!;
+  const own = (key: string): CategoryThresholds | undefined =>
+    Object.hasOwn(policy.categoryModels, key) ? policy.categoryModels[key] : undefined;
+  return own(variant) ?? own(modelId) ?? policy.categoryModels['default']!;
 }
 
 let bundled: TriagePolicy | undefined;

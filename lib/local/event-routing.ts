@@ -21,17 +21,19 @@ export function objectCreatedEvent(bucket: string, key: string, size: number, ti
   };
 }
 
+const SUPPORTED_OPERATORS = new Set(['prefix', 'suffix', 'wildcard']);
+
 function matchesValue(pattern: unknown, value: unknown): boolean {
+  if (Array.isArray(value)) return value.some((element) => matchesValue(pattern, element));
   if (pattern !== null && typeof pattern === 'object') {
     const rule = pattern as Record<string, unknown>;
+    const unsupported = Object.keys(rule).filter((operator) => !SUPPORTED_OPERATORS.has(operator));
+    if (unsupported.length > 0) throw new Error(`local event routing does not support the pattern ${JSON.stringify(pattern)}`);
     if (typeof value !== 'string') return false;
     if ('prefix' in rule) return value.startsWith(String(rule['prefix']));
     if ('suffix' in rule) return value.endsWith(String(rule['suffix']));
-    if ('wildcard' in rule) {
-      const regex = new RegExp(`^${String(rule['wildcard']).split('*').map(escapeRegex).join('.*')}$`, 's');
-      return regex.test(value);
-    }
-    throw new Error(`local event routing does not support the pattern ${JSON.stringify(pattern)}`);
+    const regex = new RegExp(`^${String(rule['wildcard']).split('*').map(escapeRegex).join('.*')}$`, 's');
+    return regex.test(value);
   }
   return pattern === value;
 }
@@ -51,19 +53,41 @@ export function matchesPattern(pattern: Record<string, unknown>, event: Record<s
   });
 }
 
-/** Applies a rule target's InputTransformer (or passes the event through when there is none). */
+/**
+ * Applies a rule target's InputTransformer (or passes the event through when there is none). As in EventBridge, a
+ * placeholder inside a JSON string is replaced by the value's text (escaped); elsewhere by the value as JSON. A path
+ * the event does not have gives null (outside strings) or an empty string (inside).
+ */
 export function transformInput(rule: LocalRule, event: Record<string, unknown>): unknown {
   const transformer = rule.inputTransformer;
   if (transformer === undefined) return event;
-  const values = Object.fromEntries(
-    Object.entries(transformer.InputPathsMap ?? {}).map(([name, jsonPath]) => [name, selectPath(event, jsonPath)]),
+  const values = new Map(
+    Object.entries(transformer.InputPathsMap ?? {}).map(([name, jsonPath]) => [name, selectPath(event, jsonPath)] as const),
   );
-  const rendered = transformer.InputTemplate.replace(/("?)<([A-Za-z0-9_.-]+)>("?)/g, (match, open: string, name: string, close: string) => {
-    if (!(name in values)) return match;
-    const value = values[name];
-    // Inside quotes a string is inserted raw (escaped); elsewhere the JSON value is inserted.
-    if (open === '"' && close === '"') return JSON.stringify(typeof value === 'string' ? value : JSON.stringify(value));
-    return `${open}${JSON.stringify(value)}${close}`;
-  });
+  const template = transformer.InputTemplate;
+  let rendered = '';
+  let inString = false;
+  for (let i = 0; i < template.length; i += 1) {
+    const char = template[i]!;
+    if (char === '\\' && inString) {
+      rendered += template.slice(i, i + 2);
+      i += 1;
+      continue;
+    }
+    if (char === '"') inString = !inString;
+    const placeholder = char === '<' ? /^<([A-Za-z0-9_.-]+)>/.exec(template.slice(i)) : null;
+    if (placeholder === null || !values.has(placeholder[1]!)) {
+      rendered += char;
+      continue;
+    }
+    const value = values.get(placeholder[1]!);
+    if (inString) {
+      const text = value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+      rendered += JSON.stringify(text).slice(1, -1);
+    } else {
+      rendered += JSON.stringify(value ?? null);
+    }
+    i += placeholder[0].length - 1;
+  }
   return JSON.parse(rendered) as unknown;
 }

@@ -57,10 +57,13 @@ function expectAccountedFor(result: BatchPlan, manifestRows: ManifestRow[], entr
   const namedByRow = new Set<string | undefined>([...result.items.map((i) => i.file), ...rowLevel.map((r) => r.file)]);
   const fileKeys = new Set(fileLevel.map((r) => r.assetKey));
   for (const entry of entries.filter((e) => e.path !== MANIFEST)) {
+    // A file-level asset is keyed by the raw path, suffixed (#2, #3, …) when the archive repeats that raw path.
+    const fileKey = fileAssetKey(entry.rawPath);
+    const hasFileAsset = [...fileKeys].some((key) => key === fileKey || key.startsWith(`${fileKey}#`));
     const accounted =
       entry.problem === 'DUPLICATE_ENTRY'
-        ? (entry.rawPath !== entry.path && namedByRow.has(entry.rawPath)) || fileKeys.has(fileAssetKey(`${entry.path}#dup`))
-        : namedByRow.has(entry.path) || namedByRow.has(entry.rawPath) || fileKeys.has(fileAssetKey(entry.rawPath));
+        ? (entry.rawPath !== entry.path && namedByRow.has(entry.rawPath)) || hasFileAsset
+        : namedByRow.has(entry.path) || namedByRow.has(entry.rawPath) || hasFileAsset;
     expect(accounted, `${entry.rawPath} is not accounted for`).toBe(true);
   }
   const entryPaths = new Set(entries.map((e) => e.path));
@@ -121,7 +124,7 @@ describe('planBatch: accounting invariant', () => {
       'row-000012': ['UNKNOWN_CATEGORY'],
       'row-000013': ['INVALID_MANIFEST_ROW'],
       'file:img/orphan.jpg': ['ORPHAN_FILE'],
-      'file:img/ok1.jpg#dup': ['DUPLICATE_ARCHIVE_ENTRY', 'ORPHAN_FILE'],
+      'file:./img/ok1.jpg': ['DUPLICATE_ARCHIVE_ENTRY', 'ORPHAN_FILE'],
       'file:img/orphan-empty.jpg': ['EMPTY_FILE', 'ORPHAN_FILE'],
       'file:/etc/passwd': ['UNSAFE_PATH', 'ORPHAN_FILE'],
     });
@@ -286,12 +289,12 @@ describe('planBatch: archive entry problems', () => {
     expect(result.rejections[0]!.detail).toContain('"..\\evil.jpg"');
   });
 
-  it('a duplicate entry: the row gets the first copy, the later copy is an orphan keyed "<path>#dup"', () => {
+  it('a duplicate entry: the row gets the first copy, the later copy is an orphan keyed by its raw path', () => {
     const result = plan(rows(['img/a.jpg']), [file('img/a.jpg'), bad('img/a.jpg', 'DUPLICATE_ENTRY', './img/a.jpg')]);
     expect(result.items.map((i) => i.file)).toEqual(['img/a.jpg']);
     expect(result.rejections).toEqual([
       {
-        assetKey: 'file:img/a.jpg#dup',
+        assetKey: 'file:./img/a.jpg',
         file: 'img/a.jpg',
         listing: {},
         reasons: ['DUPLICATE_ARCHIVE_ENTRY', 'ORPHAN_FILE'],
@@ -300,12 +303,30 @@ describe('planBatch: archive entry problems', () => {
     ]);
   });
 
-  it('a duplicate entry with no row: the first copy is an orphan by raw path, the second by "#dup"', () => {
+  it('a duplicate entry with no row: each copy is an orphan keyed by its raw path', () => {
     const result = plan([], [file('img/a.jpg'), bad('img/a.jpg', 'DUPLICATE_ENTRY', 'img\\a.jpg')]);
     expect(result.rejections.map((r) => [r.assetKey, r.reasons])).toEqual([
       ['file:img/a.jpg', ['ORPHAN_FILE']],
-      ['file:img/a.jpg#dup', ['DUPLICATE_ARCHIVE_ENTRY', 'ORPHAN_FILE']],
+      ['file:img\\a.jpg', ['DUPLICATE_ARCHIVE_ENTRY', 'ORPHAN_FILE']],
     ]);
+  });
+
+  it('keeps asset keys unique when the archive repeats a raw path (three copies, two unsafe twins)', () => {
+    const result = plan(rows(['a.jpg']), [
+      file('a.jpg'),
+      bad('a.jpg', 'DUPLICATE_ENTRY', 'a.jpg'),
+      bad('a.jpg', 'DUPLICATE_ENTRY', 'a.jpg'),
+      bad('../evil.jpg', 'UNSAFE_PATH', '../evil.jpg'),
+      bad('../evil.jpg', 'UNSAFE_PATH', '../evil.jpg'),
+    ]);
+    expect(result.rejections.map((r) => r.assetKey)).toEqual(['file:a.jpg', 'file:a.jpg#2', 'file:../evil.jpg', 'file:../evil.jpg#2']);
+  });
+
+  it('does not call a file orphan when the row naming it (in another spelling) was rejected', () => {
+    const [row] = rows(['./a.jpg']);
+    row!.fields['declared_category'] = 'nope';
+    const result = plan([row!], [file('a.jpg')]);
+    expect(result.rejections.map((r) => [r.assetKey, r.reasons])).toEqual([['row-000001', ['UNKNOWN_CATEGORY']]]);
   });
 
   it('a row naming the duplicate copy by its raw name is rejected with DUPLICATE_ARCHIVE_ENTRY', () => {
@@ -404,3 +425,11 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe('deriveBatchId slugs', () => {
+  it('drops accents instead of turning them into hyphens, and never ends the slug with a hyphen', () => {
+    const bytes = Buffer.from('x');
+    expect(deriveBatchId('Café Déjà-Vu!!.zip', bytes)).toMatch(/^cafe-deja-vu-[0-9a-f]{12}$/);
+    expect(deriveBatchId(`${'a'.repeat(39)} b.zip`, bytes)).toMatch(/^a{39}-[0-9a-f]{12}$/);
+  });
+});

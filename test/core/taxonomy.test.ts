@@ -157,11 +157,12 @@ describe('Taxonomy relations', () => {
     expect(deep.lineage('a.b.c')).toEqual(['a.b.c', 'a.b', 'a']);
   });
 
-  it('lineage terminates on a parent cycle', () => {
-    const cyclic = parseTaxonomy(documentWith([category('x', { parent: 'y' }), category('y', { parent: 'x' })]));
-    expect(cyclic.lineage('x')).toEqual(['x', 'y']);
-    const selfParent = parseTaxonomy(documentWith([category('s', { parent: 's' })]));
-    expect(selfParent.lineage('s')).toEqual(['s']);
+  it('refuses parent cycles and names or synonyms shared by two categories', () => {
+    expect(() => parseTaxonomy(documentWith([category('x', { parent: 'y' }), category('y', { parent: 'x' })]))).toThrow(/parent cycle/);
+    expect(() => parseTaxonomy(documentWith([category('s', { parent: 's' })]))).toThrow(/parent cycle/);
+    expect(() => parseTaxonomy(documentWith([category('a', { synonyms: ['Shared'] }), category('b', { synonyms: ['shared'] })]))).toThrow(
+      /"shared" is used by both "a" and "b"/,
+    );
   });
 
   it('isSameOrDescendant is true for the category itself and its descendants only', () => {

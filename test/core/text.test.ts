@@ -97,3 +97,10 @@ describe('containsPhrase', () => {
     expect(containsPhrase('', '')).toBe(false);
   });
 });
+
+describe('normalizeText keeps words whole in scripts with combining marks', () => {
+  it('does not split Devanagari or a dotted capital I', () => {
+    expect(normalizeText('हिन्दी')).toBe('हिन्दी'.normalize('NFC'));
+    expect(normalizeText('İstanbul').split(' ')).toHaveLength(1);
+  });
+});

@@ -396,3 +396,12 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe('threshold lookup only considers the policy’s own keys', () => {
+  it('falls back to default for names that exist on Object.prototype', async () => {
+    const { thresholdsFor, loadTriagePolicy } = await import('../../lambdas/core/triage-policy');
+    const policy = loadTriagePolicy();
+    expect(thresholdsFor(policy, 'toString')).toEqual(policy.categoryModels['default']);
+    expect(thresholdsFor(policy, 'm', 'constructor')).toEqual(policy.categoryModels['default']);
+  });
+});

@@ -154,3 +154,22 @@ describe('transformInput', () => {
     expect(transformInput(rule({ InputPathsMap: {}, InputTemplate: '{"x":"<unknown>"}' }), event)).toEqual({ x: '<unknown>' });
   });
 });
+
+describe('event routing: EventBridge details the stack does not use yet', () => {
+  it('renders a placeholder inside a longer string as text, and a missing path as empty text or null', () => {
+    const event = { detail: { object: { key: 'incoming/a "b".zip' } } } as Record<string, unknown>;
+    const transformer = {
+      InputPathsMap: { key: '$.detail.object.key', missing: '$.detail.nope' },
+      InputTemplate: '{"label":"batch <key> received","gone":"x<missing>y","raw":<missing>}',
+    };
+    expect(transformInput(rule(transformer), event)).toEqual({ label: 'batch incoming/a "b".zip received', gone: 'xy', raw: null });
+  });
+
+  it('matches an array field when any element matches, and refuses operators it does not implement', () => {
+    const event = { resources: ['arn:aws:s3:::one', 'arn:aws:s3:::two'], size: 5 } as Record<string, unknown>;
+    expect(matchesPattern({ resources: ['arn:aws:s3:::two'] }, event)).toBe(true);
+    expect(matchesPattern({ resources: [{ prefix: 'arn:aws:s3:::t' }] }, event)).toBe(true);
+    expect(matchesPattern({ resources: ['arn:aws:s3:::three'] }, event)).toBe(false);
+    expect(() => matchesPattern({ size: [{ numeric: ['>', 0] }] }, event)).toThrow(/does not support/);
+  });
+});
