@@ -22,7 +22,12 @@ export const REASON_CODES = {
   LOW_CONFIDENCE: 'The category model is not confident about any category.',
   CATEGORY_MISMATCH: 'The image is confidently predicted as a category unrelated to the declared one.',
   TEXT_CATEGORY_CONFLICT: 'Title/description mention other categories and not the declared one.',
+  TEXT_IMAGE_CONFLICT: 'The listing text names a category the image confidently contradicts.',
   POLICY_SENSITIVE: 'A policy class scored at or above its review threshold.',
+  POLICY_BORDERLINE: 'A policy class scored in its borderline band (below the review threshold): a person decides.',
+  MERCHANT_PROFILE_ANOMALY: 'The declared category is rare in this merchant’s earlier batches.',
+  DUPLICATE_IMAGE_OTHER_MERCHANT: 'The same (or a near-identical) image is listed by another merchant.',
+  DUPLICATE_IMAGE_OTHER_CATEGORY: 'The same (or a near-identical) image is listed under another category.',
   // input: manifest rows
   INVALID_MANIFEST_ROW: 'A required field is empty or a value is malformed (e.g. a non-numeric price).',
   DUPLICATE_ASSET_ID: 'A later manifest row repeats an asset_id already used in the batch.',

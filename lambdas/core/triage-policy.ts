@@ -20,6 +20,21 @@ export const triagePolicySchema = z.object({
     message: 'categoryModels needs a "default" entry',
   }),
   textConflictMinKeywordHits: z.number().int().min(1),
+  /**
+   * Share of AUTO_PASS assets also sent to review as an audit (Amazon A2I's sampling), chosen deterministically
+   * from a hash of batch id and asset key so reruns and tests agree.
+   */
+  auditSampleRate: z.number().min(0).max(1),
+  merchantProfile: z.object({
+    /** Earlier assets a merchant needs before their profile is trusted. */
+    minHistory: z.number().int().min(1),
+    /** A declared category (with its relatives) below this share of the merchant's history is an anomaly. */
+    rareShare: z.number().min(0).max(1),
+  }),
+  duplicates: z.object({
+    /** Perceptual-hash Hamming distance (of 64 bits) at or below which two images count as the same. */
+    nearDistance: z.number().int().min(0).max(64),
+  }),
 });
 
 export type TriagePolicy = z.infer<typeof triagePolicySchema>;

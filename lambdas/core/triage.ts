@@ -1,7 +1,10 @@
 /**
- * Triage: combines the signals about one asset (image-predicted category, listing text, policy scores) into one
- * outcome with reason codes, the evidence behind each code, and a sentence a reviewer can read.
+ * Triage: combines the signals about one asset — image-predicted vs declared category, listing text vs declared
+ * category and vs the image, the merchant's history, policy scores — into one outcome with reason codes, the
+ * evidence behind each code, and a sentence a reviewer can read. Cross-asset signals (duplicate images) are added
+ * after the map by the CrossCheck stage (lambdas/core/duplicates.ts).
  */
+import { createHash } from 'node:crypto';
 import type { LabelScores } from './hf-contract';
 import type { NormalizedListing } from './manifest';
 import { mostSevere, type Outcome, type ReasonCode } from './outcomes';
@@ -17,6 +20,16 @@ export interface TriageInput {
   categoryModelId: string;
   /** The endpoint variant that answered (InvokedProductionVariant). */
   categoryModelVariant?: string;
+  /** The merchant's category mix from earlier batches (this batch excluded); absent when unknown. */
+  merchantProfile?: MerchantProfile;
+  /** Identifies the asset for audit sampling (batch id + asset key), so the choice is the same on every run. */
+  sampleKey?: string;
+}
+
+/** Asset counts per declared category id over a merchant's earlier batches. */
+export interface MerchantProfile {
+  assets: number;
+  categories: Record<string, number>;
 }
 
 export interface CategoryEvidence {
@@ -32,8 +45,9 @@ export interface CategoryEvidence {
 
 export interface TriageEvidence {
   category: CategoryEvidence;
-  text: { mentions: Array<{ categoryId: string; matched: string[] }>; conflict: boolean };
-  policy: Array<{ classId: string; score: number; threshold: number; sensitive: boolean }>;
+  text: { mentions: Array<{ categoryId: string; matched: string[] }>; conflict: boolean; imageConflict: boolean };
+  policy: Array<{ classId: string; score: number; threshold: number; borderlineThreshold: number; sensitive: boolean; borderline: boolean }>;
+  merchant?: { historyAssets: number; declaredShare: number; anomaly: boolean };
 }
 
 export interface TriageDecision {
@@ -41,6 +55,8 @@ export interface TriageDecision {
   reasons: ReasonCode[];
   explanation: string;
   evidence: TriageEvidence;
+  /** An AUTO_PASS chosen for an audit by a person (policy.auditSampleRate). */
+  auditSampled: boolean;
 }
 
 /** Sums the zero-shot scores per taxonomy category (a category may own several prompts). */
@@ -103,31 +119,72 @@ export function triage(input: TriageInput, taxonomy: Taxonomy, policy: TriagePol
     mentions.length > 0 &&
     hits >= policy.textConflictMinKeywordHits &&
     !mentions.some((mention) => taxonomy.areRelated(mention.categoryId, declared));
+  const namedMentions = (list: typeof mentions): string =>
+    list.map((m) => `${taxonomy.category(m.categoryId)?.name ?? m.categoryId} ("${m.matched.join('", "')}")`).join(', ');
   if (textConflict) {
-    const named = mentions.map((m) => `${taxonomy.category(m.categoryId)?.name ?? m.categoryId} ("${m.matched.join('", "')}")`);
-    raise('TEXT_CATEGORY_CONFLICT', 'NEEDS_REVIEW', `The listing text points to ${named.join(', ')}, not the declared ${declaredName}.`);
+    raise('TEXT_CATEGORY_CONFLICT', 'NEEDS_REVIEW', `The listing text points to ${namedMentions(mentions)}, not the declared ${declaredName}.`);
   }
 
-  // Policy-sensitive content, whatever the metadata says.
+  // Listing text vs the image: text that backs the declared category, contradicted by a confident image (text and
+  // declaration say watch, the image shows a handbag). Text that contradicts the declaration is the case above.
+  const imageConflict =
+    mentions.some((mention) => taxonomy.areRelated(mention.categoryId, declared)) &&
+    top !== undefined &&
+    top.score >= thresholds.mismatch &&
+    !mentions.some((mention) => taxonomy.areRelated(mention.categoryId, top.categoryId));
+  if (imageConflict) {
+    raise('TEXT_IMAGE_CONFLICT', 'FLAGGED', `The listing text describes ${namedMentions(mentions)} but the image looks like ${topName} (${fmt(top.score)}).`);
+  }
+
+  // The merchant's history: a category this merchant (almost) never listed before.
+  let merchant: TriageEvidence['merchant'];
+  const profile = input.merchantProfile;
+  if (profile !== undefined && profile.assets > 0) {
+    const declaredCount = Object.entries(profile.categories)
+      .filter(([categoryId]) => taxonomy.areRelated(categoryId, declared))
+      .reduce((sum, [, count]) => sum + count, 0);
+    const declaredShare = declaredCount / profile.assets;
+    const anomaly = profile.assets >= policy.merchantProfile.minHistory && declaredShare < policy.merchantProfile.rareShare;
+    merchant = { historyAssets: profile.assets, declaredShare: round(declaredShare), anomaly };
+    if (anomaly) {
+      raise(
+        'MERCHANT_PROFILE_ANOMALY',
+        'NEEDS_REVIEW',
+        `${declaredName} is ${(declaredShare * 100).toFixed(1)}% of this merchant's ${profile.assets} earlier assets (rare below ${(policy.merchantProfile.rareShare * 100).toFixed(1)}%).`,
+      );
+    }
+  }
+
+  // Policy-sensitive content, whatever the metadata says; the borderline band goes to a person too.
   const policyEvidence = taxonomy.policyScores(input.policyLabels).map(({ policyClass, score }) => ({
     classId: policyClass.id,
     score,
     threshold: policyClass.reviewThreshold,
+    borderlineThreshold: policyClass.borderlineThreshold,
     sensitive: score >= policyClass.reviewThreshold,
+    borderline: score >= policyClass.borderlineThreshold && score < policyClass.reviewThreshold,
   }));
   const sensitive = policyEvidence.filter((entry) => entry.sensitive);
   if (sensitive.length > 0) {
     const named = sensitive.map((entry) => `${entry.classId} ${fmt(entry.score)} ≥ ${fmt(entry.threshold)}`);
     raise('POLICY_SENSITIVE', 'NEEDS_REVIEW', `Policy-sensitive content: ${named.join(', ')}.`);
   }
+  const borderline = policyEvidence.filter((entry) => entry.borderline);
+  if (borderline.length > 0) {
+    const named = borderline.map((entry) => `${entry.classId} ${fmt(entry.score)} in [${fmt(entry.borderlineThreshold)}, ${fmt(entry.threshold)})`);
+    raise('POLICY_BORDERLINE', 'NEEDS_REVIEW', `Borderline policy score: ${named.join(', ')}.`);
+  }
 
+  const auditSampled = outcome === 'AUTO_PASS' && input.sampleKey !== undefined && sampledForAudit(input.sampleKey, policy.auditSampleRate);
   if (reasons.length === 0) {
     sentences.push(`The image supports the declared ${declaredName} (${fmt(declaredSupport)}); no conflicting signal.`);
   }
+  if (auditSampled) sentences.push('Sampled for a human audit of auto-passed assets.');
   return {
     outcome,
     reasons,
     explanation: sentences.join(' '),
+    auditSampled,
     evidence: {
       category: {
         declaredCategoryId: declared,
@@ -137,10 +194,18 @@ export function triage(input: TriageInput, taxonomy: Taxonomy, policy: TriagePol
         scores: ranked.slice(0, 5).map((entry) => ({ categoryId: entry.categoryId, score: round(entry.score) })),
         thresholds,
       },
-      text: { mentions, conflict: textConflict },
+      text: { mentions, conflict: textConflict, imageConflict },
       policy: policyEvidence.map((entry) => ({ ...entry, score: round(entry.score) })),
+      ...(merchant === undefined ? {} : { merchant }),
     },
   };
+}
+
+/** Deterministic sampling: the key's hash as a fraction in [0, 1) below the rate. */
+export function sampledForAudit(sampleKey: string, rate: number): boolean {
+  if (rate <= 0) return false;
+  const fraction = createHash('sha256').update(sampleKey).digest().readUInt32BE(0) / 2 ** 32;
+  return fraction < rate;
 }
 
 function fmt(score: number): string {

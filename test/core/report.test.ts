@@ -24,10 +24,10 @@ const EVIDENCE: TriageEvidence = {
     scores: [{ categoryId: 'food', score: 0.85 }],
     thresholds: { lowConfidence: 0.35, mismatch: 0.55, pass: 0.45 },
   },
-  text: { mentions: [], conflict: false },
+  text: { mentions: [], conflict: false, imageConflict: false },
   policy: [
-    { classId: 'sexual_explicit', score: 0.1, threshold: 0.4, sensitive: false },
-    { classId: 'suggestive', score: 0.3, threshold: 0.6, sensitive: false },
+    { classId: 'sexual_explicit', score: 0.1, threshold: 0.4, borderlineThreshold: 0.2, sensitive: false, borderline: false },
+    { classId: 'suggestive', score: 0.3, threshold: 0.6, borderlineThreshold: 0.4, sensitive: false, borderline: false },
   ],
 };
 

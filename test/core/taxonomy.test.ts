@@ -13,7 +13,7 @@ function documentWith(categories: CategoryDoc[]): TaxonomyDocument {
   return {
     version: 'test-1',
     categories,
-    policyClasses: [{ id: 'explicit', name: 'Explicit', modelLabels: ['nsfw'], reviewThreshold: 0.5 }],
+    policyClasses: [{ id: 'explicit', name: 'Explicit', modelLabels: ['nsfw'], reviewThreshold: 0.5, borderlineThreshold: 0.3 }],
   };
 }
 

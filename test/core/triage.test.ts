@@ -65,7 +65,7 @@ describe('triage: image vs declared category', () => {
     expect(decision.outcome).toBe('AUTO_PASS');
     expect(decision.reasons).toEqual([]);
     expect(decision.explanation).toBe('The image supports the declared Pets (0.90); no conflicting signal.');
-    expect(decision.evidence.text).toEqual({ mentions: [], conflict: false });
+    expect(decision.evidence.text).toEqual({ mentions: [], conflict: false, imageConflict: false });
   });
 
   it('a confident child of the declared category is not a mismatch (declared vehicles, image boats)', () => {
@@ -142,7 +142,7 @@ describe('triage: listing text', () => {
     expect(decision.outcome).toBe('NEEDS_REVIEW');
     expect(decision.reasons).toEqual(['TEXT_CATEGORY_CONFLICT']);
     expect(decision.explanation).toBe('The listing text points to Art and prints ("poster"), not the declared Pets.');
-    expect(decision.evidence.text).toEqual({ mentions: [{ categoryId: 'art', matched: ['poster'] }], conflict: true });
+    expect(decision.evidence.text).toEqual({ mentions: [{ categoryId: 'art', matched: ['poster'] }], conflict: true, imageConflict: false });
   });
 
   it('reads the description as well as the title', () => {
@@ -194,18 +194,22 @@ describe('triage: policy', () => {
     expect(decision.reasons).toEqual(['POLICY_SENSITIVE']);
     expect(decision.explanation).toBe('Policy-sensitive content: sexual_explicit 0.45 ≥ 0.40.');
     expect(decision.evidence.policy).toEqual([
-      { classId: 'sexual_explicit', score: 0.45, threshold: 0.4, sensitive: true },
-      { classId: 'suggestive', score: 0.05, threshold: 0.6, sensitive: false },
+      { classId: 'sexual_explicit', score: 0.45, threshold: 0.4, borderlineThreshold: 0.2, sensitive: true, borderline: false },
+      { classId: 'suggestive', score: 0.05, threshold: 0.6, borderlineThreshold: 0.4, sensitive: false, borderline: false },
     ]);
   });
 
-  it('exactly at the threshold is sensitive; just below is not', () => {
+  it('exactly at the threshold is sensitive; the band below it is borderline; below the band is clean', () => {
     const at = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.6 }] });
     expect(at.reasons).toEqual(['POLICY_SENSITIVE']);
-    const below = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.59 }, { label: 'porn', score: 0.39 }] });
+    const band = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.59 }, { label: 'porn', score: 0.39 }] });
+    expect(band.outcome).toBe('NEEDS_REVIEW');
+    expect(band.reasons).toEqual(['POLICY_BORDERLINE']);
+    expect(band.evidence.policy.every((p) => !p.sensitive && p.borderline)).toBe(true);
+    expect(band.explanation).toContain('sexual_explicit 0.39 in [0.20, 0.40)');
+    const below = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.39 }, { label: 'porn', score: 0.19 }] });
     expect(below.outcome).toBe('AUTO_PASS');
     expect(below.reasons).toEqual([]);
-    expect(below.evidence.policy.every((p) => !p.sensitive)).toBe(true);
   });
 
   it('names every sensitive class', () => {
@@ -243,6 +247,9 @@ describe('thresholdsFor and per-model thresholds', () => {
       'variant-y': { lowConfidence: 0.7, mismatch: 0.8, pass: 0.9 },
     },
     textConflictMinKeywordHits: 1,
+    auditSampleRate: 0,
+    merchantProfile: { minHistory: 20, rareShare: 0.02 },
+    duplicates: { nearDistance: 4 },
   });
 
   it('looks up the variant first, then the model id, then default', () => {
@@ -315,7 +322,7 @@ describe('triage evidence', () => {
         { id: 'a', name: 'A', synonyms: [], keywords: [], clipPrompts: ['a one', 'a two'], detectorLabels: [] },
         { id: 'b', name: 'B', synonyms: [], keywords: [], clipPrompts: ['b one'], detectorLabels: [] },
       ],
-      policyClasses: [{ id: 'p', name: 'P', modelLabels: ['nsfw'], reviewThreshold: 0.5 }],
+      policyClasses: [{ id: 'p', name: 'P', modelLabels: ['nsfw'], reviewThreshold: 0.5, borderlineThreshold: 0.3 }],
     });
     const scores = categoryScores(two, [
       { label: 'a one', score: 0.3 },
@@ -337,7 +344,7 @@ describe('triage evidence', () => {
 });
 
 describe('triage invariants over random label distributions', () => {
-  it('AUTO_PASS iff no reasons; reasons are known codes; FLAGGED implies CATEGORY_MISMATCH', () => {
+  it('AUTO_PASS iff no reasons; reasons are known codes; FLAGGED implies an image contradiction', () => {
     const random = mulberry32(20_261_123);
     const categoryIds = taxonomy.categories.map((c) => c.id);
     const prompts = taxonomy.candidateLabels();
@@ -353,7 +360,8 @@ describe('triage invariants over random label distributions', () => {
       const total = weights.reduce((sum, w) => sum + w, 0);
       const categoryLabels = prompts.map((label, i) => ({ label, score: weights[i]! / total })).sort((a, b) => b.score - a.score);
       const title = Array.from({ length: 1 + Math.floor(random() * 3) }, () => words[Math.floor(random() * words.length)]!).join(' ');
-      const policyLabels = policyLabelNames.map((label) => ({ label, score: random() * random() }));
+      // mostly low policy scores (clean photos), sometimes high: every band gets exercised
+      const policyLabels = policyLabelNames.map((label) => ({ label, score: random() < 0.9 ? random() * 0.05 : random() }));
       const variant = random() < 0.3 ? COCO_VARIANT : undefined;
       const declared = categoryIds[Math.floor(random() * categoryIds.length)]!;
 
@@ -365,7 +373,9 @@ describe('triage invariants over random label distributions', () => {
       expect(['AUTO_PASS', 'FLAGGED', 'NEEDS_REVIEW'], context).toContain(decision.outcome);
       for (const reason of decision.reasons) expect(codes.has(reason), context).toBe(true);
       expect(new Set(decision.reasons).size, context).toBe(decision.reasons.length);
-      if (decision.outcome === 'FLAGGED') expect(decision.reasons, context).toContain('CATEGORY_MISMATCH');
+      if (decision.outcome === 'FLAGGED') {
+        expect(decision.reasons.some((r) => r === 'CATEGORY_MISMATCH' || r === 'TEXT_IMAGE_CONFLICT'), context).toBe(true);
+      }
       if (decision.reasons.includes('CATEGORY_MISMATCH')) expect(decision.outcome, context).toBe('FLAGGED');
       if (decision.outcome === 'NEEDS_REVIEW') expect(decision.reasons, context).not.toContain('CATEGORY_MISMATCH');
       // the image signal yields at most one of its two codes
@@ -403,5 +413,68 @@ describe('threshold lookup only considers the policy’s own keys', () => {
     const policy = loadTriagePolicy();
     expect(thresholdsFor(policy, 'toString')).toEqual(policy.categoryModels['default']);
     expect(thresholdsFor(policy, 'm', 'constructor')).toEqual(policy.categoryModels['default']);
+  });
+});
+
+describe('triage: listing text vs the image', () => {
+  it('text backing the declared category, contradicted by a confident image -> FLAGGED with TEXT_IMAGE_CONFLICT', () => {
+    const decision = run('fashion.watches', labels({ 'fashion.bags': 0.9 }), { title: 'Swiss wristwatch, leather strap' });
+    expect(decision.outcome).toBe('FLAGGED');
+    expect(decision.reasons).toEqual(['CATEGORY_MISMATCH', 'TEXT_IMAGE_CONFLICT']);
+    expect(decision.evidence.text.imageConflict).toBe(true);
+    expect(decision.explanation).toContain('describes Watches ("wristwatch")');
+    expect(decision.explanation).toContain('image looks like Bags and luggage (0.90)');
+  });
+
+  it('no text-image conflict when the image agrees with the text, or is not confident', () => {
+    expect(run('fashion.watches', labels({ 'fashion.watches': 0.9 }), { title: 'Swiss wristwatch' }).evidence.text.imageConflict).toBe(false);
+    expect(run('fashion.watches', labels({}), { title: 'Swiss wristwatch' }).reasons).toEqual(['LOW_CONFIDENCE']);
+  });
+});
+
+describe('triage: merchant profile', () => {
+  const pets = labels({ 'animals.pets': 0.9 });
+  const withProfile = (profile: { assets: number; categories: Record<string, number> }) =>
+    triage({ ...input('animals.pets', pets), merchantProfile: profile }, taxonomy, policy);
+
+  it('flags a category the merchant has (almost) never listed, once the history is long enough', () => {
+    const decision = withProfile({ assets: 200, categories: { electronics: 198, 'animals.farm': 1, 'animals.pets': 1 } });
+    expect(decision.outcome).toBe('NEEDS_REVIEW');
+    expect(decision.reasons).toEqual(['MERCHANT_PROFILE_ANOMALY']);
+    expect(decision.evidence.merchant).toEqual({ historyAssets: 200, declaredShare: 0.005, anomaly: true });
+    expect(decision.explanation).toContain("0.5% of this merchant's 200 earlier assets");
+  });
+
+  it('counts related categories (parent or children) as the same line of business, and trusts no short history', () => {
+    expect(withProfile({ assets: 200, categories: { electronics: 190, animals: 10 } }).reasons).toEqual([]);
+    expect(withProfile({ assets: 10, categories: { electronics: 10 } }).reasons).toEqual([]);
+    expect(withProfile({ assets: 10, categories: { electronics: 10 } }).evidence.merchant?.anomaly).toBe(false);
+    expect(triage(input('animals.pets', pets), taxonomy, policy).evidence.merchant).toBeUndefined();
+  });
+});
+
+describe('triage: audit sampling of auto-passed assets', () => {
+  const pets = labels({ 'animals.pets': 0.9 });
+
+  it('is deterministic per key and samples about the configured share, only among AUTO_PASS', () => {
+    const rate = 0.1;
+    const sampling: TriagePolicy = { ...policy, auditSampleRate: rate };
+    let sampled = 0;
+    for (let i = 0; i < 4_000; i += 1) {
+      const decision = triage({ ...input('animals.pets', pets), sampleKey: `batch-1#row-${i}` }, taxonomy, sampling);
+      const again = triage({ ...input('animals.pets', pets), sampleKey: `batch-1#row-${i}` }, taxonomy, sampling);
+      expect(again.auditSampled).toBe(decision.auditSampled);
+      if (decision.auditSampled) {
+        sampled += 1;
+        expect(decision.outcome).toBe('AUTO_PASS');
+        expect(decision.explanation).toContain('Sampled for a human audit');
+      }
+    }
+    expect(sampled / 4_000).toBeGreaterThan(rate * 0.8);
+    expect(sampled / 4_000).toBeLessThan(rate * 1.2);
+    const flagged = triage({ ...input('animals.pets', labels({ food: 0.9 })), sampleKey: 'k' }, taxonomy, { ...policy, auditSampleRate: 1 });
+    expect(flagged.auditSampled).toBe(false);
+    expect(triage({ ...input('animals.pets', pets), sampleKey: 'k' }, taxonomy, { ...policy, auditSampleRate: 0 }).auditSampled).toBe(false);
+    expect(triage(input('animals.pets', pets), taxonomy, { ...policy, auditSampleRate: 1 }).auditSampled).toBe(false);
   });
 });

@@ -44,9 +44,10 @@ function work(batchId: string, assetKey: string, outcome: 'NEEDS_REVIEW' | 'AUTO
       outcome,
       reasons: outcome === 'AUTO_PASS' ? [] : ['LOW_CONFIDENCE'],
       explanation: 'test decision',
+      auditSampled: false,
       evidence: {
         category: { declaredCategoryId: 'vehicles.boats', declaredSupport: 0.1, topCategoryId: 'vehicles.boats', topScore: 0.1, scores: [], thresholds: { lowConfidence: 0.2, mismatch: 0.3, pass: 0.25 } },
-        text: { mentions: [], conflict: false },
+        text: { mentions: [], conflict: false, imageConflict: false },
         policy: [],
       },
     },
