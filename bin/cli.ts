@@ -118,7 +118,7 @@ function printSummary(summary: RunSummary, run: RunResult): void {
       lines.push(`  ${''.padEnd(14)} ${''.padEnd(12)} ${truncate(record.explanation, 110)}`);
     }
   }
-  lines.push('', `Sent to the review queue: ${summary.sentToReview}`);
+  lines.push('', `Sent to the review queue: ${summary.sentToReview} (${summary.auditSamples} of them auto-passed audit samples)`);
   lines.push(`Records:  DynamoDB table ${summary.records.table} (local, in ${summary.records.stateDir ?? 'memory'})`);
   lines.push(`Reports:  ${summary.reportsDir ?? '(in memory)'}`);
   lines.push(`          ${summary.reports.assets}`, `          ${summary.reports.summary}`);

@@ -28,7 +28,8 @@ export const STAGES = {
     memorySizeMb: 3008,
     timeoutSeconds: 900,
     settings: ['pipelineVersion', 'tableName', 'dataBucket'],
-    access: ['data:read', 'data:write', 'records:write'],
+    // records:read for the merchant profiles of earlier batches
+    access: ['data:read', 'data:write', 'records:read', 'records:write'],
   },
   Preprocess: {
     entry: 'lambdas/functions/preprocess.ts',

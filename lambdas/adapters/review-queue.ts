@@ -4,8 +4,7 @@
  * that the Report stage's reconciliation re-enqueues.
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { REVIEWABLE_OUTCOMES } from '../core/outcomes';
-import type { AssetRecord } from '../core/records';
+import { needsReview, type AssetRecord } from '../core/records';
 import { sqsClient } from './aws-clients';
 import { claimReviewEnqueue, markReviewEnqueued, releaseReviewClaim } from './record-store';
 import { setting } from './settings';
@@ -18,6 +17,8 @@ export interface ReviewMessage {
   assetId?: string;
   merchantId?: string;
   outcome: string;
+  /** True when the asset passed automatically and was sampled for an audit by a person. */
+  audit: boolean;
   reasons: string[];
   explanation: string;
   declaredCategoryId?: string;
@@ -37,6 +38,7 @@ export function reviewMessage(record: AssetRecord): ReviewMessage {
     assetId: record.listing.assetId,
     merchantId: record.listing.merchantId,
     outcome: record.outcome,
+    audit: record.auditSampled === true,
     reasons: record.reasons,
     explanation: record.explanation,
     declaredCategoryId: record.listing.declaredCategoryId,
@@ -51,7 +53,7 @@ export function reviewMessage(record: AssetRecord): ReviewMessage {
 
 /** Returns the message id when this call sent the message, undefined when it was not needed or already sent. */
 export async function enqueueForReview(record: AssetRecord, now = new Date()): Promise<string | undefined> {
-  if (!REVIEWABLE_OUTCOMES.has(record.outcome)) return undefined;
+  if (!needsReview(record)) return undefined;
   if (!(await claimReviewEnqueue(record.pk, record.sk, now))) return undefined;
   try {
     const response = await sqsClient().send(
@@ -60,6 +62,7 @@ export async function enqueueForReview(record: AssetRecord, now = new Date()): P
         MessageBody: JSON.stringify(reviewMessage(record)),
         MessageAttributes: {
           outcome: { DataType: 'String', StringValue: record.outcome },
+          audit: { DataType: 'String', StringValue: String(record.auditSampled === true) },
           batchId: { DataType: 'String', StringValue: record.batchId },
         },
       }),

@@ -3,7 +3,7 @@
  * lineage: which pipeline, taxonomy, triage policy and models (with the endpoint variant that answered) decided it.
  */
 import type { NormalizedListing } from './manifest';
-import type { Outcome, ReasonCode } from './outcomes';
+import { REVIEWABLE_OUTCOMES, type Outcome, type ReasonCode } from './outcomes';
 import type { TriageEvidence } from './triage';
 
 export interface ModelLineage {
@@ -53,6 +53,8 @@ export interface AssetRecord {
   decidedBy: string;
   receivedAt: string;
   decidedAt: string;
+  /** An AUTO_PASS sent to review as an audit sample. */
+  auditSampled?: boolean;
   reviewMessageId?: string;
   reviewEnqueuedAt?: string;
 }
@@ -84,6 +86,11 @@ export interface BatchRecord {
   policyVersion: string;
 }
 
+/** FLAGGED / NEEDS_REVIEW assets, and auto-passed ones sampled for an audit, go to the review queue. */
+export function needsReview(record: Pick<AssetRecord, 'outcome' | 'auditSampled'>): boolean {
+  return REVIEWABLE_OUTCOMES.has(record.outcome) || (record.outcome === 'AUTO_PASS' && record.auditSampled === true);
+}
+
 export const batchPk = (batchId: string): string => `BATCH#${batchId}`;
 export const assetSk = (assetKey: string): string => `ASSET#${assetKey}`;
 
@@ -112,6 +119,7 @@ export function assetRecord(
     decidedBy: string;
     image?: ImageFacts;
     evidence?: TriageEvidence;
+    auditSampled?: boolean;
   },
 ): AssetRecord {
   return {
@@ -129,6 +137,7 @@ export function assetRecord(
     explanation: asset.explanation,
     image: asset.image,
     evidence: asset.evidence,
+    auditSampled: asset.auditSampled === true ? true : undefined,
     lineage: context.lineage,
     decidedBy: asset.decidedBy,
     receivedAt: context.receivedAt,

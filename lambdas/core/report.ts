@@ -3,8 +3,8 @@
  * `reports/<table>/dt=YYYY-MM-DD/batch_id=<id>/` (Hive-style partitions).
  */
 import { stringify } from 'csv-stringify/sync';
-import { emptyOutcomeCounts, REASON_CODE_LIST, REVIEWABLE_OUTCOMES, type Outcome, type ReasonCode } from './outcomes';
-import type { AssetRecord } from './records';
+import { emptyOutcomeCounts, REASON_CODE_LIST, type Outcome, type ReasonCode } from './outcomes';
+import { needsReview, type AssetRecord } from './records';
 
 /** Columns of the `assets` table, in order. Adding a column at the end is compatible; renaming one is not. */
 export const ASSET_COLUMNS = [
@@ -44,6 +44,7 @@ export const ASSET_COLUMNS = [
   'policy_model_id',
   'policy_model_version',
   'policy_variant',
+  'audit_sampled',
 ] as const;
 
 export type AssetRow = Record<(typeof ASSET_COLUMNS)[number], string | number>;
@@ -88,6 +89,7 @@ export function assetRow(record: AssetRecord): AssetRow {
     policy_model_id: lineage.policyModel?.modelId ?? '',
     policy_model_version: lineage.policyModel?.modelVersion ?? '',
     policy_variant: lineage.policyModel?.variant ?? '',
+    audit_sampled: record.auditSampled === true ? 'true' : 'false',
   };
 }
 
@@ -108,6 +110,8 @@ export interface BatchSummary {
   outcomes: Record<Outcome, number>;
   reasons: Partial<Record<ReasonCode, number>>;
   sentToReview: number;
+  /** Auto-passed assets sampled for a human audit (included in sentToReview). */
+  auditSamples: number;
   reports: { assets: string; summary: string };
   versions: { pipeline: string; taxonomy: string; policy: string };
 }
@@ -131,7 +135,8 @@ export function summarize(
     assets: records.length,
     outcomes,
     reasons,
-    sentToReview: records.filter((record) => REVIEWABLE_OUTCOMES.has(record.outcome) && record.reviewMessageId !== undefined).length,
+    sentToReview: records.filter((record) => needsReview(record) && record.reviewMessageId !== undefined).length,
+    auditSamples: records.filter((record) => record.auditSampled === true).length,
     reports,
     versions: { pipeline: batch.pipelineVersion, taxonomy: batch.taxonomyVersion, policy: batch.policyVersion },
   };

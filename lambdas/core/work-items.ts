@@ -6,7 +6,7 @@ import type { LabelScores } from './hf-contract';
 import type { NormalizedListing } from './manifest';
 import type { ReasonCode } from './outcomes';
 import type { ImageFacts, ModelLineage } from './records';
-import type { TriageDecision } from './triage';
+import type { MerchantProfile, TriageDecision } from './triage';
 
 /** One line of the batch's items.jsonl, written by PrepareBatch and read by the Distributed Map's ItemReader. */
 export interface WorkItem {
@@ -18,6 +18,8 @@ export interface WorkItem {
   stagedKey: string;
   receivedAt: string;
   listing: NormalizedListing;
+  /** The merchant's category mix from earlier batches, read once by PrepareBatch (this batch excluded). */
+  merchantProfile?: MerchantProfile;
 }
 
 /** The ItemBatcher's child input. */

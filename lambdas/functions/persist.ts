@@ -53,6 +53,7 @@ export function toRecord(asset: AssetWork, pipelineVersion: string, now: string)
     reasons: asset.decision.reasons,
     explanation: asset.decision.explanation,
     evidence: asset.decision.evidence,
+    auditSampled: asset.decision.auditSampled,
     decidedBy: 'Triage',
   });
 }

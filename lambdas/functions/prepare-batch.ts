@@ -11,6 +11,7 @@ import { assetRecord, batchPk, partitionDate, type BatchRecord } from '../core/r
 import { loadTaxonomy } from '../core/taxonomy';
 import { loadTriagePolicy } from '../core/triage-policy';
 import { stagingPrefix, type WorkItem } from '../core/work-items';
+import { merchantProfiles } from '../adapters/merchant-profiles';
 import { getObjectBytes, putJson, putObject } from '../adapters/object-store';
 import { putAssetRecord, upsertBatchRecord } from '../adapters/record-store';
 import { setting } from '../adapters/settings';
@@ -100,6 +101,10 @@ export async function handler(input: PrepareBatchInput): Promise<PrepareBatchOut
     );
   });
 
+  const profiles = await merchantProfiles(
+    plan.items.map((item) => item.listing.merchantId),
+    batchId,
+  );
   const items: WorkItem[] = plan.items.map((item) => ({
     batchId,
     assetKey: item.assetKey,
@@ -108,6 +113,7 @@ export async function handler(input: PrepareBatchInput): Promise<PrepareBatchOut
     stagedKey: `${prefix}files/${item.file}`,
     receivedAt: stored.receivedAt,
     listing: item.listing,
+    merchantProfile: profiles.get(item.listing.merchantId),
   }));
   const itemsKey = `${prefix}items.jsonl`;
   await putObject(dataBucket, itemsKey, items.map((item) => JSON.stringify(item)).join('\n'), 'application/x-ndjson');

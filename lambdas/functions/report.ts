@@ -4,10 +4,10 @@
  * any review enqueue an earlier crash left half done, then writes the CSV table and the summary.
  */
 import { baseLineage } from '../core/lineage';
-import { REVIEWABLE_OUTCOMES } from '../core/outcomes';
-import { assetRecord } from '../core/records';
+import { assetRecord, needsReview, type AssetRecord } from '../core/records';
 import { assetsCsv, reportKey, summarize, type BatchSummary } from '../core/report';
 import { stagingPrefix } from '../core/work-items';
+import { recordMerchantBatch } from '../adapters/merchant-profiles';
 import { getObjectBytes, putJson, putObject } from '../adapters/object-store';
 import { getBatchRecord, listAssetRecords, putAssetRecord, upsertBatchRecord } from '../adapters/record-store';
 import { enqueueForReview } from '../adapters/review-queue';
@@ -46,9 +46,9 @@ export async function handler(input: ReportInput): Promise<BatchSummary & { stat
     );
   }
   for (const record of records) {
-    if (REVIEWABLE_OUTCOMES.has(record.outcome) && record.reviewMessageId === undefined) await enqueueForReview(record);
+    if (needsReview(record) && record.reviewMessageId === undefined) await enqueueForReview(record);
   }
-  if (missing.length > 0 || records.some((r) => REVIEWABLE_OUTCOMES.has(r.outcome) && r.reviewMessageId === undefined)) {
+  if (missing.length > 0 || records.some((r) => needsReview(r) && r.reviewMessageId === undefined)) {
     records = await listAssetRecords(batchId);
   }
 
@@ -60,7 +60,24 @@ export async function handler(input: ReportInput): Promise<BatchSummary & { stat
   const summary = summarize({ ...batch, pipelineVersion }, records, keys);
   await putObject(reportsBucket, keys.assets, assetsCsv(records), 'text/csv');
   await putJson(reportsBucket, keys.summary, summary);
+  await recordMerchantMix(batchId, records, now);
   await upsertBatchRecord({ ...batch, status: 'COMPLETED', counts: summary.outcomes, completedAt: now, lastRunAt: now });
   logger.info('batch reported', { outcomes: summary.outcomes });
   return { ...summary, status: 'COMPLETED' };
+}
+
+/**
+ * The batch's contribution to each merchant's profile: assets with a valid listing, per declared category. Written
+ * here, once per batch, so later batches see it and the current one never sees itself.
+ */
+async function recordMerchantMix(batchId: string, records: AssetRecord[], now: string): Promise<void> {
+  const mix = new Map<string, Record<string, number>>();
+  for (const record of records) {
+    const { merchantId, declaredCategoryId } = record.listing;
+    if (merchantId === undefined || declaredCategoryId === undefined || record.outcome === 'REJECTED_INPUT') continue;
+    const categories = mix.get(merchantId) ?? {};
+    categories[declaredCategoryId] = (categories[declaredCategoryId] ?? 0) + 1;
+    mix.set(merchantId, categories);
+  }
+  for (const [merchantId, categories] of mix) await recordMerchantBatch(merchantId, batchId, categories, now);
 }

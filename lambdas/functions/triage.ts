@@ -18,6 +18,8 @@ export async function handler(input: AssetBatch): Promise<AssetBatch> {
           policyLabels: asset.classification.policyLabels,
           categoryModelId: asset.classification.categoryModel.modelId,
           categoryModelVariant: asset.classification.categoryModel.variant,
+          merchantProfile: asset.item.merchantProfile,
+          sampleKey: `${asset.item.batchId}#${asset.item.assetKey}`,
         },
         taxonomy,
         policy,

@@ -305,7 +305,7 @@ const NAME_HASH_LENGTH = 8;
  * Pure: the construct names its configs with it, and the rollback CLI (`lib/ops/model-rollback.ts`) finds a
  * version's config with it.
  *
- * @example endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v1') === 'MediaTriage-CategoryModel-v1-' + hash8
+ * @example endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v1') === 'MediaTriage-CategoryModel-v1-865f87e2'
  */
 export function endpointConfigNameFor(stackName: string, constructId: string, version: string): string {
   return hashedName('endpointConfigNameFor', { stackName, constructId, version });

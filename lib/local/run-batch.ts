@@ -18,6 +18,7 @@ export interface RunSummary {
   outcomes: BatchSummary['outcomes'];
   reasons: BatchSummary['reasons'];
   sentToReview: number;
+  auditSamples: number;
   reportsDir: string | null;
   reports: { assets: string; summary: string };
   records: { table: string; stateDir: string | null };
@@ -73,6 +74,7 @@ export async function runBatchLocally(archive: Buffer, fileName: string, options
           outcomes: summary.outcomes,
           reasons: summary.reasons,
           sentToReview: summary.sentToReview,
+          auditSamples: summary.auditSamples,
           reportsDir: session.reportsDir() ?? null,
           reports: summary.reports,
           records: { table, stateDir: options.stateDir ?? null },

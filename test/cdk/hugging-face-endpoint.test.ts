@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import {
   HF_DLC_CPU_TAG,
@@ -14,7 +15,12 @@ import {
   HF_DLC_REGISTRY_ACCOUNTS,
   parseEcrImageUri,
 } from '../../lib/constructs/hugging-face-dlc';
-import { HuggingFaceEndpoint, type HuggingFaceEndpointProps } from '../../lib/constructs/hugging-face-endpoint';
+import {
+  HuggingFaceEndpoint,
+  endpointConfigNameFor,
+  endpointNameFor,
+  type HuggingFaceEndpointProps,
+} from '../../lib/constructs/hugging-face-endpoint';
 
 const CLIP = 'openai/clip-vit-base-patch32';
 const CLIP_REVISION = '3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268';
@@ -481,5 +487,394 @@ describe('cdk-nag AwsSolutions', () => {
       expect(id).toMatch(/AwsSolutions-IAM5\[/);
       expect(reason.length).toBeGreaterThan(40);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Model versions, rollback and deployment guardrails
+// ---------------------------------------------------------------------------------------------------------------------
+
+const CLIP_V1 = { modelId: CLIP, revision: 'a'.repeat(40) };
+const CLIP_V2 = { modelId: CLIP, revision: CLIP_REVISION };
+const twoVersions: HuggingFaceEndpointProps = {
+  task: 'zero-shot-image-classification',
+  versions: [
+    { version: 'v1', model: CLIP_V1 },
+    { version: 'v2', model: CLIP_V2 },
+  ],
+};
+
+interface Resource {
+  readonly Type: string;
+  readonly Properties: Record<string, unknown>;
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
+  readonly DependsOn?: string[];
+}
+
+function resourcesOf(template: Template, type: string): Record<string, Resource> {
+  return template.findResources(type) as Record<string, Resource>;
+}
+
+function only<T>(values: Record<string, T>): [string, T] {
+  const entries = Object.entries(values);
+  expect(entries).toHaveLength(1);
+  return entries[0] as [string, T];
+}
+
+describe('endpointConfigNameFor / endpointNameFor', () => {
+  const sagemakerName = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+
+  it('is <stack>-<construct>-<version>-<8 hex> for short, clean parts, and deterministic', () => {
+    const name = endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v1');
+    expect(name).toMatch(/^MediaTriage-CategoryModel-v1-[0-9a-f]{8}$/);
+    expect(endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v1')).toBe(name);
+    expect(endpointNameFor('MediaTriage', 'PolicyModel')).toMatch(/^MediaTriage-PolicyModel-[0-9a-f]{8}$/);
+  });
+
+  it('is pinned: deployed config names and the rollback command must agree across code changes', () => {
+    // The example in hugging-face-endpoint.md.
+    expect(endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v1')).toBe('MediaTriage-CategoryModel-v1-865f87e2');
+  });
+
+  it('sanitizes to SageMaker names of at most 63 characters, unique per version', () => {
+    const versions = ['v1.0', 'v1_0', 'v1-0', 'v1/0', 'V1.0', '+v1', CLIP_REVISION, `${CLIP_REVISION}-and-more`, 'x'.repeat(128)];
+    const names = versions.map((v) => endpointConfigNameFor('MediaTriage', 'CategoryModel', v));
+    for (const name of names) {
+      expect(name.length).toBeLessThanOrEqual(63);
+      expect(name).toMatch(sagemakerName);
+    }
+    expect(new Set(names).size).toBe(versions.length);
+    expect(names[0]).toMatch(/^MediaTriage-CategoryModel-v1-0-[0-9a-f]{8}$/);
+  });
+
+  it('does not let parts run into each other', () => {
+    expect(endpointConfigNameFor('Stack', 'A-B', 'v1')).not.toBe(endpointConfigNameFor('Stack-A', 'B', 'v1'));
+    expect(() => endpointConfigNameFor('Stack', 'A', '')).toThrow(/version must not be empty/);
+  });
+});
+
+describe('versions: one retained, named endpoint config per version', () => {
+  const stack = stackIn('eu-west-1');
+  const endpoint = new HuggingFaceEndpoint(stack, 'Clip', twoVersions);
+  const template = Template.fromStack(stack);
+  const configs = resourcesOf(template, 'AWS::SageMaker::EndpointConfig');
+  const models = resourcesOf(template, 'AWS::SageMaker::Model');
+
+  it('creates a model and an endpoint config per version, each config named by endpointConfigNameFor', () => {
+    expect(Object.keys(models)).toHaveLength(2);
+    expect(Object.keys(configs)).toHaveLength(2);
+    const names = Object.values(configs).map((c) => c.Properties['EndpointConfigName']).sort();
+    expect(names).toEqual([endpointConfigNameFor('TestStack', 'Clip', 'v1'), endpointConfigNameFor('TestStack', 'Clip', 'v2')].sort());
+    expect(endpoint.endpointConfigNameOf('v1')).toBe(endpointConfigNameFor('TestStack', 'Clip', 'v1'));
+    for (const [version, revision] of [['v1', CLIP_V1.revision], ['v2', CLIP_V2.revision]] as const) {
+      const [configId, config] = Object.entries(configs).find(([, c]) => c.Properties['EndpointConfigName'] === endpoint.endpointConfigNameOf(version))!;
+      expect(configId).toContain(`ClipEndpointConfig${version}`);
+      const modelId = (config.Properties['ProductionVariants'] as { ModelName: { 'Fn::GetAtt': string[] } }[])[0]!.ModelName['Fn::GetAtt'][0]!;
+      expect(models[modelId]?.Properties['PrimaryContainer']).toMatchObject({ Environment: { HF_MODEL_REVISION: revision } });
+    }
+  });
+
+  it('retains every model and config (deletion and replacement), so a dropped version stays usable', () => {
+    for (const resource of [...Object.values(configs), ...Object.values(models)]) {
+      expect(resource.DeletionPolicy).toBe('Retain');
+      expect(resource.UpdateReplacePolicy).toBe('Retain');
+    }
+  });
+
+  it('points the endpoint at the last listed version by default and exposes the active model', () => {
+    const [, ep] = only(resourcesOf(template, 'AWS::SageMaker::Endpoint'));
+    const [v2Id] = Object.entries(configs).find(([, c]) => c.Properties['EndpointConfigName'] === endpoint.endpointConfigNameOf('v2'))!;
+    expect(ep.Properties['EndpointConfigName']).toEqual({ 'Fn::GetAtt': [v2Id, 'EndpointConfigName'] });
+    expect(endpoint.activeVersion).toBe('v2');
+    expect(endpoint.modelVersion).toBe('v2');
+    expect(endpoint.versions).toEqual(['v1', 'v2']);
+    expect(endpoint.modelId).toBe(CLIP);
+    expect(endpoint.modelIdFor('v1')).toBe(CLIP);
+    expect(() => endpoint.modelIdFor('v9')).toThrow(/unknown version 'v9'; listed: v1, v2/);
+  });
+
+  it('serverless: no DeploymentConfig, no alarms, a CloudFormation-generated endpoint name', () => {
+    const [, ep] = only(resourcesOf(template, 'AWS::SageMaker::Endpoint'));
+    expect(ep.Properties['DeploymentConfig']).toBeUndefined();
+    expect(ep.Properties['EndpointName']).toBeUndefined();
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    expect(endpoint.rollbackAlarms).toEqual([]);
+  });
+
+  it('switching activeVersion changes only the endpoint\'s EndpointConfigName', () => {
+    const build = (activeVersion: string) => {
+      const s = stackIn('eu-west-1');
+      new HuggingFaceEndpoint(s, 'Clip', { ...twoVersions, activeVersion });
+      return Template.fromStack(s).toJSON() as { Resources: Record<string, Resource> };
+    };
+    const onV1 = build('v1');
+    const onV2 = build('v2');
+    const differing = Object.keys({ ...onV1.Resources, ...onV2.Resources }).filter(
+      (id) => JSON.stringify(onV1.Resources[id]) !== JSON.stringify(onV2.Resources[id]),
+    );
+    expect(differing).toHaveLength(1);
+    const endpointId = differing[0]!;
+    expect(onV1.Resources[endpointId]?.Type).toBe('AWS::SageMaker::Endpoint');
+    const { EndpointConfigName: a, ...restV1 } = onV1.Resources[endpointId]!.Properties;
+    const { EndpointConfigName: b, ...restV2 } = onV2.Resources[endpointId]!.Properties;
+    expect(restV1).toEqual(restV2);
+    expect(a).not.toEqual(b);
+    expect((a as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]).toContain('ClipEndpointConfigv1');
+  });
+
+  it('keeps the single-model form: one named, retained config under the same logical ids as before', () => {
+    const s = stackIn('eu-west-1');
+    const single = new HuggingFaceEndpoint(s, 'Clip', hubProps);
+    const t = Template.fromStack(s);
+    const [configId, config] = only(resourcesOf(t, 'AWS::SageMaker::EndpointConfig'));
+    expect(configId).toContain(`ClipEndpointConfig${CLIP_REVISION}`);
+    expect(config.Properties['EndpointConfigName']).toBe(endpointConfigNameFor('TestStack', 'Clip', CLIP_REVISION));
+    expect(config.DeletionPolicy).toBe('Retain');
+    expect(single.versions).toEqual([CLIP_REVISION]);
+    expect(single.activeVersion).toBe(CLIP_REVISION);
+  });
+
+  it('grants s3:GetObject on each S3 version\'s archive, and isolates only the S3 versions from the network', () => {
+    const s = stackIn('eu-west-1');
+    const bucket = new s3.Bucket(s, 'Models');
+    new HuggingFaceEndpoint(s, 'Nsfw', {
+      task: 'image-classification',
+      versions: [
+        { version: 'hub-1', model: { modelId: 'Falconsai/nsfw_image_detection', revision: 'b'.repeat(40) } },
+        { version: 's3-1', model: { kind: 's3', modelData: { bucket, key: 'nsfw/1/model.tar.gz' }, version: '1' } },
+        { version: 's3-2', model: { kind: 's3', modelData: { bucket, key: 'nsfw/2/model.tar.gz' }, version: '2' } },
+      ],
+      activeVersion: 's3-1',
+    });
+    const t = Template.fromStack(s);
+    const bucketId = s.getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+    const statements = Object.values(resourcesOf(t, 'AWS::IAM::Policy')).flatMap(
+      (p) => (p.Properties['PolicyDocument'] as { Statement: { Action: string; Resource: unknown }[] }).Statement,
+    );
+    expect(statements.filter((st) => st.Action === 's3:GetObject').map((st) => st.Resource)).toEqual(
+      ['nsfw/1/model.tar.gz', 'nsfw/2/model.tar.gz'].map((key) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${key}`]] })),
+    );
+    const isolation = Object.values(resourcesOf(t, 'AWS::SageMaker::Model')).map((m) => m.Properties['EnableNetworkIsolation']);
+    expect(isolation.sort()).toEqual([false, true, true]);
+  });
+});
+
+describe('version validation', () => {
+  const cases: [string, Partial<HuggingFaceEndpointProps>, RegExp][] = [
+    ['an empty version list', { model: undefined, versions: [] }, /versions is empty: list at least one \{ version, model \}/],
+    [
+      'a duplicate version',
+      { model: undefined, versions: [{ version: 'v1', model: CLIP_V1 }, { version: 'v1', model: CLIP_V2 }] },
+      /versions lists 'v1' more than once/,
+    ],
+    [
+      'versions that differ only by / and -',
+      { model: undefined, versions: [{ version: 'a/b', model: CLIP_V1 }, { version: 'a-b', model: CLIP_V2 }] },
+      /versions 'a\/b' and 'a-b' differ only by/,
+    ],
+    ['an unknown activeVersion', { ...twoVersions, model: undefined, activeVersion: 'v3' }, /activeVersion 'v3' is not a listed version \(listed: v1, v2\)/],
+    ['an activeVersion that is not the single model\'s label', { activeVersion: 'v3' }, /activeVersion 'v3' is not a listed version/],
+    ['both model and versions', { versions: twoVersions.versions }, /either model \(one version\) or versions, not both/],
+    ['neither model nor versions', { model: undefined }, /pass model, or versions/],
+    ['modelVersion with versions', { ...twoVersions, model: undefined, modelVersion: 'x' }, /modelVersion labels a single model/],
+    ['an invalid version label', { model: undefined, versions: [{ version: 'v 1', model: CLIP_V1 }] }, /a version label must be 1-128/],
+    [
+      'a moving revision in a listed version',
+      { model: undefined, versions: [{ version: 'v1', model: { modelId: CLIP, revision: 'main' } }] },
+      /versions\['v1'\]: model\.revision must pin a commit SHA/,
+    ],
+  ];
+  it.each(cases)('rejects %s', (_name, overrides, message) => {
+    const stack = stackIn('eu-west-1');
+    expect(() => new HuggingFaceEndpoint(stack, 'Clip', { ...hubProps, ...overrides })).toThrow(message);
+  });
+
+  it('refuses two endpoints whose derived names would collide (same construct id under different parents)', () => {
+    const stack = stackIn('eu-west-1');
+    new HuggingFaceEndpoint(new Construct(stack, 'A'), 'Clip', twoVersions);
+    expect(() => new HuggingFaceEndpoint(new Construct(stack, 'B'), 'Clip', twoVersions)).toThrow(
+      /physical name 'TestStack-Clip-v1-[0-9a-f]{8}' is already used by TestStack\/A\/Clip/,
+    );
+  });
+});
+
+describe('instance mode: blue/green deployment with alarm-driven auto-rollback', () => {
+  const stack = stackIn('eu-west-1');
+  const endpoint = new HuggingFaceEndpoint(stack, 'Clip', { ...twoVersions, compute: { mode: 'instance', initialInstanceCount: 2 } });
+  const template = Template.fromStack(stack);
+  const [endpointId, ep] = only(resourcesOf(template, 'AWS::SageMaker::Endpoint'));
+  const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
+  const expectedName = endpointNameFor('TestStack', 'Clip');
+
+  it('gives the endpoint a deterministic name (the alarms need it before the endpoint exists)', () => {
+    expect(ep.Properties['EndpointName']).toBe(expectedName);
+    expect(stack.resolve(endpoint.endpointName)).toEqual({ 'Fn::GetAtt': [endpointId, 'EndpointName'] });
+  });
+
+  it('has a BlueGreenUpdatePolicy: all at once, 10 min baking, 5 min termination wait, 1 h timeout', () => {
+    expect(ep.Properties['DeploymentConfig']).toMatchObject({
+      BlueGreenUpdatePolicy: {
+        TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 600 },
+        TerminationWaitInSeconds: 300,
+        MaximumExecutionTimeoutInSeconds: 3600,
+      },
+    });
+    expect(ep.Properties['DeploymentConfig']).not.toHaveProperty('RollingUpdatePolicy');
+  });
+
+  it('rolls back on two alarms that exist in the template, on the endpoint and variant', () => {
+    const rollbackAlarms = (ep.Properties['DeploymentConfig'] as { AutoRollbackConfiguration: { Alarms: { AlarmName: { Ref: string } }[] } })
+      .AutoRollbackConfiguration.Alarms;
+    expect(rollbackAlarms).toHaveLength(2);
+    const referenced = rollbackAlarms.map((alarm) => alarm.AlarmName.Ref).sort();
+    expect(referenced).toEqual(Object.keys(alarms).sort());
+    expect(endpoint.rollbackAlarms.map((a) => stack.resolve(a.alarmName).Ref).sort()).toEqual(referenced);
+
+    const dimensions = [
+      { Name: 'EndpointName', Value: expectedName },
+      { Name: 'VariantName', Value: 'AllTraffic' },
+    ];
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SageMaker',
+      MetricName: 'Invocation5XXErrors',
+      Dimensions: dimensions,
+      Statistic: 'Sum',
+      Period: 60,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SageMaker',
+      MetricName: 'ModelLatency',
+      Dimensions: dimensions,
+      ExtendedStatistic: 'p99',
+      Period: 60,
+      Threshold: 3_000_000, // microseconds
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('lets the execution role read exactly those alarms', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Effect: 'Allow',
+            Action: 'cloudwatch:DescribeAlarms',
+            Resource: Object.keys(alarms).sort().map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+          },
+        ]),
+      },
+    });
+  });
+
+  it('keeps per-version configs on instances, each with the storage key, and the endpoint on the active one', () => {
+    const configs = resourcesOf(template, 'AWS::SageMaker::EndpointConfig');
+    expect(Object.keys(configs)).toHaveLength(2);
+    for (const config of Object.values(configs)) {
+      expect(config.Properties).toMatchObject({
+        KmsKeyId: { 'Fn::GetAtt': [expect.any(String), 'Arn'] },
+        ProductionVariants: [{ VariantName: 'AllTraffic', InstanceType: 'ml.m5.xlarge', InitialInstanceCount: 2 }],
+      });
+      expect(config.DeletionPolicy).toBe('Retain');
+    }
+    expect((ep.Properties['EndpointConfigName'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]).toContain('ClipEndpointConfigv2');
+  });
+
+  it('takes a canary, the timings and the thresholds as props', () => {
+    const s = stackIn('eu-west-1');
+    new HuggingFaceEndpoint(s, 'Clip', {
+      ...hubProps,
+      variantName: 'clip',
+      compute: {
+        mode: 'instance',
+        initialInstanceCount: 4,
+        deployment: {
+          trafficShifting: { type: 'CANARY', canarySize: { type: 'INSTANCE_COUNT', value: 1 } },
+          bakingPeriod: Duration.minutes(15),
+          terminationWait: Duration.minutes(0),
+          maximumExecutionTimeout: Duration.hours(2),
+          max5xxErrorsPerMinute: 5,
+          maxModelLatencyP99: Duration.millis(1500),
+        },
+      },
+    });
+    const t = Template.fromStack(s);
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 }, WaitIntervalInSeconds: 900 },
+          TerminationWaitInSeconds: 0,
+          MaximumExecutionTimeoutInSeconds: 7200,
+        },
+      },
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocation5XXErrors', Threshold: 5 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ModelLatency',
+      Threshold: 1_500_000,
+      Dimensions: Match.arrayWith([{ Name: 'VariantName', Value: 'clip' }]),
+    });
+  });
+
+  it('uses a given endpointName in the alarms', () => {
+    const s = stackIn('eu-west-1');
+    new HuggingFaceEndpoint(s, 'Clip', { ...hubProps, endpointName: 'clip-prod', compute: { mode: 'instance' } });
+    const t = Template.fromStack(s);
+    t.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'clip-prod' });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { Dimensions: Match.arrayWith([{ Name: 'EndpointName', Value: 'clip-prod' }]) });
+  });
+
+  const invalid: [string, HuggingFaceEndpointProps['compute'], RegExp][] = [
+    [
+      'a canary on one instance',
+      { mode: 'instance', deployment: { trafficShifting: { type: 'CANARY', canarySize: { type: 'CAPACITY_PERCENT', value: 25 } } } },
+      /CANARY deployment needs at least 2 instances/,
+    ],
+    [
+      'a canary larger than half the fleet',
+      { mode: 'instance', initialInstanceCount: 4, deployment: { trafficShifting: { type: 'CANARY', canarySize: { type: 'INSTANCE_COUNT', value: 3 } } } },
+      /INSTANCE_COUNT must be 1 to 2/,
+    ],
+    [
+      'a canary over 50 percent',
+      { mode: 'instance', initialInstanceCount: 4, deployment: { trafficShifting: { type: 'CANARY', canarySize: { type: 'CAPACITY_PERCENT', value: 60 } } } },
+      /CAPACITY_PERCENT must be an integer from 1 to 50/,
+    ],
+    ['a baking period over an hour', { mode: 'instance', deployment: { bakingPeriod: Duration.hours(2) } }, /bakingPeriod must be a whole number of seconds from 0 to 3600/],
+    ['a timeout under 10 minutes', { mode: 'instance', deployment: { maximumExecutionTimeout: Duration.minutes(5) } }, /maximumExecutionTimeout must be .* from 600 to 28800/],
+    [
+      'a timeout shorter than baking plus termination wait',
+      { mode: 'instance', deployment: { bakingPeriod: Duration.minutes(50), terminationWait: Duration.minutes(20) } },
+      /must be longer than the baking period plus the termination wait \(4200 s\)/,
+    ],
+    ['a zero error threshold', { mode: 'instance', deployment: { max5xxErrorsPerMinute: 0 } }, /max5xxErrorsPerMinute must be a positive integer/],
+    [
+      'deployment settings on a serverless endpoint',
+      { mode: 'serverless', deployment: {} } as unknown as HuggingFaceEndpointProps['compute'],
+      /compute.deployment .* is for instance endpoints only/,
+    ],
+  ];
+  it.each(invalid)('rejects %s', (_name, compute, message) => {
+    expect(() => new HuggingFaceEndpoint(stackIn('eu-west-1'), 'Clip', { ...hubProps, compute })).toThrow(message);
+  });
+});
+
+describe('cdk-nag AwsSolutions with versions and guardrails', () => {
+  it('passes on a stack with a versioned instance endpoint and a versioned serverless one', () => {
+    const { report } = synthWithNag((stack) => {
+      new HuggingFaceEndpoint(stack, 'Clip', { ...twoVersions, compute: { mode: 'instance', initialInstanceCount: 2 } });
+      new HuggingFaceEndpoint(stack, 'ClipServerless', { ...twoVersions, activeVersion: 'v1' });
+    });
+    const nagViolations = report.pluginReports
+      .filter((plugin) => plugin.pluginName === 'AwsSolutions')
+      .flatMap((plugin) => plugin.violations);
+    expect(nagViolations).toEqual([]);
   });
 });

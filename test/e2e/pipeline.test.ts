@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { unzipSync } from 'fflate';
-import { REASON_CODES, REVIEWABLE_OUTCOMES, type ReasonCode } from '../../lambdas/core/outcomes';
+import { REASON_CODES, type ReasonCode } from '../../lambdas/core/outcomes';
+import { needsReview } from '../../lambdas/core/records';
 import { ASSET_COLUMNS } from '../../lambdas/core/report';
 import { loadTaxonomy } from '../../lambdas/core/taxonomy';
 import { buildZip, demoBatch, manifestCsv, stdlibPhoto } from '../../lib/local/demo-batch';
@@ -101,9 +102,10 @@ describe('the demo batch through the local pipeline', () => {
       }
 
       // DynamoDB, SQS and the CSV agree.
-      const reviewable = first.records.filter((record) => REVIEWABLE_OUTCOMES.has(record.outcome));
+      const reviewable = first.records.filter((record) => needsReview(record));
       expect(reviewable.every((record) => record.reviewMessageId !== undefined)).toBe(true);
-      expect(first.records.filter((r) => !REVIEWABLE_OUTCOMES.has(r.outcome)).every((r) => r.reviewMessageId === undefined)).toBe(true);
+      expect(first.records.filter((r) => !needsReview(r)).every((r) => r.reviewMessageId === undefined)).toBe(true);
+      expect(first.records.filter((r) => r.auditSampled).every((r) => r.outcome === 'AUTO_PASS')).toBe(true);
       expect(first.messages.map((m) => m.body['assetKey']).sort()).toEqual(reviewable.map((r) => r.assetKey).sort());
       expect(first.summary!.sentToReview).toBe(reviewable.length);
       expect(Object.keys(first.csvRows[0]!)).toEqual([...ASSET_COLUMNS]);
@@ -115,7 +117,8 @@ describe('the demo batch through the local pipeline', () => {
         expect(row['reason_codes']).toBe(record.reasons.join('|'));
         expect(row['taxonomy_version']).toBe(taxonomy.version);
         expect(row['pipeline_version']).not.toBe('');
-        expect(row['sent_to_review']).toBe(String(REVIEWABLE_OUTCOMES.has(record.outcome)));
+        expect(row['sent_to_review']).toBe(String(needsReview(record)));
+        expect(row['audit_sampled']).toBe(String(record.auditSampled === true));
       }
 
       // The bad inputs of the demo each end with their own code.
@@ -213,5 +216,48 @@ describe('the local run follows the synthesized template', () => {
     const run = await runOnce(smallBatch(), { template: altered, onMapBatch: () => (batches += 1) });
     expect(run.records).toHaveLength(3);
     expect(batches).toBe(3);
+  });
+});
+
+describe('merchant profiles across batches', () => {
+  it('flags a category a merchant never listed before, using earlier batches only', async () => {
+    const boats = stdlibPhoto('boats');
+    const history = buildZip({
+      'manifest.csv': manifestCsv(
+        Array.from({ length: 24 }, (_, i) => ({
+          asset_id: `h-${i}`,
+          file: 'boats.jpg',
+          merchant_id: 'm-marine',
+          declared_category: 'Boats',
+          title: 'Fishing boat',
+        })).concat([{ asset_id: 'h-pet', file: 'boats.jpg', merchant_id: 'm-marine', declared_category: 'Pets', title: 'Boat' }]),
+      ),
+      'boats.jpg': boats,
+    });
+    const next = buildZip({
+      'manifest.csv': manifestCsv([{ asset_id: 'n-1', file: 'boats.jpg', merchant_id: 'm-marine', declared_category: 'Books', title: 'Boat' }]),
+      'boats.jpg': boats,
+    });
+    // This test is about the profiles, not the models: answer every model call without running one.
+    const candidates = loadTaxonomy().candidateLabels();
+    const local = await session({
+      intercept: (request) =>
+        request.endpointName.startsWith('PolicyModel')
+          ? { labels: [{ label: 'neutral', score: 1 }] }
+          : { labels: candidates.map((label) => ({ label, score: label === 'a photo of a boat' ? 0.9 : 0.1 / (candidates.length - 1) })) },
+    });
+    try {
+      const first = await runIn(local, history, 'history.zip');
+      // No history yet: the batch never counts itself.
+      expect(first.records.some((record) => record.reasons.includes('MERCHANT_PROFILE_ANOMALY'))).toBe(false);
+      const second = await runIn(local, next, 'next.zip');
+      expect(second.records[0]!.reasons).toContain('MERCHANT_PROFILE_ANOMALY');
+      expect(second.records[0]!.evidence?.merchant).toMatchObject({ historyAssets: 25, anomaly: true });
+      // A rerun of the first batch still excludes itself, so its decisions stay the same.
+      const rerun = await runIn(local, history, 'history.zip');
+      expect(rerun.summary!.outcomes).toEqual(first.summary!.outcomes);
+    } finally {
+      await local.close();
+    }
   });
 });
