@@ -4,11 +4,16 @@
  *   media-triage run <batch.zip> [--json] [--state-dir DIR] [--template FILE]
  *   media-triage demo [--json] [--state-dir DIR]
  *   media-triage reset [--state-dir DIR] [--json]
+ *   media-triage model rollback <category|policy> --to VERSION --endpoint NAME [--stack NAME] [--region R] [--wait]
+ *     [--keep-guardrails] [--json]
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { OUTCOMES, REASON_CODES, type ReasonCode } from '../lambdas/core/outcomes';
+import { STACK_NAME } from '../lib/app';
+import { formatRollback, rollbackModel } from '../lib/ops/model-rollback';
 import { demoBatch } from '../lib/local/demo-batch';
 import { readTemplateFile } from '../lib/local/local-session';
 import { phase, ProgressBar } from '../lib/local/progress';
@@ -18,9 +23,20 @@ const USAGE = `usage:
   media-triage run <batch.zip> [--json] [--state-dir DIR] [--template FILE]
   media-triage demo [--json] [--state-dir DIR]
   media-triage reset [--json] [--state-dir DIR]
+  media-triage model rollback <category|policy> --to VERSION --endpoint NAME [--stack NAME] [--region R]
+                              [--wait] [--keep-guardrails] [--json]
 
-  --state-dir DIR   where local state persists (default: .media-triage in the current folder)
-  --template FILE   run this synthesized template instead of synthesizing the stack in-process`;
+  --state-dir DIR     where local state persists (default: .media-triage in the current folder)
+  --template FILE     run this synthesized template instead of synthesizing the stack in-process
+  --to VERSION        model rollback: the listed version label to go back to
+  --endpoint NAME     model rollback: the endpoint (stack output CategoryEndpointName / PolicyEndpointName)
+  --stack NAME        model rollback: the CloudFormation stack (default: ${STACK_NAME})
+  --region R          model rollback: AWS region (default: from the AWS environment)
+  --wait              model rollback: wait until the endpoint is InService on the new version
+  --keep-guardrails   model rollback: keep the endpoint's blue/green alarms for this update`;
+
+/** `model rollback` targets: CLI name -> HuggingFaceEndpoint construct id in lib/media-triage-stack.ts. */
+const MODEL_CONSTRUCTS: Record<string, string> = { category: 'CategoryModel', policy: 'PolicyModel' };
 
 class UsageError extends Error {}
 
@@ -32,6 +48,12 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       'state-dir': { type: 'string' },
       template: { type: 'string' },
+      to: { type: 'string' },
+      endpoint: { type: 'string' },
+      stack: { type: 'string' },
+      region: { type: 'string' },
+      wait: { type: 'boolean', default: false },
+      'keep-guardrails': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -64,6 +86,26 @@ async function main(argv: string[]): Promise<number> {
         await rm(stateDir, { recursive: true, force: true });
         if (json) console.log(JSON.stringify({ reset: true, stateDir }));
         else console.log(`Removed local state in ${stateDir}`);
+        return 0;
+      }
+      case 'model': {
+        const [action, which] = rest;
+        if (action !== 'rollback') throw new UsageError('model needs a subcommand: model rollback <category|policy> --to VERSION --endpoint NAME');
+        const constructId = Object.hasOwn(MODEL_CONSTRUCTS, which ?? '') ? MODEL_CONSTRUCTS[which ?? ''] : undefined;
+        if (constructId === undefined) throw new UsageError(`model rollback needs the endpoint: category or policy, got "${which ?? ''}"`);
+        if (values.to === undefined) throw new UsageError('model rollback needs --to VERSION (a version label listed in the stack)');
+        if (values.endpoint === undefined) throw new UsageError('model rollback needs --endpoint NAME (stack output CategoryEndpointName / PolicyEndpointName)');
+        const result = await rollbackModel({
+          endpointName: values.endpoint,
+          toVersion: values.to,
+          stackName: values.stack ?? STACK_NAME,
+          constructId,
+          client: new SageMakerClient(values.region === undefined ? {} : { region: values.region }),
+          wait: values.wait === true,
+          keepGuardrails: values['keep-guardrails'] === true,
+        });
+        if (json) console.log(JSON.stringify(result));
+        else console.log(formatRollback(result));
         return 0;
       }
       default:

@@ -20,16 +20,19 @@
  *     detector labels such as art prints and watches).
  *   - policy: nsfwjs = a 5-label softmax (`drawing`, `hentai`, `neutral`, `porn`, `sexy`), returned top-k (k = 5).
  *
- * MIX (exact counts per family, largest-remainder rounding; see MIX): 79% clean truthful listings, 8% ambiguous
+ * MIX (exact counts per family, largest-remainder rounding; see MIX): 82% clean truthful listings, 8% ambiguous
  * truthful listings (hard images, parent-category declarations, art prints depicting another category, neutral text),
- * 9% misrepresented listings, 3% policy-sensitive truthful listings, 1% both policy-sensitive and misrepresented.
- * The families are split 3:1 (clip:detector): the deployed model is what production runs.
+ * 6% misrepresented listings, 3% policy-sensitive truthful listings, 1% both policy-sensitive and misrepresented.
+ * The families are split 4:1 (clip:detector): the deployed model is what production runs; the detector family is
+ * there to check the local thresholds (with the real outputs of eval/real-outputs.ts, also detector family).
  *
- * WHY NOT 15% MISREPRESENTED. The floors ask for mismatch recall >= 97%, policy recall = 100% and a review rate
- * <= 15% on the same set. With 15% misrepresented and 5% policy-sensitive assets, a perfect triage already sends
- * 0.97 x 15% + 5% ~ 19.6% to review, so no thresholds could pass: the review-rate floor only means something at a
- * realistic prevalence. 9% + 4% (about 12.6% of necessary reviews) is still enriched far above what a marketplace
- * sees, so recall is measured on ~100 positives, and leaves ~2.4 points of review budget for false alarms.
+ * WHY THIS MIX, NOT ~15% MISREPRESENTED. The floors ask for mismatch recall >= 97%, policy recall = 100% and a review
+ * rate <= 15% on the same set. With 15% misrepresented and 5% policy-sensitive assets a perfect triage already sends
+ * 0.97 x 15% + 5% ~ 19.6% to review, so no thresholds could pass: a review-rate floor only means something at a
+ * realistic prevalence. The rule used here: enough positives to measure recall (1,000 assets give ~70
+ * misrepresented and ~40 policy-sensitive ones, plus the real set's), and prevalences otherwise as low as that
+ * allows (a real stream has fewer positives still). About 10% of the set must reach a person; the rest of the
+ * 15% budget is what false alarms (ambiguous listings, the detector's blind spots) may use.
  *
  * DETERMINISM. A small PRNG (mulberry32) seeded per asset from (seed, index), so changing how one asset is made does
  * not reshuffle the others; numbers are rounded to 6 decimals when written. Same seed, same taxonomy, same bytes.
@@ -61,20 +64,20 @@ import {
 
 export const GENERATOR_VERSION = '1';
 export const DEFAULT_SEED = 20261101;
-export const DEFAULT_ASSET_COUNT = 900;
+export const DEFAULT_ASSET_COUNT = 1000;
 
 /** Scenario shares (truth mix) of every family; sums to 1. */
 export const MIX = {
-  clean: 0.79,
+  clean: 0.82,
   ambiguous: 0.08,
-  misrepresented: 0.09,
+  misrepresented: 0.06,
   policy: 0.03,
   both: 0.01,
 } as const;
 export type ScenarioKind = keyof typeof MIX;
 
 /** Share of each model family in the set. */
-export const FAMILY_SHARES: Record<ModelFamily, number> = { clip: 0.75, detector: 0.25 };
+export const FAMILY_SHARES: Record<ModelFamily, number> = { clip: 0.8, detector: 0.2 };
 
 // ------------------------------------------------------------------------------------------------ assumptions
 
@@ -339,7 +342,6 @@ export class LabelledSetGenerator {
     return {
       description:
         'Synthetic labelled listings with recorded model outputs shaped per model family (eval/generator.ts). Regenerate with: node --import tsx eval/generate.ts',
-      taxonomyVersion: this.taxonomy.version,
       candidateLabels: [...this.candidateLabels],
       meta: { generatorVersion: GENERATOR_VERSION, seed, assets: total, mix: MIX, familyShares: FAMILY_SHARES, temperature: TEMPERATURE },
       assets,

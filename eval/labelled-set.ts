@@ -147,14 +147,13 @@ type StoredAsset = z.infer<typeof storedAssetSchema>;
 const headerSchema = z.object({
   format: z.literal('media-triage-labelled-set/1'),
   description: z.string(),
-  taxonomyVersion: z.string(),
   candidateLabels: z.array(z.string().min(1)).min(1),
   meta: z.record(z.string(), z.unknown()),
 });
 
 export interface LabelledSetFile {
   description: string;
-  taxonomyVersion: string;
+  /** The zero-shot candidate labels the category scores are over (the taxonomy's prompts when it was made). */
   candidateLabels: string[];
   /** Anything the producer wants to record about how the set was made (seed, mix, model versions, ...). */
   meta: Record<string, unknown>;
@@ -225,7 +224,6 @@ export function serializeLabelledSet(file: LabelledSetFile): string {
   const header = JSON.stringify({
     format: 'media-triage-labelled-set/1',
     description: file.description,
-    taxonomyVersion: file.taxonomyVersion,
     candidateLabels: file.candidateLabels,
     meta: file.meta,
   });
@@ -249,7 +247,6 @@ export function parseLabelledSet(text: string, source = 'labelled set'): Labelle
   const { candidateLabels } = parsed.data;
   return {
     description: parsed.data.description,
-    taxonomyVersion: parsed.data.taxonomyVersion,
     candidateLabels,
     meta: parsed.data.meta,
     assets: parsed.data.assets.map((stored) => fromStored(stored, candidateLabels)),

@@ -73,6 +73,14 @@ export const STAGES = {
     settings: ['pipelineVersion', 'tableName', 'reviewQueueUrl'],
     access: ['records:read', 'records:write', 'review:send'],
   },
+  CrossCheck: {
+    entry: 'lambdas/functions/cross-check.ts',
+    description: 'Finds the same or near-identical images across merchants or categories (history and batch) and sends them to review',
+    memorySizeMb: 1024,
+    timeoutSeconds: 900,
+    settings: ['tableName', 'reviewQueueUrl'],
+    access: ['records:read', 'records:write', 'review:send'],
+  },
   Report: {
     entry: 'lambdas/functions/report.ts',
     description: 'Reconciles the batch (missing assets become FAILED/NOT_PROCESSED), writes CSV reports and the summary',

@@ -11,7 +11,13 @@ import type { Construct } from 'constructs';
 import packageJson from '../package.json';
 import { loadTaxonomy } from '../lambdas/core/taxonomy';
 import { loadTriagePolicy } from '../lambdas/core/triage-policy';
-import { HuggingFaceEndpoint, type HuggingFaceEndpointCompute, type HuggingFaceModelSource } from './constructs/hugging-face-endpoint';
+import {
+  HuggingFaceEndpoint,
+  type HuggingFaceEndpointCompute,
+  type HuggingFaceEndpointProps,
+  type HuggingFaceModelSource,
+  type ModelVersion,
+} from './constructs/hugging-face-endpoint';
 import { PipelineFunctions } from './constructs/pipeline-functions';
 import { RecordsTable } from './constructs/records-table';
 import { ReviewQueue } from './constructs/review-queue';
@@ -23,7 +29,22 @@ import { acknowledgeNagFindings } from './nag-acknowledgements';
 export const INCOMING_PREFIX = 'incoming/';
 
 export interface ModelEndpointSettings {
-  readonly model: HuggingFaceModelSource;
+  /**
+   * One model (one version). Give either this or `versions`.
+   * @default the stack's default model for the endpoint
+   */
+  readonly model?: HuggingFaceModelSource;
+  /**
+   * Model versions kept deployed side by side for rollback (lib/constructs/hugging-face-endpoint.md, "Versions and
+   * rollback"). A listed label is immutable once deployed.
+   * @default - the single `model`
+   */
+  readonly versions?: readonly ModelVersion[];
+  /**
+   * The version the endpoint serves (and the pipeline records). Rollback = set it back and deploy.
+   * @default the last listed version
+   */
+  readonly activeVersion?: string;
   /**
    * @default serverless with the construct's defaults
    */
@@ -65,6 +86,24 @@ export const DEFAULT_POLICY_MODEL: HuggingFaceModelSource = {
   revision: '96cb0d0342c7afb80cab76ecc58b265fa44da256',
 };
 
+/**
+ * The category endpoint's models. To keep versions for rollback, replace `model` with
+ * `versions: [{ version, model }, ...]` and set `activeVersion` (`media-triage model rollback` names this prop).
+ */
+export const CATEGORY_MODEL_SETTINGS: ModelEndpointSettings = { model: DEFAULT_CATEGORY_MODEL };
+/** The policy endpoint's models; same shape as CATEGORY_MODEL_SETTINGS. */
+export const POLICY_MODEL_SETTINGS: ModelEndpointSettings = { model: DEFAULT_POLICY_MODEL };
+
+/** The model part of the endpoint props: `versions` when listed, else the single `model`, with `activeVersion`. */
+function endpointModels(
+  settings: ModelEndpointSettings,
+  fallback: HuggingFaceModelSource,
+): Pick<HuggingFaceEndpointProps, 'model' | 'versions' | 'activeVersion'> {
+  return settings.versions !== undefined
+    ? { versions: settings.versions, activeVersion: settings.activeVersion }
+    : { model: settings.model ?? fallback, activeVersion: settings.activeVersion };
+}
+
 export class MediaTriageStack extends Stack {
   readonly storage: TriageStorage;
   readonly records: RecordsTable;
@@ -89,17 +128,19 @@ export class MediaTriageStack extends Stack {
     this.records = new RecordsTable(this, 'Records');
     this.review = new ReviewQueue(this, 'Review');
 
+    const category = props.categoryModel ?? CATEGORY_MODEL_SETTINGS;
     this.categoryEndpoint = new HuggingFaceEndpoint(this, 'CategoryModel', {
       task: 'zero-shot-image-classification',
-      model: props.categoryModel?.model ?? DEFAULT_CATEGORY_MODEL,
-      compute: props.categoryModel?.compute,
-      imageUri: props.categoryModel?.imageUri,
+      ...endpointModels(category, DEFAULT_CATEGORY_MODEL),
+      compute: category.compute,
+      imageUri: category.imageUri,
     });
+    const policy = props.policyModel ?? POLICY_MODEL_SETTINGS;
     this.policyEndpoint = new HuggingFaceEndpoint(this, 'PolicyModel', {
       task: 'image-classification',
-      model: props.policyModel?.model ?? DEFAULT_POLICY_MODEL,
-      compute: props.policyModel?.compute,
-      imageUri: props.policyModel?.imageUri,
+      ...endpointModels(policy, DEFAULT_POLICY_MODEL),
+      compute: policy.compute,
+      imageUri: policy.imageUri,
     });
 
     this.pipeline = new PipelineFunctions(this, 'Stages', {
@@ -167,6 +208,14 @@ export class MediaTriageStack extends Stack {
     new CfnOutput(this, 'ReviewQueueUrl', { value: this.review.queue.queueUrl });
     new CfnOutput(this, 'RecordsTableName', { value: this.records.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'CategoryEndpointName', {
+      value: this.categoryEndpoint.endpointName,
+      description: 'media-triage model rollback category --endpoint <this> --to <version>',
+    });
+    new CfnOutput(this, 'PolicyEndpointName', {
+      value: this.policyEndpoint.endpointName,
+      description: 'media-triage model rollback policy --endpoint <this> --to <version>',
+    });
     acknowledgeNagFindings(this);
     new CfnOutput(this, 'ConfigVersions', { value: `taxonomy ${taxonomy.version}, triage policy ${triagePolicy.version}` });
   }

@@ -145,3 +145,41 @@ export async function upsertBatchRecord(record: BatchRecord): Promise<BatchRecor
   );
   return response.Attributes as BatchRecord;
 }
+
+/** Index of asset records by their image's perceptual hash (see lib/constructs/records-table.ts). */
+export const IMAGE_HASH_INDEX = 'byImageHash';
+
+/** Asset records, of any batch, whose image has exactly this perceptual hash. */
+export async function recordsWithImageHash(perceptualHash: string, limit = 50): Promise<AssetRecord[]> {
+  const response = await documentClient().send(
+    new QueryCommand({
+      TableName: table(),
+      IndexName: IMAGE_HASH_INDEX,
+      KeyConditionExpression: 'perceptualHash = :hash',
+      ExpressionAttributeValues: { ':hash': perceptualHash },
+      Limit: limit,
+    }),
+  );
+  return (response.Items ?? []) as AssetRecord[];
+}
+
+/**
+ * Replaces a record with an amended version of itself, only if nobody changed it since it was read (its decidedAt
+ * is the one we saw). Returns whether it was written.
+ */
+export async function replaceRecord(updated: AssetRecord, previousDecidedAt: string): Promise<boolean> {
+  try {
+    await documentClient().send(
+      new PutCommand({
+        TableName: table(),
+        Item: updated,
+        ConditionExpression: 'decidedAt = :previous',
+        ExpressionAttributeValues: { ':previous': previousDecidedAt },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}

@@ -5,6 +5,7 @@
  * only when its own EXIF parser succeeds, silently. We strip the EXIF segment before decoding and apply the
  * orientation read from the header ourselves, so the result does not depend on jimp's behaviour or version.
  */
+export { hammingDistance } from './perceptual-hash';
 import { createHash } from 'node:crypto';
 import { imageSize } from 'image-size';
 import { Jimp } from 'jimp';
@@ -151,22 +152,6 @@ export async function preprocessImage(bytes: Buffer, options?: PreprocessOptions
     modelInputHeight: image.bitmap.height,
     bytes: bytes.length,
   };
-}
-
-/** Bits that differ between two equal-length hex hashes. */
-export function hammingDistance(a: string, b: string): number {
-  if (a.length !== b.length || !/^[0-9a-f]*$/i.test(a) || !/^[0-9a-f]*$/i.test(b)) {
-    throw new Error(`hammingDistance needs two hex strings of equal length, got "${a}" and "${b}"`);
-  }
-  let distance = 0;
-  for (let i = 0; i < a.length; i++) {
-    let diff = parseInt(a.charAt(i), 16) ^ parseInt(b.charAt(i), 16);
-    while (diff !== 0) {
-      distance += diff & 1;
-      diff >>= 1;
-    }
-  }
-  return distance;
 }
 
 function startsWith(bytes: Buffer, magic: Buffer): boolean {

@@ -2,8 +2,9 @@
  * The asset record stored in DynamoDB (one per asset of a batch) and the batch record. Every asset record carries
  * lineage: which pipeline, taxonomy, triage policy and models (with the endpoint variant that answered) decided it.
  */
+import { describeDuplicates, type DuplicateFinding, type DuplicateMatch } from './duplicates';
 import type { NormalizedListing } from './manifest';
-import { REVIEWABLE_OUTCOMES, type Outcome, type ReasonCode } from './outcomes';
+import { mostSevere, REVIEWABLE_OUTCOMES, type Outcome, type ReasonCode } from './outcomes';
 import type { TriageEvidence } from './triage';
 
 export interface ModelLineage {
@@ -43,6 +44,8 @@ export interface AssetRecord {
   listing: Partial<NormalizedListing>;
   /** Top-level copy of the merchant id so a GSI can index records by merchant. */
   merchantId?: string;
+  /** Top-level copy of the image's perceptual hash so a GSI can find the same image across batches. */
+  perceptualHash?: string;
   outcome: Outcome;
   reasons: ReasonCode[];
   explanation: string;
@@ -55,6 +58,8 @@ export interface AssetRecord {
   decidedAt: string;
   /** An AUTO_PASS sent to review as an audit sample. */
   auditSampled?: boolean;
+  /** Listings with the same or a near-identical image across merchants or categories (added by CrossCheck). */
+  duplicates?: DuplicateMatch[];
   reviewMessageId?: string;
   reviewEnqueuedAt?: string;
 }
@@ -132,6 +137,7 @@ export function assetRecord(
     file: asset.file,
     listing: asset.listing,
     merchantId: asset.listing.merchantId,
+    perceptualHash: asset.image?.perceptualHash,
     outcome: asset.outcome,
     reasons: asset.reasons,
     explanation: asset.explanation,
@@ -142,5 +148,24 @@ export function assetRecord(
     decidedBy: asset.decidedBy,
     receivedAt: context.receivedAt,
     decidedAt: context.now,
+  };
+}
+
+/**
+ * The record with a duplicate finding applied, or undefined when it already carries every reason (reruns) or is not
+ * a triaged decision. A duplicate across merchants or categories needs a person: AUTO_PASS becomes NEEDS_REVIEW.
+ */
+export function withDuplicateFinding(record: AssetRecord, finding: DuplicateFinding, now: string): AssetRecord | undefined {
+  if (record.outcome === 'REJECTED_INPUT' || record.outcome === 'FAILED') return undefined;
+  const added = finding.reasons.filter((reason) => !record.reasons.includes(reason));
+  if (added.length === 0) return undefined;
+  return {
+    ...record,
+    outcome: mostSevere(record.outcome, 'NEEDS_REVIEW'),
+    reasons: [...record.reasons, ...added],
+    explanation: `${record.explanation} ${describeDuplicates(finding)}`.trim(),
+    duplicates: finding.matches,
+    decidedBy: `${record.decidedBy}+CrossCheck`,
+    decidedAt: now,
   };
 }

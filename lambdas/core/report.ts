@@ -45,6 +45,7 @@ export const ASSET_COLUMNS = [
   'policy_model_version',
   'policy_variant',
   'audit_sampled',
+  'duplicate_of',
 ] as const;
 
 export type AssetRow = Record<(typeof ASSET_COLUMNS)[number], string | number>;
@@ -90,6 +91,7 @@ export function assetRow(record: AssetRecord): AssetRow {
     policy_model_version: lineage.policyModel?.modelVersion ?? '',
     policy_variant: lineage.policyModel?.variant ?? '',
     audit_sampled: record.auditSampled === true ? 'true' : 'false',
+    duplicate_of: record.duplicates?.[0] === undefined ? '' : `${record.duplicates[0].batchId}/${record.duplicates[0].assetKey}`,
   };
 }
 

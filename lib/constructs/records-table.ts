@@ -1,12 +1,13 @@
 /**
  * The records table: one item per batch (`pk=BATCH#<id>`, `sk=BATCH`) and one per asset (`sk=ASSET#<key>`), on-demand,
- * point-in-time recovery, AWS-managed encryption; a GSI by merchant for per-merchant history and erasure.
+ * point-in-time recovery, AWS-managed encryption; GSIs by merchant (history, erasure) and by image hash (duplicates).
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 
 export const MERCHANT_INDEX = 'byMerchant';
+export const IMAGE_HASH_INDEX = 'byImageHash';
 
 export interface RecordsTableProps {
   /**
@@ -31,6 +32,12 @@ export class RecordsTable extends Construct {
         {
           indexName: MERCHANT_INDEX,
           partitionKey: { name: 'merchantId', type: AttributeType.STRING },
+          sortKey: { name: 'decidedAt', type: AttributeType.STRING },
+        },
+        {
+          // The same image across batches and merchants (CrossCheck's exact-duplicate lookup).
+          indexName: IMAGE_HASH_INDEX,
+          partitionKey: { name: 'perceptualHash', type: AttributeType.STRING },
           sortKey: { name: 'decidedAt', type: AttributeType.STRING },
         },
       ],

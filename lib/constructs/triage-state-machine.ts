@@ -79,6 +79,11 @@ export class TriageStateMachine extends Construct {
       .addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' })
       .next(new Succeed(this, STATE_NAMES.done));
 
+    // Best effort: a failed cross-check must not keep the batch from being reported.
+    const crossCheck = task('CrossCheck', TaskInput.fromObject({ batchId: JsonPath.stringAt('$.batchId') }))
+      .addCatch(report, { errors: ['States.ALL'], resultPath: '$.crossCheckError' });
+    crossCheck.next(report);
+
     const child: IChainable = task('Preprocess').next(task('Classify')).next(task('Triage')).next(task('Persist'));
     const processAssets = new DistributedMap(this, STATE_NAMES.map, {
       itemReader: new S3JsonLItemReader({ bucket: props.dataBucket, key: JsonPath.stringAt('$.itemsKey') }),
@@ -91,14 +96,14 @@ export class TriageStateMachine extends Construct {
       label: 'ProcessAssets',
     });
     processAssets.itemProcessor(child);
-    processAssets.addCatch(report, { errors: ['States.ALL'], resultPath: '$.mapError' });
+    processAssets.addCatch(crossCheck, { errors: ['States.ALL'], resultPath: '$.mapError' });
 
     const definition = prepare.next(
       new Choice(this, 'IsBatchRefused')
         .when(Condition.stringEquals('$.status', 'REFUSED'), new Succeed(this, STATE_NAMES.refused))
         .otherwise(
           new Choice(this, STATE_NAMES.anyItems)
-            .when(Condition.numberGreaterThan('$.itemsToProcess', 0), processAssets.next(report))
+            .when(Condition.numberGreaterThan('$.itemsToProcess', 0), processAssets.next(crossCheck))
             .otherwise(report),
         ),
     );

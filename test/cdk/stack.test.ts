@@ -521,8 +521,13 @@ describe('state machine', () => {
     expect(map.MaxConcurrency).toBe(5);
     expect(map.ToleratedFailurePercentage).toBe(100);
     expect(map).toHaveProperty('ResultPath', null);
-    expect(map.Next).toBe('Report');
-    expect(map.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.mapError', Next: 'Report' }]);
+    expect(map.Next).toBe('CrossCheck');
+    expect(map.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.mapError', Next: 'CrossCheck' }]);
+    // CrossCheck is best effort: success and failure both lead to Report.
+    const crossCheck = stateOf(definition(), 'CrossCheck');
+    expect(crossCheck.Next).toBe('Report');
+    expect(crossCheck.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.crossCheckError', Next: 'Report' }]);
+    expect(crossCheck.Parameters).toEqual({ 'batchId.$': '$.batchId' });
   });
 
   it('each child runs Preprocess → Classify → Triage → Persist, each a Task on its own function with retries', () => {
@@ -740,7 +745,7 @@ describe('Lambda stages', () => {
 });
 
 describe('records table', () => {
-  it('is a TableV2 (GlobalTable) keyed pk/sk, on demand, with PITR, SSE and the byMerchant index', () => {
+  it('is a TableV2 (GlobalTable) keyed pk/sk, on demand, with PITR, SSE and the byMerchant and byImageHash indexes', () => {
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
     template.resourceCountIs('AWS::DynamoDB::Table', 0);
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
@@ -756,6 +761,13 @@ describe('records table', () => {
           IndexName: 'byMerchant',
           KeySchema: [
             { AttributeName: 'merchantId', KeyType: 'HASH' },
+            { AttributeName: 'decidedAt', KeyType: 'RANGE' },
+          ],
+        }),
+        Match.objectLike({
+          IndexName: 'byImageHash',
+          KeySchema: [
+            { AttributeName: 'perceptualHash', KeyType: 'HASH' },
             { AttributeName: 'decidedAt', KeyType: 'RANGE' },
           ],
         }),

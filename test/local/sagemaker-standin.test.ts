@@ -84,7 +84,7 @@ describe('zeroShotFromDetections', () => {
         { id: 'boats', name: 'Boats', synonyms: [], keywords: [], clipPrompts: ['a boat', 'a ship'], detectorLabels: ['boat'] },
         { id: 'pets', name: 'Pets', synonyms: [], keywords: [], clipPrompts: ['a cat'], detectorLabels: ['cat'] },
       ],
-      policyClasses: [{ id: 'x', name: 'X', modelLabels: ['porn'], reviewThreshold: 0.5 }],
+      policyClasses: [{ id: 'x', name: 'X', modelLabels: ['porn'], reviewThreshold: 0.5, borderlineThreshold: 0.3 }],
     });
     const labels = ['a boat', 'a ship', 'a cat', 'a wristwatch'];
     const result = zeroShotFromDetections(
