@@ -261,3 +261,39 @@ describe('merchant profiles across batches', () => {
     }
   });
 });
+
+describe('duplicate images across batches (CrossCheck)', () => {
+  it('sends an image another merchant already listed to review once, with the match on the record', async () => {
+    const boats = stdlibPhoto('boats');
+    const one = (merchant: string) =>
+      buildZip({
+        'manifest.csv': manifestCsv([{ asset_id: 'd-1', file: 'boats.jpg', merchant_id: merchant, declared_category: 'Boats', title: 'Fishing boat' }]),
+        'boats.jpg': boats,
+      });
+    const candidates = loadTaxonomy().candidateLabels();
+    const local = await session({
+      intercept: (request) =>
+        request.endpointName.startsWith('PolicyModel')
+          ? { labels: [{ label: 'neutral', score: 1 }] }
+          : { labels: candidates.map((label) => ({ label, score: label === 'a photo of a boat' ? 0.9 : 0.1 / (candidates.length - 1) })) },
+    });
+    try {
+      const original = await runIn(local, one('m-first'), 'first.zip');
+      expect(original.records[0]!.outcome).toBe('AUTO_PASS');
+      const copy = await runIn(local, one('m-copycat'), 'copy.zip');
+      const record = copy.records[0]!;
+      expect(record.outcome).toBe('NEEDS_REVIEW');
+      expect(record.reasons).toEqual(['DUPLICATE_IMAGE_OTHER_MERCHANT']);
+      expect(record.duplicates?.[0]).toMatchObject({ batchId: original.summary!.batchId, merchantId: 'm-first', distance: 0 });
+      expect(record.explanation).toContain('listed by merchant m-first');
+      expect(copy.csvRows[0]!['duplicate_of']).toBe(`${original.summary!.batchId}/row-000001`);
+      const messages = copy.messages.filter((m) => m.body['batchId'] === copy.summary!.batchId);
+      expect(messages).toHaveLength(1);
+      const again = await runIn(local, one('m-copycat'), 'copy.zip');
+      expect(again.messages.filter((m) => m.body['batchId'] === copy.summary!.batchId)).toHaveLength(1);
+      expect(again.records[0]!.reasons).toEqual(['DUPLICATE_IMAGE_OTHER_MERCHANT']);
+    } finally {
+      await local.close();
+    }
+  });
+});
