@@ -445,8 +445,11 @@ export class LabelledSetGenerator {
       ? rng.pick(nearChoices)
       : rng.pick(this.taxonomy.categories.filter((category) => !this.taxonomy.areRelated(category.id, truth))).id;
     const difficulty = rng.weighted(DIFFICULTY.misrepresented);
-    // A hard image leans toward the declared category: the model half-agrees with the lie.
-    const confuser = difficulty === 'hard' && this.taxonomy.category(declared)?.clipPrompts.length ? declared : undefined;
+    // A hard image leans toward the declared category, so the model half-agrees with the lie: for CLIP only when the
+    // declared category is a look-alike of the truth (zero-shot confusions concentrate on similar concepts); for the
+    // detector whatever it is (its spurious finds are label-agnostic: a "bird" in the Alps, "boats" in a canyon).
+    const canLean = family === 'detector' || near;
+    const confuser = difficulty === 'hard' && canLean && this.taxonomy.category(declared)?.clipPrompts.length ? declared : undefined;
     const textKind = rng.weighted<'declared' | 'true' | 'neutral'>([['declared', 0.55], ['true', 0.25], ['neutral', 0.2]]);
     const text =
       textKind === 'declared' ? this.matchingText(rng, declared) : textKind === 'true' ? this.matchingText(rng, truth) : this.neutralText(rng);

@@ -284,23 +284,32 @@ export function evaluateSet(assets: readonly LabelledAsset[], taxonomy: Taxonomy
  * about ten times faster, keyword matching being most of a triage's cost.
  */
 class SweepTaxonomy extends Taxonomy {
-  private readonly mentionCache = new Map<string, ReturnType<Taxonomy['categoriesMentionedIn']>>();
-  private readonly lineageCache = new Map<string, string[]>();
+  constructor(
+    document: ConstructorParameters<typeof Taxonomy>[0],
+    /** Shared by the copies that differ only in policy thresholds (same categories, same answers). */
+    private readonly caches = { mentions: new Map<string, ReturnType<Taxonomy['categoriesMentionedIn']>>(), lineages: new Map<string, string[]>() },
+  ) {
+    super(document);
+  }
+
+  withPolicyClasses(policyClasses: Taxonomy['policyClasses']): SweepTaxonomy {
+    return new SweepTaxonomy({ version: this.version, categories: [...this.categories], policyClasses: [...policyClasses] }, this.caches);
+  }
 
   override categoriesMentionedIn(text: string): ReturnType<Taxonomy['categoriesMentionedIn']> {
-    let mentions = this.mentionCache.get(text);
+    let mentions = this.caches.mentions.get(text);
     if (mentions === undefined) {
       mentions = super.categoriesMentionedIn(text);
-      this.mentionCache.set(text, mentions);
+      this.caches.mentions.set(text, mentions);
     }
     return mentions;
   }
 
   override lineage(id: string): string[] {
-    let chain = this.lineageCache.get(id);
+    let chain = this.caches.lineages.get(id);
     if (chain === undefined) {
       chain = super.lineage(id);
-      this.lineageCache.set(id, chain);
+      this.caches.lineages.set(id, chain);
     }
     return chain;
   }
@@ -320,15 +329,13 @@ export function policyReviewFloor(policyClass: { reviewThreshold: number; border
  * "at or above the review threshold"). Classes not named keep their thresholds.
  */
 export function withPolicyFloors(taxonomy: Taxonomy, floors: Readonly<Record<string, number>> = {}): Taxonomy {
-  return new SweepTaxonomy({
-    version: taxonomy.version,
-    categories: [...taxonomy.categories],
-    policyClasses: taxonomy.policyClasses.map((policyClass) => {
-      const value = floors[policyClass.id];
-      if (value === undefined) return policyClass;
-      return { ...policyClass, borderlineThreshold: value, reviewThreshold: Math.max(policyClass.reviewThreshold, value) };
-    }),
+  const policyClasses = taxonomy.policyClasses.map((policyClass) => {
+    const value = floors[policyClass.id];
+    if (value === undefined) return policyClass;
+    return { ...policyClass, borderlineThreshold: value, reviewThreshold: Math.max(policyClass.reviewThreshold, value) };
   });
+  if (taxonomy instanceof SweepTaxonomy) return taxonomy.withPolicyClasses(policyClasses);
+  return new SweepTaxonomy({ version: taxonomy.version, categories: [...taxonomy.categories], policyClasses });
 }
 
 /** The `categoryModels` key a family's own thresholds live under: its variant if the policy has it, else its model id. */
@@ -517,7 +524,7 @@ export function sweep(
   const classIds = taxonomy.policyClasses.map((policyClass) => policyClass.id);
   const currentFloors = Object.fromEntries(taxonomy.policyClasses.map((policyClass) => [policyClass.id, policyReviewFloor(policyClass)]));
   const policyPoint = (floors: Record<string, number>) => {
-    const evaluated = run(assets, withPolicyFloors(taxonomy, floors), policy);
+    const evaluated = run(assets, withPolicyFloors(baseTaxonomy, floors), policy);
     const falseAlarms = evaluated.filter((entry) => entry.asset.truth.policyClass === null && entry.reasons.some(isPolicyReason)).length;
     return { metrics: computeMetrics(evaluated), falseAlarms };
   };
@@ -546,7 +553,7 @@ export function sweep(
     if (better) policyBest = { floors, recall, falseAlarms, distance };
   }
   const recommendedFloors = policyBest?.floors ?? currentFloors;
-  const searchTaxonomy = withPolicyFloors(taxonomy, recommendedFloors);
+  const searchTaxonomy = withPolicyFloors(baseTaxonomy, recommendedFloors);
 
   // 2. Per family: lines and the searched points.
   const families: Record<string, FamilySweep> = {};

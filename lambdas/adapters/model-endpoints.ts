@@ -70,6 +70,18 @@ function answerFrom(raw: { body: string; variant: string }, endpointName: string
   };
 }
 
+/**
+ * The largest image each endpoint can take: the policy endpoint gets raw bytes; the zero-shot request carries the
+ * image base64-encoded (4/3 larger) inside JSON with the candidate labels.
+ */
+export function imageBudgets(candidateLabels: string[]): { category: number; policy: number } {
+  const envelope = new TextEncoder().encode(JSON.stringify(zeroShotRequest(new Uint8Array(0), candidateLabels))).byteLength;
+  return {
+    category: Math.floor(((numericSetting('categoryPayloadLimit') - envelope - 64) * 3) / 4),
+    policy: numericSetting('policyPayloadLimit'),
+  };
+}
+
 /** Zero-shot image classification over the taxonomy's candidate labels (CLIP-style endpoint). */
 export async function classifyCategory(image: Uint8Array, candidateLabels: string[]): Promise<ModelAnswer> {
   const endpointName = setting('categoryEndpoint');

@@ -330,3 +330,31 @@ function differenceHash(bitmap: Bitmap): string {
   }
   return hex;
 }
+
+/**
+ * Shrinks a JPEG model input until it fits `maxBytes` (SageMaker payload limits: 4 MB serverless, 6 MB real-time,
+ * less the request's own overhead), lowering size first and quality after. Returns the input untouched when it
+ * already fits; throws when even a small version does not.
+ */
+export async function fitToPayload(jpeg: Buffer, maxBytes: number): Promise<{ bytes: Buffer; width: number; height: number; resized: boolean }> {
+  const header = imageSize(jpeg);
+  if (jpeg.byteLength <= maxBytes) return { bytes: jpeg, width: header.width, height: header.height, resized: false };
+  const image = await Jimp.fromBuffer(jpeg);
+  let quality = 85;
+  for (let attempt = 0; attempt < 8; attempt += 1) {
+    const scale = Math.sqrt(maxBytes / jpeg.byteLength) * 0.9 ** attempt;
+    const width = Math.max(32, Math.round(header.width * Math.min(1, scale)));
+    const resized = image.clone().resize({ w: width });
+    const bytes = await resized.getBuffer('image/jpeg', { quality });
+    if (bytes.byteLength <= maxBytes) return { bytes, width: resized.width, height: resized.height, resized: true };
+    quality = Math.max(40, quality - 10);
+  }
+  throw new PayloadFitError(maxBytes);
+}
+
+export class PayloadFitError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the model input cannot be made to fit the endpoint's ${maxBytes}-byte payload limit`);
+    this.name = 'PayloadFitError';
+  }
+}

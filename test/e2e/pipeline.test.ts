@@ -297,3 +297,25 @@ describe('duplicate images across batches (CrossCheck)', () => {
     }
   });
 });
+
+describe('payload limits', () => {
+  it('downscales the model input to fit a smaller endpoint payload limit instead of failing the call', async () => {
+    const altered = template();
+    for (const resource of Object.values(altered.Resources)) {
+      const variables = (resource.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables;
+      if (variables?.['CATEGORY_PAYLOAD_LIMIT_BYTES'] !== undefined) variables['CATEGORY_PAYLOAD_LIMIT_BYTES'] = '12000';
+    }
+    const sizes: number[] = [];
+    const run = await runOnce(smallBatch(), {
+      template: altered,
+      intercept: (request) => {
+        if (request.endpointName.startsWith('CategoryModel')) sizes.push(request.body.byteLength);
+        return undefined;
+      },
+    });
+    expect(run.records).toHaveLength(3);
+    expect(run.records.every((record) => record.outcome !== 'FAILED')).toBe(true);
+    expect(sizes.length).toBeGreaterThan(0);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(12000);
+  });
+});
