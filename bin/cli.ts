@@ -157,7 +157,7 @@ function printSummary(summary: RunSummary, run: RunResult): void {
     for (const record of run.attention) {
       const id = record.listing.assetId ?? record.assetKey;
       lines.push(`  ${record.outcome.padEnd(14)} ${id.padEnd(12)} ${record.reasons.join(', ')}`);
-      lines.push(`  ${''.padEnd(14)} ${''.padEnd(12)} ${truncate(record.explanation, 110)}`);
+      for (const line of wrap(record.explanation, 100)) lines.push(`  ${''.padEnd(14)} ${''.padEnd(12)} ${line}`);
     }
   }
   lines.push('', `Sent to the review queue: ${summary.sentToReview} (${summary.auditSamples} of them auto-passed audit samples)`);
@@ -168,8 +168,19 @@ function printSummary(summary: RunSummary, run: RunResult): void {
   console.log(lines.join('\n'));
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -449,9 +449,23 @@ export interface FamilySweep {
   currentMetrics: PointMetrics;
   /** One threshold moved at a time, the others at their current values; points with lowConfidence > mismatch are left out. */
   lines: Record<ThresholdName, LinePoint[]>;
-  /** Threshold combinations evaluated in the search, and how many meet every floor on this family's assets alone. */
+  /** Threshold combinations evaluated in the search. */
   evaluated: number;
-  feasibleAlone: number;
+  /** The search judged on this family's assets alone (every floor on them). */
+  alone: {
+    feasible: number;
+    /** The feasible point farthest inside the floors (ties: closest to the current thresholds), or null. */
+    recommended: FamilyPoint | null;
+    /** The point with the largest margin, feasible or not. */
+    best: FamilyPoint | null;
+  };
+}
+
+export interface FamilyPoint {
+  thresholds: CategoryThresholds;
+  metrics: PointMetrics;
+  floors: Record<FloorName, FloorCheck>;
+  margin: number;
 }
 
 export interface JointPoint {
@@ -600,6 +614,27 @@ export function sweep(
       }
     }
     const list = [...points.values()];
+    let aloneFeasible = 0;
+    let aloneRecommended: (FamilyPoint & { distance: number }) | null = null;
+    let aloneBest: (FamilyPoint & { distance: number }) | null = null;
+    for (const point of list) {
+      const floors = checkFloors(point.metrics);
+      const candidate = { thresholds: point.thresholds, metrics: pointMetrics(point.metrics), floors, margin: minMargin(point.metrics), distance: l1(point.thresholds, current) };
+      const beats = (other: typeof aloneBest): boolean =>
+        other === null ||
+        candidate.margin > other.margin + EPSILON ||
+        (Math.abs(candidate.margin - other.margin) <= EPSILON && candidate.distance < other.distance - EPSILON);
+      if (beats(aloneBest)) aloneBest = candidate;
+      if (allFloorsPass(floors)) {
+        aloneFeasible += 1;
+        if (beats(aloneRecommended)) aloneRecommended = candidate;
+      }
+    }
+    const dropDistance = (point: (FamilyPoint & { distance: number }) | null): FamilyPoint | null => {
+      if (point === null) return null;
+      const { distance: _distance, ...rest } = point;
+      return rest;
+    };
     families[models.modelKey] = {
       family,
       modelKey: models.modelKey,
@@ -608,7 +643,7 @@ export function sweep(
       currentMetrics: pointMetrics(at(current, baseTaxonomy)),
       lines,
       evaluated: list.length,
-      feasibleAlone: list.filter((point) => allFloorsPass(checkFloors(point.metrics))).length,
+      alone: { feasible: aloneFeasible, recommended: dropDistance(aloneRecommended), best: dropDistance(aloneBest) },
     };
     // Only points that meet the safety floors on their own family can be part of a feasible combination; keep the
     // rest out of the joint product unless nothing qualifies (then the best effort is still reported).

@@ -143,7 +143,18 @@ function printSweep(result: SweepReport): void {
     for (const name of THRESHOLD_NAMES) {
       for (const point of family.lines[name]) out.push(`  ${pad(`${name} = ${point.value}`, 26)}${metricsRow(point.metrics)}`);
     }
-    out.push(`  search: ${family.evaluated} threshold combinations; ${family.feasibleAlone} meet every floor on this model's assets alone`);
+    out.push(`  search: ${family.evaluated} threshold combinations; ${family.alone.feasible} meet every floor on this model's assets alone`);
+    const own = family.alone.recommended ?? family.alone.best;
+    if (own !== null) {
+      const t = own.thresholds;
+      out.push(
+        `  ${family.alone.recommended !== null ? 'recommended for this model alone' : 'closest for this model alone (no point meets every floor)'}` +
+          ` (margin ${own.margin.toFixed(3)}): "${family.thresholdsKey}": { "lowConfidence": ${t.lowConfidence}, "mismatch": ${t.mismatch}, "pass": ${t.pass} }`,
+      );
+      out.push(`  ${pad('', 26)}${metricsRow(own.metrics)}`);
+      const failing = FLOOR_NAMES.filter((name) => !own.floors[name].pass);
+      if (failing.length > 0) out.push(`  ${pad('', 26)}fails: ${failing.map((name) => floorText(name, own.floors[name])).join('; ')}`);
+    }
   }
   out.push('');
   out.push(

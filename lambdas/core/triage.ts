@@ -177,7 +177,7 @@ export function triage(input: TriageInput, taxonomy: Taxonomy, policy: TriagePol
 
   const auditSampled = outcome === 'AUTO_PASS' && input.sampleKey !== undefined && sampledForAudit(input.sampleKey, policy.auditSampleRate);
   if (reasons.length === 0) {
-    sentences.push(`The image supports the declared ${declaredName} (${fmt(declaredSupport)}); no conflicting signal.`);
+    sentences.push(`The image supports the declared ${declaredName} (${fmt(declaredSupport)}).`);
   }
   if (auditSampled) sentences.push('Sampled for a human audit of auto-passed assets.');
   return {

@@ -64,7 +64,7 @@ describe('triage: image vs declared category', () => {
     const decision = run('animals.pets', labels({ 'animals.pets': 0.9 }));
     expect(decision.outcome).toBe('AUTO_PASS');
     expect(decision.reasons).toEqual([]);
-    expect(decision.explanation).toBe('The image supports the declared Pets (0.90); no conflicting signal.');
+    expect(decision.explanation).toBe('The image supports the declared Pets (0.90).');
     expect(decision.evidence.text).toEqual({ mentions: [], conflict: false, imageConflict: false });
   });
 
