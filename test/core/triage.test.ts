@@ -9,7 +9,8 @@ import type { TriagePolicy } from '../../lambdas/core/triage-policy';
 
 const taxonomy = loadTaxonomy();
 const policy = loadTriagePolicy();
-const MODEL_ID = 'openai/clip-vit-base-patch32';
+/** A model with no thresholds of its own, so the bundled `default` applies. */
+const MODEL_ID = 'example/any-clip-model';
 const COCO_VARIANT = 'local-centernet-coco80';
 
 /** The first candidate label (clip prompt) of a category. */
@@ -195,7 +196,7 @@ describe('triage: policy', () => {
     expect(decision.explanation).toBe('Policy-sensitive content: sexual_explicit 0.45 ≥ 0.40.');
     expect(decision.evidence.policy).toEqual([
       { classId: 'sexual_explicit', score: 0.45, threshold: 0.4, borderlineThreshold: 0.2, sensitive: true, borderline: false },
-      { classId: 'suggestive', score: 0.05, threshold: 0.6, borderlineThreshold: 0.4, sensitive: false, borderline: false },
+      { classId: 'suggestive', score: 0.05, threshold: 0.6, borderlineThreshold: 0.1, sensitive: false, borderline: false },
     ]);
   });
 
@@ -207,7 +208,7 @@ describe('triage: policy', () => {
     expect(band.reasons).toEqual(['POLICY_BORDERLINE']);
     expect(band.evidence.policy.every((p) => !p.sensitive && p.borderline)).toBe(true);
     expect(band.explanation).toContain('sexual_explicit 0.39 in [0.20, 0.40)');
-    const below = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.39 }, { label: 'porn', score: 0.19 }] });
+    const below = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.09 }, { label: 'porn', score: 0.19 }] });
     expect(below.outcome).toBe('AUTO_PASS');
     expect(below.reasons).toEqual([]);
   });
@@ -265,6 +266,8 @@ describe('thresholdsFor and per-model thresholds', () => {
   it('the bundled policy has the local detector variant and a default', () => {
     expect(thresholdsFor(policy, MODEL_ID, COCO_VARIANT)).toEqual({ lowConfidence: 0.2, mismatch: 0.3, pass: 0.25 });
     expect(thresholdsFor(policy, MODEL_ID)).toEqual({ lowConfidence: 0.35, mismatch: 0.55, pass: 0.45 });
+    // calibrated on the eval set for the deployed CLIP model (npm run eval -- --sweep)
+    expect(thresholdsFor(policy, 'openai/clip-vit-base-patch32', 'AllTraffic')).toEqual({ lowConfidence: 0.15, mismatch: 0.6, pass: 0.15 });
     expect(thresholdsFor(policy, COCO_VARIANT)).toEqual(thresholdsFor(policy, MODEL_ID, COCO_VARIANT));
   });
 
