@@ -97,3 +97,37 @@ describe('media-triage run', () => {
     expect(String(result.last['error'])).toContain('no such file');
   });
 });
+
+describe('media-triage model rollback', () => {
+  it('points the endpoint at the listed version through UpdateEndpoint and names the prop to change', async () => {
+    const { startControlPlaneStandIn } = await import('../../lib/local/sagemaker/control-plane-standin');
+    const { endpointConfigNameFor } = await import('../../lib/constructs/hugging-face-endpoint');
+    const v1 = endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v1');
+    const v2 = endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v2');
+    const controlPlane = await startControlPlaneStandIn({
+      endpointConfigs: [{ name: v1 }, { name: v2 }],
+      endpoints: [{ name: 'category-endpoint', configName: v2 }],
+    });
+    try {
+      const env = {
+        ...process.env,
+        AWS_ENDPOINT_URL_SAGEMAKER: controlPlane.url,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+      };
+      const { stdout } = await run(process.execPath, [BIN, 'model', 'rollback', 'category', '--to', 'v1', '--endpoint', 'category-endpoint', '--json'], { env });
+      const result = lastJson(stdout);
+      expect(result).toMatchObject({ endpointName: 'category-endpoint', fromConfig: v2, toConfig: v1, changed: true });
+      expect(String(result['propToChange'])).toContain("activeVersion: 'v1'");
+      expect(JSON.stringify(controlPlane.endpoint('category-endpoint'))).toContain(v1);
+      const missing = await run(process.execPath, [BIN, 'model', 'rollback', 'category', '--to', 'v9', '--endpoint', 'category-endpoint', '--json'], { env }).catch(
+        (error: { code: number; stdout: string }) => error,
+      );
+      expect((missing as { code: number }).code).toBe(1);
+      expect(String(lastJson((missing as { stdout: string }).stdout)['error'])).toContain('v9');
+    } finally {
+      await controlPlane.stop();
+    }
+  });
+});
