@@ -31,8 +31,8 @@ export function sqsClient(): SQSClient {
 }
 
 export function sageMakerClient(): SageMakerRuntimeClient {
-  // Throttling is retried by the SDK's adaptive mode before the stage sees it.
-  sagemaker ??= new SageMakerRuntimeClient({ retryMode: 'adaptive', maxAttempts: 4 });
+  // Throttling is retried by the SDK's adaptive mode before the stage sees it (attempts: AWS_MAX_ATTEMPTS, default 3).
+  sagemaker ??= new SageMakerRuntimeClient({ retryMode: 'adaptive' });
   return sagemaker;
 }
 

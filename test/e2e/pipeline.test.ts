@@ -319,3 +319,24 @@ describe('payload limits', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(12000);
   });
 });
+
+describe('throttling', () => {
+  it('rides out brief throttling (SDK retries), and records persistent throttling as FAILED / NOT_PROCESSED', async () => {
+    let throttles = 2;
+    const brief = await runOnce(smallBatch(), {
+      intercept: (request) => (request.endpointName.startsWith('CategoryModel') && throttles-- > 0 ? { throttle: true } : undefined),
+    });
+    expect(brief.records).toHaveLength(3);
+    expect(brief.records.every((record) => record.outcome !== 'FAILED')).toBe(true);
+
+    // One SDK attempt per call keeps this part quick; the Step Functions retries still apply.
+    process.env['AWS_MAX_ATTEMPTS'] = '1';
+    const persistent = await runOnce(smallBatch(), {
+      intercept: (request) => (request.endpointName.startsWith('CategoryModel') ? { throttle: true } : undefined),
+    }).finally(() => delete process.env['AWS_MAX_ATTEMPTS']);
+    expect(persistent.execution.status).toBe('SUCCEEDED');
+    expect(persistent.records).toHaveLength(3);
+    expect(persistent.records.every((record) => record.outcome === 'FAILED' && record.reasons.includes('NOT_PROCESSED'))).toBe(true);
+    expect(persistent.messages).toHaveLength(0);
+  });
+});
