@@ -22,6 +22,8 @@ export interface RunSummary {
   reportsDir: string | null;
   reports: { assets: string; summary: string };
   records: { table: string; stateDir: string | null };
+  /** The review queue's name (stable) and its URL during this run (the local port changes between runs). */
+  reviewQueue: string;
   reviewQueueUrl: string;
   versions: BatchSummary['versions'];
   elapsedMs: number;
@@ -78,6 +80,7 @@ export async function runBatchLocally(archive: Buffer, fileName: string, options
           reportsDir: session.reportsDir() ?? null,
           reports: summary.reports,
           records: { table, stateDir: options.stateDir ?? null },
+          reviewQueue: reviewQueue?.name ?? '',
           reviewQueueUrl: reviewQueue?.url ?? '',
           versions: summary.versions,
           elapsedMs: 0,
