@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { mulberry32 } from '../support/random';
 import { describe, expect, it } from 'vitest';
 import type { ArchiveEntry, ArchiveEntryProblem } from '../../lambdas/core/archive';
 import { deriveBatchId, fileAssetKey, planBatch, rowAssetKey } from '../../lambdas/core/batch-plan';
@@ -415,16 +416,6 @@ describe('deriveBatchId', () => {
   });
 });
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('deriveBatchId slugs', () => {
   it('drops accents instead of turning them into hyphens, and never ends the slug with a hyphen', () => {

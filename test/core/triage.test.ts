@@ -1,3 +1,4 @@
+import { mulberry32 } from '../support/random';
 import { describe, expect, it } from 'vitest';
 import type { LabelScores } from '../../lambdas/core/hf-contract';
 import { REASON_CODES } from '../../lambdas/core/outcomes';
@@ -399,16 +400,6 @@ describe('triage invariants over random label distributions', () => {
   });
 });
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('threshold lookup only considers the policy’s own keys', () => {
   it('falls back to default for names that exist on Object.prototype', async () => {

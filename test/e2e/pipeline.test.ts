@@ -29,6 +29,13 @@ const INPUT_REASONS = new Set<ReasonCode>([
   'IMAGE_TOO_LARGE',
 ]);
 
+/** Answers every model call as a confident boat with clean policy scores, without running a model. */
+function answerBoatWithoutModels(request: { endpointName: string }): { labels: Array<{ label: string; score: number }> } {
+  if (request.endpointName.startsWith('PolicyModel')) return { labels: [{ label: 'neutral', score: 1 }] };
+  const candidates = loadTaxonomy().candidateLabels();
+  return { labels: candidates.map((label) => ({ label, score: label === 'a photo of a boat' ? 0.9 : 0.1 / (candidates.length - 1) })) };
+}
+
 /** What the archive says the batch must produce: one asset per manifest row, one per unlisted file. */
 function expectedAssetCount(archive: Buffer): number {
   const files = unzipSync(new Uint8Array(archive));
@@ -239,13 +246,7 @@ describe('merchant profiles across batches', () => {
       'boats.jpg': boats,
     });
     // This test is about the profiles, not the models: answer every model call without running one.
-    const candidates = loadTaxonomy().candidateLabels();
-    const local = await session({
-      intercept: (request) =>
-        request.endpointName.startsWith('PolicyModel')
-          ? { labels: [{ label: 'neutral', score: 1 }] }
-          : { labels: candidates.map((label) => ({ label, score: label === 'a photo of a boat' ? 0.9 : 0.1 / (candidates.length - 1) })) },
-    });
+    const local = await session({ intercept: answerBoatWithoutModels });
     try {
       const first = await runIn(local, history, 'history.zip');
       // No history yet: the batch never counts itself.
@@ -270,13 +271,7 @@ describe('duplicate images across batches (CrossCheck)', () => {
         'manifest.csv': manifestCsv([{ asset_id: 'd-1', file: 'boats.jpg', merchant_id: merchant, declared_category: 'Boats', title: 'Fishing boat' }]),
         'boats.jpg': boats,
       });
-    const candidates = loadTaxonomy().candidateLabels();
-    const local = await session({
-      intercept: (request) =>
-        request.endpointName.startsWith('PolicyModel')
-          ? { labels: [{ label: 'neutral', score: 1 }] }
-          : { labels: candidates.map((label) => ({ label, score: label === 'a photo of a boat' ? 0.9 : 0.1 / (candidates.length - 1) })) },
-    });
+    const local = await session({ intercept: answerBoatWithoutModels });
     try {
       const original = await runIn(local, one('m-first'), 'first.zip');
       expect(original.records[0]!.outcome).toBe('AUTO_PASS');

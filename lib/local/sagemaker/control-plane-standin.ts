@@ -13,9 +13,9 @@
  * UpdateEndpoint puts the endpoint in `Updating` (the new config in `PendingDeploymentSummary`) and it becomes
  * `InService` on the new config once `updateDelayMs` has passed (checked lazily on the next request; 0 = at once).
  */
+import { listenOnLoopback } from '../listen';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 export const LOCAL_CONTROL_PLANE_REGION = 'us-east-1';
 export const LOCAL_CONTROL_PLANE_ACCOUNT = '000000000000';
@@ -300,14 +300,7 @@ export async function startControlPlaneStandIn(options: ControlPlaneStandInOptio
       )
       .then((reply) => send(response, reply));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, options.port);
 
   return {
     url: `http://127.0.0.1:${port}`,

@@ -8,9 +8,9 @@
  * - `zero-shot-image-classification`: JSON `{inputs: base64 image, parameters: {candidate_labels}}` -> CenterNet COCO-80
  *   detections -> zeroShotFromDetections (a detector-based stand-in for CLIP; see that file for what it can't do).
  */
+import { listenOnLoopback } from '../listen';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PAYLOAD_LIMIT_BYTES, zeroShotRequestSchema, type HuggingFaceTask, type LabelScores } from '../../../lambdas/core/hf-contract';
 import type { Taxonomy } from '../../../lambdas/core/taxonomy';
 import { detectObjects, loadObjectDetector } from './object-detector';
@@ -145,14 +145,7 @@ export async function startSageMakerStandIn(options: SageMakerStandInOptions): P
       .catch((error: unknown) => awsError(500, 'InternalFailure', error instanceof Error ? error.message : String(error)))
       .then((reply) => send(response, reply));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, options.port);
 
   return {
     url: `http://127.0.0.1:${port}`,
