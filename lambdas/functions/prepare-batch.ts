@@ -13,7 +13,7 @@ import { loadTriagePolicy } from '../core/triage-policy';
 import { stagingPrefix, type WorkItem } from '../core/work-items';
 import { merchantProfiles } from '../adapters/merchant-profiles';
 import { getObjectBytes, putJson, putObject } from '../adapters/object-store';
-import { putAssetRecord, upsertBatchRecord } from '../adapters/record-store';
+import { listAssetRecords, putAssetRecord, upsertBatchRecord } from '../adapters/record-store';
 import { setting } from '../adapters/settings';
 import { mapWithConcurrency } from '../core/concurrency';
 import { logger } from './logger';
@@ -69,19 +69,26 @@ export async function handler(input: PrepareBatchInput): Promise<PrepareBatchOut
 
   const taxonomy = loadTaxonomy();
   const plan = planBatch(batchId, manifest.fileName, manifest.rows, opened.entries, opened.ignored, taxonomy);
+  // A rerun (or a resume after a crash) processes only what has no standing decision yet: FAILED assets and assets
+  // no stage recorded. Everything else keeps its record, so there is nothing to recompute or pay a model for.
+  const decided = new Set(
+    (await listAssetRecords(batchId)).filter((record) => record.outcome !== 'FAILED').map((record) => record.assetKey),
+  );
+  const pending = plan.items.filter((item) => !decided.has(item.assetKey));
   const stored = await upsertBatchRecord({
     ...batch,
     error: undefined,
     manifestFile: manifest.fileName,
     expectedAssets: plan.items.length + plan.rejections.length,
-    itemsToProcess: plan.items.length,
+    itemsToProcess: pending.length,
     ignoredEntries: plan.ignoredEntries,
   });
 
   const dataBucket = setting('dataBucket');
   const prefix = stagingPrefix(batchId);
   const entryData = new Map(opened.entries.map((entry) => [entry.path, entry.data]));
-  await mapWithConcurrency(plan.filesToStage, 16, async (path) => {
+  const filesToStage = [...new Set(pending.map((item) => item.file))];
+  await mapWithConcurrency(filesToStage, 16, async (path) => {
     await putObject(dataBucket, `${prefix}files/${path}`, entryData.get(path)!, 'application/octet-stream');
   });
 
@@ -102,10 +109,10 @@ export async function handler(input: PrepareBatchInput): Promise<PrepareBatchOut
   });
 
   const profiles = await merchantProfiles(
-    plan.items.map((item) => item.listing.merchantId),
+    pending.map((item) => item.listing.merchantId),
     batchId,
   );
-  const items: WorkItem[] = plan.items.map((item) => ({
+  const items: WorkItem[] = pending.map((item) => ({
     batchId,
     assetKey: item.assetKey,
     rowNumber: item.rowNumber,
@@ -119,15 +126,15 @@ export async function handler(input: PrepareBatchInput): Promise<PrepareBatchOut
   await putObject(dataBucket, itemsKey, items.map((item) => JSON.stringify(item)).join('\n'), 'application/x-ndjson');
   await putJson(dataBucket, `${prefix}expected-assets.json`, {
     batchId,
-    assetKeys: [...plan.rejections.map((r) => r.assetKey), ...items.map((i) => i.assetKey)].sort(),
+    assetKeys: [...plan.rejections.map((r) => r.assetKey), ...plan.items.map((i) => i.assetKey)].sort(),
   });
-  logger.info('batch prepared', { items: items.length, rejected: plan.rejections.length });
+  logger.info('batch prepared', { items: items.length, alreadyDecided: plan.items.length - items.length, rejected: plan.rejections.length });
   return {
     status: 'PREPARED',
     batchId,
     dataBucket,
     itemsKey,
     itemsToProcess: items.length,
-    expectedAssets: items.length + plan.rejections.length,
+    expectedAssets: plan.items.length + plan.rejections.length,
   };
 }

@@ -134,8 +134,11 @@ describe('the demo batch through the local pipeline', () => {
         expect(reasons.has(code), code).toBe(true);
       }
 
-      // Running the same batch again: same records, no new messages, same CSV rows.
+      // Running the same batch again: same records, no new messages, same CSV rows — and no model calls, because
+      // only assets without a standing decision are processed again.
+      const invocationsBefore = local.standIns.sageMakerInvocations();
       const second = await runIn(local, archive, 'demo.zip');
+      expect(local.standIns.sageMakerInvocations()).toBe(invocationsBefore);
       expect(second.summary!.batchId).toBe(first.summary!.batchId);
       expect(second.records).toHaveLength(first.records.length);
       expect(second.messages).toHaveLength(first.messages.length);
@@ -176,7 +179,10 @@ describe('faults and policy signals', () => {
       expect(broken.records.every((record) => record.reasons.includes('MODEL_ERROR'))).toBe(true);
       expect(broken.messages).toHaveLength(0);
       failing = false;
+      const before = local.standIns.sageMakerInvocations();
       const healed = await runIn(local, smallBatch());
+      // Only the FAILED assets were processed again: two endpoint calls each.
+      expect(local.standIns.sageMakerInvocations() - before).toBe(3 * 2);
       expect(healed.records).toHaveLength(3);
       expect(healed.summary!.outcomes.FAILED).toBe(0);
     } finally {
@@ -326,12 +332,24 @@ describe('throttling', () => {
 
     // One SDK attempt per call keeps this part quick; the Step Functions retries still apply.
     process.env['AWS_MAX_ATTEMPTS'] = '1';
-    const persistent = await runOnce(smallBatch(), {
-      intercept: (request) => (request.endpointName.startsWith('CategoryModel') ? { throttle: true } : undefined),
-    }).finally(() => delete process.env['AWS_MAX_ATTEMPTS']);
-    expect(persistent.execution.status).toBe('SUCCEEDED');
-    expect(persistent.records).toHaveLength(3);
-    expect(persistent.records.every((record) => record.outcome === 'FAILED' && record.reasons.includes('NOT_PROCESSED'))).toBe(true);
-    expect(persistent.messages).toHaveLength(0);
+    let throttling = true;
+    const local = await session({
+      intercept: (request) => (throttling && request.endpointName.startsWith('CategoryModel') ? { throttle: true } : undefined),
+    });
+    try {
+      const persistent = await runIn(local, smallBatch());
+      expect(persistent.execution.status).toBe('SUCCEEDED');
+      expect(persistent.records).toHaveLength(3);
+      expect(persistent.records.every((record) => record.outcome === 'FAILED' && record.reasons.includes('NOT_PROCESSED'))).toBe(true);
+      expect(persistent.messages).toHaveLength(0);
+      // Once the endpoint recovers, rerunning the batch resumes it: every asset gets its decision, none is lost.
+      throttling = false;
+      const resumed = await runIn(local, smallBatch());
+      expect(resumed.records).toHaveLength(3);
+      expect(resumed.records.every((record) => record.outcome !== 'FAILED')).toBe(true);
+    } finally {
+      delete process.env['AWS_MAX_ATTEMPTS'];
+      await local.close();
+    }
   });
 });
