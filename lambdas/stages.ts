@@ -25,7 +25,8 @@ export const STAGES = {
   PrepareBatch: {
     entry: 'lambdas/functions/prepare-batch.ts',
     description: 'Opens the batch archive safely, parses the manifest, records rejected rows and files, stages images, writes items.jsonl',
-    memorySizeMb: 3008,
+    // The archive and its inflated files are held in memory (limits: 512 MiB archive, 2 GiB uncompressed).
+    memorySizeMb: 8192,
     timeoutSeconds: 900,
     settings: ['pipelineVersion', 'tableName', 'dataBucket'],
     // records:read for the merchant profiles of earlier batches

@@ -4,7 +4,8 @@
  * template gives each function, and runs batches through the template's own trigger and state machine.
  */
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { resetClients } from '../../lambdas/adapters/aws-clients';
@@ -101,7 +102,8 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
       reportsBucket,
       async runArchive(archive, fileName) {
         const key = `incoming/${path.basename(fileName)}`;
-        await s3.send(new PutObjectCommand({ Bucket: dataBucket, Key: key, Body: archive, ContentType: 'application/zip' }));
+        // Multipart, as the S3 console and CLI upload large archives (fauxqs also caps a single request at 11 MiB).
+        await new Upload({ client: s3, params: { Bucket: dataBucket, Key: key, Body: archive, ContentType: 'application/zip' } }).done();
         const event = objectCreatedEvent(dataBucket, key, archive.byteLength);
         const rule = stack.rules.find((candidate) => candidate.targetArn === stack.stateMachine.arn && matchesPattern(candidate.eventPattern, event));
         if (rule === undefined) {

@@ -133,7 +133,7 @@ async function saveS3(env: Record<string, string>, s3Dir: string): Promise<void>
 }
 
 async function restoreS3(fauxqs: FauxqsServer, env: Record<string, string>, s3Dir: string): Promise<void> {
-  const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+  const { Upload } = await import('@aws-sdk/lib-storage');
   const buckets = await readdir(s3Dir, { withFileTypes: true }).catch(() => []);
   const s3 = await s3ClientFor(env);
   for (const bucket of buckets) {
@@ -144,7 +144,7 @@ async function restoreS3(fauxqs: FauxqsServer, env: Record<string, string>, s3Di
       if (!file.isFile()) continue;
       const full = path.join(file.parentPath, file.name);
       const key = path.relative(root, full).split(path.sep).join('/');
-      await s3.send(new PutObjectCommand({ Bucket: bucket.name, Key: key, Body: await readFile(full) }));
+      await new Upload({ client: s3, params: { Bucket: bucket.name, Key: key, Body: await readFile(full) } }).done();
     }
   }
 }
