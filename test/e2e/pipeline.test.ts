@@ -353,3 +353,21 @@ describe('throttling', () => {
     }
   });
 });
+
+describe('large archives', () => {
+  it('uploads and runs an archive larger than a single-request upload allows (multipart)', async () => {
+    const filler = Buffer.alloc(13 * 1024 * 1024);
+    for (let i = 0; i < filler.length; i += 4) filler.writeUInt32LE((i * 2_654_435_761) >>> 0, i);
+    const archive = buildZip({
+      'manifest.csv': manifestCsv([{ asset_id: 'l-1', file: 'boats.jpg', merchant_id: 'm1', declared_category: 'Boats', title: 'Boat' }]),
+      'boats.jpg': stdlibPhoto('boats'),
+      'extras/video.bin': filler,
+    });
+    expect(archive.byteLength).toBeGreaterThan(11 * 1024 * 1024);
+    const run = await runOnce(archive, { intercept: answerBoatWithoutModels });
+    expect(run.records.map((record) => [record.assetKey, record.outcome, record.reasons])).toEqual([
+      ['file:extras/video.bin', 'REJECTED_INPUT', ['ORPHAN_FILE']],
+      ['row-000001', 'AUTO_PASS', []],
+    ]);
+  });
+});
