@@ -161,6 +161,8 @@ export function withDuplicateFinding(record: AssetRecord, finding: DuplicateFind
   if (added.length === 0) return undefined;
   return {
     ...record,
+    // no longer an auto-pass, so no longer an audit sample (its review message, if already sent, stands)
+    auditSampled: undefined,
     outcome: mostSevere(record.outcome, 'NEEDS_REVIEW'),
     reasons: [...record.reasons, ...added],
     explanation: `${record.explanation} ${describeDuplicates(finding)}`.trim(),
