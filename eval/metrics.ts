@@ -404,14 +404,8 @@ export const DEFAULT_GRID: SweepGrid = {
 };
 
 /** The compact metrics a sweep point reports. */
-export interface PointMetrics {
-  assets: number;
-  autoPassPrecision: number | null;
-  autoPassRate: number | null;
-  mismatchRecall: number | null;
-  mismatchPrecision: number | null;
-  policyRecall: number | null;
-  reviewRate: number | null;
+export interface PointMetrics
+  extends Pick<Metrics, 'assets' | 'autoPassPrecision' | 'autoPassRate' | 'mismatchRecall' | 'mismatchPrecision' | 'policyRecall' | 'reviewRate'> {
   /** Every floor met on these assets. */
   pass: boolean;
 }
