@@ -153,7 +153,14 @@ export function planBatch(
   return { items, rejections, filesToStage, ignoredEntries };
 }
 
+/** The reason in words, with the archive reader's specific finding (e.g. which limit, which kind of link) when known. */
 function describeEntryProblem(entry: ArchiveEntry): string {
+  const general = generalEntryProblem(entry);
+  const specific = entry.detail?.trim().replace(/\.$/, '');
+  return specific === undefined || specific === '' ? general : `${general}: ${specific}`;
+}
+
+function generalEntryProblem(entry: ArchiveEntry): string {
   switch (entry.problem) {
     case 'UNSAFE_PATH':
       return `archive entry "${entry.rawPath}" has an unsafe path (absolute, escaping or a symlink) and was not extracted`;

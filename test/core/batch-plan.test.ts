@@ -299,7 +299,7 @@ describe('planBatch: archive entry problems', () => {
         file: 'img/a.jpg',
         listing: {},
         reasons: ['DUPLICATE_ARCHIVE_ENTRY', 'ORPHAN_FILE'],
-        detail: 'archive entry "img/a.jpg" appears more than once in the archive; only the first is used; no manifest row names it',
+        detail: 'archive entry "img/a.jpg" appears more than once in the archive; only the first is used: synthetic DUPLICATE_ENTRY; no manifest row names it',
       },
     ]);
   });
