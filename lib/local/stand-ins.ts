@@ -150,9 +150,6 @@ async function restoreS3(fauxqs: FauxqsServer, env: Record<string, string>, s3Di
 }
 
 async function saveSqs(fauxqs: FauxqsServer, sqsFile: string): Promise<void> {
-  const { SQSClient, ListQueuesCommand } = await import('@aws-sdk/client-sqs');
-  void SQSClient;
-  void ListQueuesCommand;
   const saved: SavedQueue[] = [];
   for (const name of knownQueues) {
     const queue = fauxqs.inspectQueue(name);
