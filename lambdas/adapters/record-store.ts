@@ -41,19 +41,18 @@ export async function getAssetRecord(pk: string, sk: string): Promise<AssetRecor
 }
 
 /**
- * Claims the right to send the review message for a record: succeeds once per record (and again only when an earlier
- * claim is older than `staleAfterMs` and never got a message id — a crash between claim and send).
+ * Records that the review message of `revision` was sent (its message id). Never moves backwards: a slower sender of
+ * an older revision cannot overwrite the mark of a newer one. Returns whether this call moved the mark.
  */
-export async function claimReviewEnqueue(pk: string, sk: string, now: Date, staleAfterMs = 5 * 60_000): Promise<boolean> {
+export async function markReviewSent(pk: string, sk: string, revision: number, messageId: string, at: string): Promise<boolean> {
   try {
     await documentClient().send(
       new UpdateCommand({
         TableName: table(),
         Key: { pk, sk },
-        UpdateExpression: 'SET reviewClaimedAt = :now',
-        ConditionExpression:
-          'attribute_exists(pk) AND attribute_not_exists(reviewMessageId) AND (attribute_not_exists(reviewClaimedAt) OR reviewClaimedAt < :stale)',
-        ExpressionAttributeValues: { ':now': now.toISOString(), ':stale': new Date(now.getTime() - staleAfterMs).toISOString() },
+        UpdateExpression: 'SET reviewSentRevision = :revision, reviewMessageId = :id, reviewEnqueuedAt = :at',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(reviewSentRevision) OR reviewSentRevision < :revision)',
+        ExpressionAttributeValues: { ':revision': revision, ':id': messageId, ':at': at },
       }),
     );
     return true;
@@ -61,30 +60,6 @@ export async function claimReviewEnqueue(pk: string, sk: string, now: Date, stal
     if ((error as Error).name === 'ConditionalCheckFailedException') return false;
     throw error;
   }
-}
-
-export async function releaseReviewClaim(pk: string, sk: string): Promise<void> {
-  await documentClient().send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: { pk, sk },
-      UpdateExpression: 'REMOVE reviewClaimedAt',
-      ConditionExpression: 'attribute_not_exists(reviewMessageId)',
-    }),
-  ).catch((error: Error) => {
-    if (error.name !== 'ConditionalCheckFailedException') throw error;
-  });
-}
-
-export async function markReviewEnqueued(pk: string, sk: string, messageId: string, at: string): Promise<void> {
-  await documentClient().send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: { pk, sk },
-      UpdateExpression: 'SET reviewMessageId = :id, reviewEnqueuedAt = :at',
-      ExpressionAttributeValues: { ':id': messageId, ':at': at },
-    }),
-  );
 }
 
 /** All asset records of a batch (paginated query, consistent read). */

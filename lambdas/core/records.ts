@@ -60,6 +60,14 @@ export interface AssetRecord {
   auditSampled?: boolean;
   /** Listings with the same or a near-identical image across merchants or categories (added by CrossCheck). */
   duplicates?: DuplicateMatch[];
+  /**
+   * The review task's revision: 1 when the record is first decided reviewable, +1 whenever its reviewer-visible state
+   * changes afterwards (see core/review-task.ts). Absent while the record never needed a person.
+   */
+  reviewRevision?: number;
+  /** The revision that has its review message (the queue's deduplication makes that exactly one). */
+  reviewSentRevision?: number;
+  /** Message id of the latest revision's review message. */
   reviewMessageId?: string;
   reviewEnqueuedAt?: string;
 }
@@ -94,6 +102,16 @@ export interface BatchRecord {
 /** FLAGGED / NEEDS_REVIEW assets, and auto-passed ones sampled for an audit, go to the review queue. */
 export function needsReview(record: Pick<AssetRecord, 'outcome' | 'auditSampled'>): boolean {
   return REVIEWABLE_OUTCOMES.has(record.outcome) || (record.outcome === 'AUTO_PASS' && record.auditSampled === true);
+}
+
+/** The record's current review revision: 0 when it never needed a person. */
+export function currentReviewRevision(record: Pick<AssetRecord, 'outcome' | 'auditSampled' | 'reviewRevision'>): number {
+  return record.reviewRevision ?? (needsReview(record) ? 1 : 0);
+}
+
+/** The highest revision that already has a message (records written before revisions existed count as 1). */
+export function sentReviewRevision(record: Pick<AssetRecord, 'reviewSentRevision' | 'reviewMessageId'>): number {
+  return record.reviewSentRevision ?? (record.reviewMessageId === undefined ? 0 : 1);
 }
 
 export const batchPk = (batchId: string): string => `BATCH#${batchId}`;
@@ -144,6 +162,7 @@ export function assetRecord(
     image: asset.image,
     evidence: asset.evidence,
     auditSampled: asset.auditSampled === true ? true : undefined,
+    reviewRevision: needsReview({ outcome: asset.outcome, auditSampled: asset.auditSampled }) ? 1 : undefined,
     lineage: context.lineage,
     decidedBy: asset.decidedBy,
     receivedAt: context.receivedAt,
@@ -161,8 +180,10 @@ export function withDuplicateFinding(record: AssetRecord, finding: DuplicateFind
   if (added.length === 0) return undefined;
   return {
     ...record,
-    // no longer an auto-pass, so no longer an audit sample (its review message, if already sent, stands)
+    // no longer an auto-pass, so no longer an audit sample; its reviewer-visible state changed, so a new review revision
+    // (a follow-up message: an earlier message, audit or not, described the record without these reasons)
     auditSampled: undefined,
+    reviewRevision: Math.max(currentReviewRevision(record), sentReviewRevision(record)) + 1,
     outcome: mostSevere(record.outcome, 'NEEDS_REVIEW'),
     reasons: [...record.reasons, ...added],
     explanation: `${record.explanation} ${describeDuplicates(finding)}`.trim(),

@@ -3,6 +3,7 @@
  * `reports/<table>/dt=YYYY-MM-DD/batch_id=<id>/` (Hive-style partitions).
  */
 import { stringify } from 'csv-stringify/sync';
+import { neutralizeRow } from './csv-safety';
 import { emptyOutcomeCounts, REASON_CODE_LIST, type Outcome, type ReasonCode } from './outcomes';
 import { needsReview, type AssetRecord } from './records';
 
@@ -95,9 +96,12 @@ export function assetRow(record: AssetRecord): AssetRow {
   };
 }
 
-/** CSV with a header row; rows sorted by asset key so reruns produce byte-identical files. */
+/**
+ * CSV with a header row; rows sorted by asset key so reruns produce byte-identical files. Cells that a spreadsheet
+ * would run as a formula are neutralized (core/csv-safety.ts).
+ */
 export function assetsCsv(records: AssetRecord[]): string {
-  const rows = [...records].sort((a, b) => a.assetKey.localeCompare(b.assetKey)).map(assetRow);
+  const rows = [...records].sort((a, b) => a.assetKey.localeCompare(b.assetKey)).map((record) => neutralizeRow(assetRow(record)));
   return stringify(rows, { header: true, columns: [...ASSET_COLUMNS] });
 }
 

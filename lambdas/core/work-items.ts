@@ -55,3 +55,8 @@ export function isOpen(asset: AssetWork): boolean {
 export function stagingPrefix(batchId: string): string {
   return `staging/${batchId}/`;
 }
+
+/** The batch's work list (one JSON line per asset handed to the map): written by PrepareBatch, read by the map and Report. */
+export function itemsKey(batchId: string): string {
+  return `${stagingPrefix(batchId)}items.jsonl`;
+}

@@ -1,16 +1,18 @@
 /**
  * Report: reads the batch's records from DynamoDB (not the map's results), reconciles them against the assets
- * PrepareBatch expected — a missing one becomes FAILED / NOT_PROCESSED, so nothing is silently dropped — finishes
- * any review enqueue an earlier crash left half done, then writes the CSV table and the summary.
+ * PrepareBatch expected — a missing one becomes FAILED / NOT_PROCESSED with the row, file and listing it was planned
+ * with, so nothing is silently dropped — sweeps review revisions that have no message yet (an earlier crash), then
+ * writes the CSV table and the summary.
  */
 import { baseLineage } from '../core/lineage';
-import { assetRecord, needsReview, type AssetRecord } from '../core/records';
+import { assetRecord, type AssetRecord } from '../core/records';
 import { assetsCsv, reportKey, summarize, type BatchSummary } from '../core/report';
-import { stagingPrefix } from '../core/work-items';
+import { itemsKey, stagingPrefix } from '../core/work-items';
 import { recordMerchantBatch } from '../adapters/merchant-profiles';
 import { getObjectBytes, putJson, putObject } from '../adapters/object-store';
 import { getBatchRecord, listAssetRecords, putAssetRecord, upsertBatchRecord } from '../adapters/record-store';
-import { enqueueForReview } from '../adapters/review-queue';
+import { sweepReviewMessages } from '../adapters/review-queue';
+import { readWorkItems } from '../adapters/work-item-reader';
 import { setting } from '../adapters/settings';
 import { logger } from './logger';
 
@@ -23,8 +25,9 @@ export async function handler(input: ReportInput): Promise<BatchSummary & { stat
   const batch = await getBatchRecord(batchId);
   if (batch === undefined) throw new Error(`batch ${batchId} has no batch record`);
   const pipelineVersion = setting('pipelineVersion');
+  const dataBucket = setting('dataBucket');
   const expected = JSON.parse(
-    (await getObjectBytes(setting('dataBucket'), `${stagingPrefix(batchId)}expected-assets.json`)).toString('utf8'),
+    (await getObjectBytes(dataBucket, `${stagingPrefix(batchId)}expected-assets.json`)).toString('utf8'),
   ) as { assetKeys: string[] };
 
   let records = await listAssetRecords(batchId);
@@ -33,11 +36,18 @@ export async function handler(input: ReportInput): Promise<BatchSummary & { stat
   if (missing.length > 0) logger.warn('assets without a record after the map', { count: missing.length });
   const now = new Date().toISOString();
   const context = { batchId, receivedAt: batch.receivedAt, lineage: baseLineage(pipelineVersion), now };
+  // Every expected asset without a record was handed to the map, so items.jsonl has the row, file and listing it was
+  // planned with: the FAILED record (and its CSV row) stays as complete as any other.
+  const planned = await readWorkItems(dataBucket, itemsKey(batchId), new Set(missing));
   for (const assetKey of missing) {
+    const item = planned.get(assetKey);
+    if (item === undefined) logger.warn('expected asset missing from items.jsonl', { assetKey });
     await putAssetRecord(
       assetRecord(context, {
         assetKey,
-        listing: {},
+        rowNumber: item?.rowNumber,
+        file: item?.file,
+        listing: item?.listing ?? {},
         outcome: 'FAILED',
         reasons: ['NOT_PROCESSED'],
         explanation: 'No stage recorded an outcome for this asset (its map batch failed after retries); a rerun retries it.',
@@ -45,12 +55,9 @@ export async function handler(input: ReportInput): Promise<BatchSummary & { stat
       }),
     );
   }
-  for (const record of records) {
-    if (needsReview(record) && record.reviewMessageId === undefined) await enqueueForReview(record);
-  }
-  if (missing.length > 0 || records.some((r) => needsReview(r) && r.reviewMessageId === undefined)) {
-    records = await listAssetRecords(batchId);
-  }
+  const swept = await sweepReviewMessages(batchId, records);
+  if (swept > 0) logger.warn('review messages sent by the sweep (an earlier sender stopped before marking them)', { count: swept });
+  if (missing.length > 0 || swept > 0) records = await listAssetRecords(batchId);
 
   const reportsBucket = setting('reportsBucket');
   const keys = {

@@ -1,9 +1,15 @@
 /**
- * The human review queue: a standard SQS queue, KMS-encrypted (SQS-managed), TLS only, with a dead-letter queue
+ * The human review queue: an SQS FIFO queue, KMS-encrypted (SQS-managed), TLS only, with a (FIFO) dead-letter queue
  * after `maxReceiveCount` failed receives.
+ *
+ * FIFO for its deduplication, not its ordering: senders give each review task a deterministic deduplication id, so a
+ * retry or resume after a crash between SendMessage and the record's mark gets the first message back instead of a
+ * second one (lambdas/core/review-task.ts). Each record is its own message group, so reviewers never wait behind
+ * another asset's message, and high-throughput mode (deduplication and throughput per message group) keeps the FIFO
+ * limits far above any review team's pace.
  */
 import { Duration } from 'aws-cdk-lib';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 export interface ReviewQueueProps {
@@ -31,11 +37,16 @@ export class ReviewQueue extends Construct {
     super(scope, id);
     const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
     this.deadLetterQueue = new Queue(this, 'DeadLetter', {
+      fifo: true,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod,
     });
     this.queue = new Queue(this, 'Queue', {
+      fifo: true,
+      contentBasedDeduplication: false,
+      deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod,

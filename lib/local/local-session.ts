@@ -156,7 +156,7 @@ async function createResources(standIns: StandIns, stack: LocalStack): Promise<v
   // Dead-letter queues first, so redrive policies point at queues that exist.
   const ordered = [...stack.queues].sort((a, b) => Number(a.deadLetterTargetArn !== undefined) - Number(b.deadLetterTargetArn !== undefined));
   for (const queue of ordered) {
-    const attributes: Record<string, string> = {};
+    const attributes: Record<string, string> = { ...queue.fifoAttributes };
     if (queue.visibilityTimeout !== undefined) attributes['VisibilityTimeout'] = String(queue.visibilityTimeout);
     if (queue.deadLetterTargetArn !== undefined) {
       attributes['RedrivePolicy'] = JSON.stringify({ deadLetterTargetArn: queue.deadLetterTargetArn, maxReceiveCount: queue.maxReceiveCount ?? 5 });

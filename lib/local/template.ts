@@ -28,6 +28,8 @@ export interface LocalQueue {
   deadLetterTargetArn?: string;
   maxReceiveCount?: number;
   visibilityTimeout?: number;
+  /** FIFO queue attributes as SQS names them (FifoQueue, ContentBasedDeduplication, DeduplicationScope, …). */
+  fifoAttributes?: Record<string, string>;
 }
 
 export interface LocalFunction {
@@ -70,6 +72,14 @@ function physicalName(type: string, logicalId: string): string {
   }
 }
 
+function fifoAttributes(properties: Record<string, unknown>): Record<string, string> {
+  const attributes: Record<string, string> = { FifoQueue: 'true' };
+  for (const name of ['ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit']) {
+    if (properties[name] !== undefined) attributes[name] = String(properties[name]);
+  }
+  return attributes;
+}
+
 export class TemplateResolver {
   constructor(
     private readonly template: CfnTemplate,
@@ -85,7 +95,10 @@ export class TemplateResolver {
   private name(logicalId: string): string {
     const resource = this.resource(logicalId);
     const explicit = resource.Properties?.['EndpointName'] ?? resource.Properties?.['TableName'] ?? resource.Properties?.['QueueName'];
-    return typeof explicit === 'string' ? explicit : physicalName(resource.Type, logicalId);
+    if (typeof explicit === 'string') return explicit;
+    // CloudFormation's generated name of a FIFO queue ends in .fifo, as SQS requires.
+    const fifo = resource.Type === 'AWS::SQS::Queue' && resource.Properties?.['FifoQueue'] === true;
+    return `${physicalName(resource.Type, logicalId)}${fifo ? '.fifo' : ''}`;
   }
 
   arn(logicalId: string): string {
@@ -229,6 +242,7 @@ export function readLocalStack(template: CfnTemplate, queueUrl: (name: string) =
       deadLetterTargetArn: redrive?.deadLetterTargetArn,
       maxReceiveCount: redrive?.maxReceiveCount,
       visibilityTimeout: p['VisibilityTimeout'] as number | undefined,
+      fifoAttributes: p['FifoQueue'] === true ? fifoAttributes(p) : undefined,
     };
   });
   const functions = ofType(template, 'AWS::Lambda::Function')

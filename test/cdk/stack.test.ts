@@ -796,6 +796,13 @@ describe('review queue', () => {
     expect(resource(dlqId).Properties).toMatchObject({ SqsManagedSseEnabled: true });
   });
 
+  it('is FIFO with sender-given deduplication ids per message group (exactly one message per review task), its DLQ too', () => {
+    const queue = resource(logicalId(stack.review.queue)).Properties!;
+    expect(queue).toMatchObject({ FifoQueue: true, ContentBasedDeduplication: false, DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' });
+    // A FIFO queue's dead-letter queue must be FIFO as well.
+    expect(resource(logicalId(stack.review.deadLetterQueue)).Properties).toMatchObject({ FifoQueue: true });
+  });
+
   it.each([
     ['review queue', (): string => logicalId(stack.review.queue)],
     ['review dead-letter queue', (): string => logicalId(stack.review.deadLetterQueue)],

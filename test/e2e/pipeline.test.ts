@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { unzipSync } from 'fflate';
 import { REASON_CODES, type ReasonCode } from '../../lambdas/core/outcomes';
-import { needsReview } from '../../lambdas/core/records';
+import { needsReview, type AssetRecord } from '../../lambdas/core/records';
+import { isCurrentTask } from '../../lambdas/core/review-task';
 import { ASSET_COLUMNS } from '../../lambdas/core/report';
 import { loadTaxonomy } from '../../lambdas/core/taxonomy';
 import { buildZip, demoBatch, manifestCsv, stdlibPhoto } from '../../lib/local/demo-batch';
@@ -43,6 +44,12 @@ function expectedAssetCount(archive: Buffer): number {
   const named = new Set(rows.map((row) => row.file));
   const unlisted = Object.keys(files).filter((name) => name !== 'manifest.csv' && !name.endsWith('/') && !named.has(name));
   return rows.length + unlisted.length;
+}
+
+function byAssetKey(records: AssetRecord[], assetKey: unknown): AssetRecord {
+  const record = records.find((candidate) => candidate.assetKey === assetKey);
+  if (record === undefined) throw new Error(`a review message names ${String(assetKey)}, which has no record`);
+  return record;
 }
 
 function smallBatch(): Buffer {
@@ -113,7 +120,11 @@ describe('the demo batch through the local pipeline', () => {
       expect(reviewable.every((record) => record.reviewMessageId !== undefined)).toBe(true);
       expect(first.records.filter((r) => !needsReview(r)).every((r) => r.reviewMessageId === undefined)).toBe(true);
       expect(first.records.filter((r) => r.auditSampled).every((r) => r.outcome === 'AUTO_PASS')).toBe(true);
-      expect(first.messages.map((m) => m.body['assetKey']).sort()).toEqual(reviewable.map((r) => r.assetKey).sort());
+      // One message per review revision (a record CrossCheck amended after its first message has a follow-up), and
+      // exactly one current message per reviewable record.
+      const current = first.messages.filter((m) => isCurrentTask(m.body as { revision: number }, byAssetKey(first.records, m.body['assetKey'])));
+      expect(current.map((m) => m.body['assetKey']).sort()).toEqual(reviewable.map((r) => r.assetKey).sort());
+      expect(first.messages).toHaveLength(reviewable.reduce((sum, record) => sum + (record.reviewRevision ?? 1), 0));
       expect(first.summary!.sentToReview).toBe(reviewable.length);
       expect(Object.keys(first.csvRows[0]!)).toEqual([...ASSET_COLUMNS]);
       expect(first.csvRows).toHaveLength(expected);
@@ -165,7 +176,7 @@ describe('faults and policy signals', () => {
       expect(['NEEDS_REVIEW', 'FLAGGED']).toContain(record.outcome);
       expect(record.reviewMessageId).toBeDefined();
     }
-    expect(run.messages).toHaveLength(3);
+    expect(run.messages.filter((m) => isCurrentTask(m.body as { revision: number }, byAssetKey(run.records, m.body['assetKey'])))).toHaveLength(3);
   });
 
   it('records a model error as FAILED / MODEL_ERROR, keeps it out of review, and a rerun retries it', async () => {
@@ -221,6 +232,16 @@ describe('the local run follows the synthesized template', () => {
     expect(run.execution.status).toBe('SUCCEEDED');
     expect(run.records).toHaveLength(3);
     expect(run.records.every((record) => record.outcome === 'FAILED' && record.reasons.includes('NOT_PROCESSED'))).toBe(true);
+    // Reconciled records keep the row, file and listing they were planned with, so their CSV rows are complete.
+    for (const record of run.records) {
+      expect(record.rowNumber).toBeGreaterThan(0);
+      expect(record.file).toBeTruthy();
+      expect(record.listing.assetId).toBeTruthy();
+      expect(record.listing.merchantId).toBeTruthy();
+    }
+    for (const row of run.csvRows) {
+      for (const column of ['asset_id', 'merchant_id', 'file', 'title', 'row_number', 'declared_category_id'] as const) expect(row[column]).not.toBe('');
+    }
   });
 
   it('batches items as the template’s ItemBatcher says', async () => {
@@ -229,6 +250,29 @@ describe('the local run follows the synthesized template', () => {
     const run = await runOnce(smallBatch(), { template: altered, onMapBatch: () => (batches += 1) });
     expect(run.records).toHaveLength(3);
     expect(batches).toBe(3);
+  });
+});
+
+describe('CSV injection', () => {
+  it('no report cell can start a formula, whatever the manifest holds; numbers stay numbers', async () => {
+    const hostile = ['=HYPERLINK("http://x","click")', '@SUM(1+1)', '+1+1', '-2+3', '\t=1+1'];
+    const archive = buildZip({
+      'manifest.csv': manifestCsv(
+        hostile.map((title, index) => ({ asset_id: `=X${index}`, file: 'boats.jpg', merchant_id: `@m${index}`, declared_category: 'Boats', title, price: '12.50' })),
+      ),
+      'boats.jpg': stdlibPhoto('boats'),
+    });
+    const run = await runOnce(archive);
+    expect(run.csvRows).toHaveLength(hostile.length);
+    for (const row of run.csvRows) {
+      for (const [column, value] of Object.entries(row)) {
+        expect(/^[=+\-@\t\r]/.test(value) && !/^[+-]?\d+(\.\d+)?$/.test(value), `${column}: ${value}`).toBe(false);
+      }
+      expect(row['asset_id']!.startsWith("'=X")).toBe(true);
+      expect(Number.isFinite(Number(row['top_score'] || '0'))).toBe(true);
+    }
+    // The record keeps the text as given: only the CSV is neutralized.
+    expect(run.records.map((record) => record.listing.title).sort()).toEqual(hostile.map((title) => title.trim()).sort());
   });
 });
 
