@@ -73,10 +73,17 @@ export function fromCommanderError(error: CommanderError, command: Command): Usa
       // Commander's "no subcommand given" (or `help <unknown>`): it would print the whole help on stderr.
       const [first, second] = command.args;
       if (first === 'help' && second !== undefined) return new UsageError(`unknown command '${second}'${forCommand(command)}`, command);
-      const names = command.commands.map((sub) => sub.name()).join(', ');
-      return new UsageError(`missing command${forCommand(command)}: one of ${names}`, command);
+      return missingCommand(command);
     }
     case 'commander.unknownOption':
+      if (isSubcommandOptionWithoutSubcommand(command)) return missingCommand(command);
+      return new UsageError(`${text}${forCommand(command)}${suggestion}`, command);
+    case 'commander.invalidArgument': {
+      const flagAsValue = new RegExp(`^option '(.+?)' argument '(-.*)' is invalid: ${FLAG_AS_VALUE}`).exec(text);
+      if (flagAsValue === null) return new UsageError(text, command);
+      const [, flags, value] = flagAsValue;
+      return new UsageError(`option '${flags}' argument missing${forCommand(command)} (the next word, '${value}', is a flag)`, command);
+    }
     case 'commander.optionMissingArgument':
     case 'commander.missingMandatoryOptionValue':
     case 'commander.missingArgument':
@@ -87,14 +94,36 @@ export function fromCommanderError(error: CommanderError, command: Command): Usa
   }
 }
 
+function missingCommand(command: Command): UsageError {
+  const names = command.commands.map((sub) => sub.name()).join(', ');
+  return new UsageError(`missing command${forCommand(command)}: one of ${names}`, command);
+}
+
+/**
+ * `media-triage --json`, `media-triage model --json`: a flag of the commands below, with no command named. The
+ * missing command is the problem to report, not that this level does not know the flag.
+ */
+function isSubcommandOptionWithoutSubcommand(command: Command): boolean {
+  if (command.commands.length === 0 || command.args.some((arg) => !arg.startsWith('-'))) return false;
+  const below = new Set<string>();
+  const collect = (parent: Command): void => {
+    for (const sub of parent.commands) {
+      for (const option of sub.options) if (option.long !== undefined) below.add(option.long);
+      collect(sub);
+    }
+  };
+  collect(command);
+  return command.args.every((arg) => below.has(arg.split('=')[0]!));
+}
+
+const FLAG_AS_VALUE = 'the value is missing';
+
 /**
  * Parser for an option's value. Commander takes the next word as the value even when it is a flag, so
  * `--state-dir --json` would silently make a folder called "--json"; a value that looks like a flag is a missing value.
  */
 export function optionValue(value: string): string {
   if (value === '') throw new InvalidArgumentError('the value is empty');
-  if (value.startsWith('-')) {
-    throw new InvalidArgumentError(`the value is missing (the next word is a flag; write ./${value} for a file of that name)`);
-  }
+  if (value.startsWith('-')) throw new InvalidArgumentError(FLAG_AS_VALUE);
   return value;
 }
