@@ -18,7 +18,8 @@ export interface RunOptions {
 
 /** Returns the exit code: 0 when the batch completed, 1 when it was refused or the execution failed. */
 export async function runAndPrint(batch: BatchArchive, options: RunOptions): Promise<number> {
-  phase('Synthesizing the stack and starting local AWS stand-ins…', !options.json);
+  const starting = options.template === undefined ? 'Synthesizing the stack and starting local AWS stand-ins…' : 'Starting local AWS stand-ins…';
+  phase(starting, !options.json);
   const { runBatchLocally } = await import('../lib/local/run-batch');
   const bar = new ProgressBar('Processing assets', !options.json && process.stderr.isTTY === true);
   let assetsDone = 0;

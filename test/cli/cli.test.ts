@@ -97,6 +97,20 @@ describe('media-triage run', () => {
     expect(errorLines).toHaveLength(1);
   });
 
+  it('runs a --template file instead of synthesizing', async () => {
+    const { template } = await import('../support/local-pipeline');
+    const templateFile = path.join(dir, 'MediaTriage.template.json');
+    await writeFile(templateFile, JSON.stringify(template()));
+    const archive = path.join(dir, 'from-template.zip');
+    await writeFile(archive, buildZip({ 'manifest.csv': manifestCsv([{ asset_id: 'c1', file: 'gone.jpg', merchant_id: 'm1', declared_category: 'Boats', title: 'Boat' }]) }));
+    const result = await cli(['run', archive, '--template', templateFile, '--state-dir', path.join(dir, 'state3')]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('Starting local AWS stand-ins');
+    expect(result.stderr).not.toContain('Synthesizing');
+    expect(result.stdout).toMatch(/^Batch from-template-[0-9a-f]{12} {2}\(1 assets/m);
+    expect(result.stdout).toMatch(/^ {2}MISSING_FILE +1 /m);
+  });
+
   it('names a missing archive file', async () => {
     const result = await cli(['run', path.join(dir, 'nope.zip'), '--json']);
     expect(result.code).toBe(2);
@@ -171,8 +185,8 @@ describe('usage problems', () => {
     }
     expect(text.stdout).toBe('');
     expect(json.last).toEqual({ error: stderrLines(json)[0]!.slice('error: '.length), code: 'USAGE' });
-    // Nothing was started: no phase line (printed without --json before the synth) and no state dir.
-    expect(text.stderr).not.toContain('Synthesizing');
+    // Nothing was started: no phase line (printed without --json before the synth or the stand-ins) and no state dir.
+    expect(text.stderr).not.toMatch(/Synthesizing|Starting local/);
     expect(existsSync(home)).toBe(false);
   });
 
