@@ -3,9 +3,9 @@
  * "Object Created" event, event-pattern matching (exact values, prefix, wildcard, nested fields) and the target's
  * InputTransformer — all read from the synthesized rule.
  */
-import { selectPath } from './state-machine-runner';
+import { selectPath } from './json-path';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './local-identity';
 import type { LocalRule } from './template';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from './stand-ins';
 
 export function objectCreatedEvent(bucket: string, key: string, size: number, time = new Date()): Record<string, unknown> {
   return {

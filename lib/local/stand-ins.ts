@@ -15,12 +15,12 @@ import path from 'node:path';
 import { interceptLocalhostDns, startFauxqs, type FauxqsServer } from 'fauxqs';
 import type { Taxonomy } from '../../lambdas/core/taxonomy';
 import { startSageMakerStandIn, type SageMakerStandInOptions } from './sagemaker/standin';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './local-identity';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: { path?: string; createTableMs?: number }) => Server;
 
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_ACCOUNT = '000000000000';
+export { LOCAL_ACCOUNT, LOCAL_REGION };
 
 export interface StandInsOptions {
   /** Folder for persisted state; omit for a throwaway in-memory run (tests). */

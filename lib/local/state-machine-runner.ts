@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { mapWithConcurrency } from '../../lambdas/core/concurrency';
 import { isStageName, STAGES } from '../../lambdas/stages';
+import { selectPath } from './json-path';
 import type { LocalFunction } from './template';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -228,18 +229,6 @@ function chunk<T>(items: T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
   return chunks;
-}
-
-/** Simple JSONPath (`$`, `$.a.b`, `$.a[0]`) — what the ItemReader/ItemBatcher parameters use. */
-export function selectPath(input: unknown, jsonPath: string): unknown {
-  if (!jsonPath.startsWith('$')) throw new Error(`unsupported JSONPath "${jsonPath}"`);
-  const parts = jsonPath.slice(1).match(/\.[^.[\]]+|\[\d+\]/g) ?? [];
-  let current: unknown = input;
-  for (const part of parts) {
-    const key = part.startsWith('[') ? Number(part.slice(1, -1)) : part.slice(1);
-    current = current === null || typeof current !== 'object' ? undefined : (current as Record<string | number, unknown>)[key];
-  }
-  return current;
 }
 
 /** ASL Parameters: keys ending in `.$` take the value at a JSONPath of the input. */

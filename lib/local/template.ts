@@ -4,7 +4,7 @@
  * environment, the state machine definition, the EventBridge rule, the SageMaker endpoints). Nothing about the flow
  * is redefined here: it all comes from the template.
  */
-import { LOCAL_ACCOUNT, LOCAL_REGION } from './stand-ins';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './local-identity';
 
 export type CfnTemplate = { Resources: Record<string, CfnResource> };
 export interface CfnResource {

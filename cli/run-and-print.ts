@@ -1,0 +1,43 @@
+/**
+ * Runs a checked batch through the local pipeline (lib/local/run-batch.ts) and prints the outcome: `run` and `demo`
+ * share it. Everything here comes after the usage checks; the heavy modules (CDK, stand-ins, models) are imported
+ * only now, so a usage error never pays for them.
+ */
+import { phase, ProgressBar } from '../lib/local/progress';
+import type { CfnTemplate } from '../lib/local/template';
+import type { BatchArchive } from './checks/batch-archive';
+import { printError, printJsonLine } from './output';
+import { formatSummary } from './run-summary';
+
+export interface RunOptions {
+  stateDir: string;
+  json: boolean;
+  /** A checked --template; synthesized in-process when absent. */
+  template?: CfnTemplate;
+}
+
+/** Returns the exit code: 0 when the batch completed, 1 when it was refused or the execution failed. */
+export async function runAndPrint(batch: BatchArchive, options: RunOptions): Promise<number> {
+  const starting = options.template === undefined ? 'Synthesizing the stack and starting local AWS stand-ins…' : 'Starting local AWS stand-ins…';
+  phase(starting, !options.json);
+  const { runBatchLocally } = await import('../lib/local/run-batch');
+  const bar = new ProgressBar('Processing assets', !options.json && process.stderr.isTTY === true);
+  let assetsDone = 0;
+  const run = await runBatchLocally(batch.archive, batch.fileName, {
+    stateDir: options.stateDir,
+    template: options.template,
+    onMapBatch: (done, total, assets) => {
+      assetsDone += assets;
+      bar.update(done, total, `batches (${assetsDone} assets)`);
+    },
+  });
+  bar.done();
+  const { result } = run;
+  if (result.status !== 'COMPLETED') {
+    printError(result.error, { ...result }, { json: options.json });
+    return 1;
+  }
+  if (options.json) printJsonLine(result);
+  else console.log(formatSummary(result, run));
+  return 0;
+}
