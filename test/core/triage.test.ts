@@ -420,6 +420,23 @@ describe('triage: listing text vs the image', () => {
     expect(decision.explanation).toContain('image looks like Bags and luggage (0.90)');
   });
 
+  it('accurate text never makes the outcome worse: a photo that supports the declared Pets stays AUTO_PASS whatever it is called', () => {
+    // The defect found from outside: the image supports Pets above the pass threshold but a sibling (farm animals)
+    // scores higher and above the mismatch threshold. "Looking for a home" passed; "Kitten looking for a home" and
+    // "Tabby cat" were FLAGGED as TEXT_IMAGE_CONFLICT, so accurate words made the outcome worse.
+    const thresholds = { lowConfidence: 0.15, mismatch: 0.5, pass: 0.2 };
+    const strict: TriagePolicy = { ...policy, categoryModels: { default: thresholds } };
+    const photo = labels({ 'animals.farm': 0.6, 'animals.pets': 0.3 });
+    for (const title of ['Looking for a home', 'Kitten looking for a home', 'Tabby cat']) {
+      const decision = triage(input('animals.pets', photo, { title }), taxonomy, strict);
+      expect(decision.outcome, title).toBe('AUTO_PASS');
+      expect(decision.evidence.text.imageConflict, title).toBe(false);
+    }
+    // When the image does not support the declared category, the text still corroborates the mismatch.
+    const lie = triage(input('animals.pets', labels({ food: 0.8, 'animals.pets': 0.05 }), { title: 'Kitten looking for a home' }), taxonomy, strict);
+    expect(lie.reasons).toEqual(['CATEGORY_MISMATCH', 'TEXT_IMAGE_CONFLICT']);
+  });
+
   it('no text-image conflict when the image agrees with the text, or is not confident', () => {
     expect(run('fashion.watches', labels({ 'fashion.watches': 0.9 }), { title: 'Swiss wristwatch' }).evidence.text.imageConflict).toBe(false);
     expect(run('fashion.watches', labels({}), { title: 'Swiss wristwatch' }).reasons).toEqual(['LOW_CONFIDENCE']);
