@@ -183,6 +183,9 @@ describe('triage: listing text', () => {
 describe('triage: policy', () => {
   const clean = labels({ 'animals.pets': 0.9 });
 
+  /** The bundled sexual_explicit borderline threshold (calibrated: `npm run eval -- --calibrate`), read, not restated. */
+  const explicitBand = taxonomy.policyClasses.find((c) => c.id === 'sexual_explicit')!.borderlineThreshold;
+
   it('a policy class at or above its threshold -> POLICY_SENSITIVE even when everything else is clean', () => {
     const decision = run('animals.pets', clean, {
       policyLabels: [
@@ -196,7 +199,7 @@ describe('triage: policy', () => {
     expect(decision.reasons).toEqual(['POLICY_SENSITIVE']);
     expect(decision.explanation).toBe('Policy-sensitive content: sexual_explicit 0.45 ≥ 0.40.');
     expect(decision.evidence.policy).toEqual([
-      { classId: 'sexual_explicit', score: 0.45, threshold: 0.4, borderlineThreshold: 0.2, sensitive: true, borderline: false },
+      { classId: 'sexual_explicit', score: 0.45, threshold: 0.4, borderlineThreshold: explicitBand, sensitive: true, borderline: false },
       { classId: 'suggestive', score: 0.05, threshold: 0.6, borderlineThreshold: 0.1, sensitive: false, borderline: false },
     ]);
   });
@@ -208,8 +211,8 @@ describe('triage: policy', () => {
     expect(band.outcome).toBe('NEEDS_REVIEW');
     expect(band.reasons).toEqual(['POLICY_BORDERLINE']);
     expect(band.evidence.policy.every((p) => !p.sensitive && p.borderline)).toBe(true);
-    expect(band.explanation).toContain('sexual_explicit 0.39 in [0.20, 0.40)');
-    const below = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.09 }, { label: 'porn', score: 0.19 }] });
+    expect(band.explanation).toContain(`sexual_explicit 0.39 in [${explicitBand.toFixed(2)}, 0.40)`);
+    const below = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.09 }, { label: 'porn', score: explicitBand - 0.01 }] });
     expect(below.outcome).toBe('AUTO_PASS');
     expect(below.reasons).toEqual([]);
   });
@@ -267,8 +270,8 @@ describe('thresholdsFor and per-model thresholds', () => {
   it('the bundled policy has the local detector variant and a default', () => {
     expect(thresholdsFor(policy, MODEL_ID, COCO_VARIANT)).toEqual({ lowConfidence: 0.2, mismatch: 0.3, pass: 0.25 });
     expect(thresholdsFor(policy, MODEL_ID)).toEqual({ lowConfidence: 0.35, mismatch: 0.55, pass: 0.45 });
-    // calibrated on the eval set for the deployed CLIP model (npm run eval -- --sweep)
-    expect(thresholdsFor(policy, 'openai/clip-vit-base-patch32', 'AllTraffic')).toEqual({ lowConfidence: 0.15, mismatch: 0.6, pass: 0.15 });
+    // calibrated on the eval's calibration split for the deployed CLIP model (npm run eval -- --calibrate)
+    expect(thresholdsFor(policy, 'openai/clip-vit-base-patch32', 'AllTraffic')).toEqual({ lowConfidence: 0.2, mismatch: 0.4, pass: 0.2 });
     expect(thresholdsFor(policy, COCO_VARIANT)).toEqual(thresholdsFor(policy, MODEL_ID, COCO_VARIANT));
   });
 
