@@ -426,9 +426,9 @@ export function pointMetrics(metrics: Metrics): PointMetrics {
 
 /**
  * How far inside a floor a value is, relative to the room the floor leaves (precision/recall/auto-pass rate toward
- * 1, review rate toward 0): 0 on the floor, 1 at the far end, negative below it. Policy recall must be exactly 1, so
- * it is a constraint, not a margin: 1 when met (it never limits the smallest margin), -1 when not. A null value (no
- * such assets) scores 1: nothing to hold against it.
+ * 1, review rate toward 0): 0 on the floor, 1 at the far end, negative below it. A floor of exactly 1 (none today)
+ * would be a constraint, not a margin: 1 when met, -1 when not. A null value (no such assets) scores 1: nothing to
+ * hold against it.
  */
 export function floorMargin(name: FloorName, value: number | null): number {
   if (value === null) return 1;

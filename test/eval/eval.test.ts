@@ -328,7 +328,7 @@ describe('eval real local-model outputs', () => {
   });
 
   it('replays recordings: the eval loads no model code', () => {
-    for (const file of ['labelled-set', 'evaluation-set', 'real-outputs', 'metrics', 'generator', 'run']) {
+    for (const file of ['labelled-set', 'splits', 'score-models', 'calibrate', 'gate', 'real-outputs', 'metrics', 'generator', 'run']) {
       const source = readFileSync(new URL(`../../eval/${file}.ts`, import.meta.url), 'utf8');
       const imports = [...source.matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]);
       expect(imports.filter((path) => /object-detector|policy-model|tf-runtime|standin|tensorflow|nsfwjs/.test(path ?? '')), file).toEqual([]);
