@@ -51,6 +51,7 @@
  */
 import type { LabelScores } from '../lambdas/core/hf-contract';
 import type { Category, Taxonomy } from '../lambdas/core/taxonomy';
+import { CITED, clipTop1, probit } from './score-models';
 import { zeroShotFromDetections } from '../lib/local/sagemaker/zero-shot-from-detections';
 import {
   MODEL_FAMILIES,
@@ -62,7 +63,7 @@ import {
   type ModelFamily,
 } from './labelled-set';
 
-export const GENERATOR_VERSION = '1';
+export const GENERATOR_VERSION = '2';
 export const DEFAULT_SEED = 20261101;
 export const DEFAULT_ASSET_COUNT = 1000;
 
@@ -83,6 +84,13 @@ export const FAMILY_SHARES: Record<ModelFamily, number> = { clip: 0.8, detector:
 
 /** CLIP's softmax temperature (1 / logit scale 100). */
 export const TEMPERATURE = 0.01;
+/**
+ * Scale of the true category's similarity boost (TRUE_BOOST x this). It is not a free choice: it is fitted (by
+ * `fitClipSignal`, bisection) so that the generated set's zero-shot top-1 accuracy on truthful CLIP-family images
+ * matches the cited figure for the deployed model (eval/score-models.ts, CITED.clipTop1); a test re-fits it and
+ * fails when the generator drifts from the citation.
+ */
+export const CLIP_SIGNAL = 0.802;
 /** Standard deviation of the per-prompt image-text similarity noise. */
 const PROMPT_NOISE = 0.01;
 const BASE_SIMILARITY = 0.2;
@@ -133,13 +141,15 @@ const UNMAPPED_DETECTOR_LABELS: Array<[string, number]> = [
   ['stop sign', 1],
 ];
 
-/** Falconsai: logit(nsfw) - logit(normal) ~ N(mean, sd), per truth. */
-const FALCONSAI_LOGIT_GAP: Record<'none' | 'sexual_explicit' | 'suggestive', [number, number]> = {
-  none: [-5.5, 1.3],
-  sexual_explicit: [3.5, 1.5],
-  // A binary NSFW model has no "suggestive" class: swimwear/lingerie shots land anywhere around the boundary.
-  suggestive: [1.5, 1.5],
-};
+/**
+ * Falconsai: logit(nsfw) - logit(normal) ~ N(-mu, sd) for a normal image and N(+mu, sd) for a policy-sensitive one,
+ * with mu = sd x probit(accuracy), so that the top-1 answer is right with exactly the model card's published
+ * accuracy (eval/score-models.ts, CITED.falconsaiAccuracy) on either class. Assumptions: the errors are split evenly
+ * between the classes, the logit gap is normal, and "suggestive" images (which a binary normal/nsfw model has no
+ * class for) are as detectable as explicit ones. SD only sets where the scores sit, not the error rates at a given
+ * quantile, so every threshold trade-off follows from the published accuracy.
+ */
+export const FALCONSAI_LOGIT_SD = 2;
 
 /** nsfwjs logits (mean, sd) per label, per truth. */
 const NSFWJS_LOGITS: Record<'none' | 'art' | 'sexual_explicit' | 'suggestive', Record<string, [number, number]>> = {
@@ -153,8 +163,53 @@ const NSFWJS_LOGITS: Record<'none' | 'art' | 'sexual_explicit' | 'suggestive', R
 const POLICY_CLASSES = ['sexual_explicit', 'suggestive'] as const;
 
 const ADJECTIVES = ['Vintage', 'Brand new', 'Handmade', 'Classic', 'Compact', 'Premium', 'Limited edition', 'Refurbished', 'Large', 'Small'];
-const NEUTRAL_TITLES = ['Item {n}', 'Lot {n} - see photos', 'Listing {n}, great condition', 'Article {n}', 'SKU {n} clearance', 'Offer {n}'];
-const NEUTRAL_DESCRIPTIONS = ['Ships within 2 days.', 'Barely used.', 'Gift idea.', 'Price is firm.', 'Smoke-free seller.'];
+const NEUTRAL_TITLES = [
+  'Item {n}',
+  'Lot {n} - see photos',
+  'Listing {n}, great condition',
+  'Article {n}',
+  'SKU {n} clearance',
+  'Offer {n}',
+  'Looking for a new home',
+  'Must go this week',
+  'Moving sale #{n}',
+  'Great gift, like new',
+  'As seen in the pictures',
+  'Bundle deal {n}',
+];
+const NEUTRAL_DESCRIPTIONS = ['Ships within 2 days.', 'Barely used.', 'Gift idea.', 'Price is firm.', 'Smoke-free seller.', 'Collection only.', 'Open to offers.'];
+
+/**
+ * Everyday words merchants use for a category that are NOT in the taxonomy's keywords or synonyms, so the text rule
+ * does not see them (a "tabby", a "labrador"): the text signal is weaker than the taxonomy's own vocabulary suggests.
+ */
+const PLAIN_WORDS: Record<string, string[]> = {
+  'animals.pets': ['tabby', 'labrador', 'hamster', 'guinea pig', 'spaniel', 'siamese'],
+  'animals.farm': ['ewe', 'heifer', 'mare', 'donkey', 'alpaca'],
+  vehicles: ['hatchback', 'scooter', 'pickup', 'sedan', 'van'],
+  'vehicles.boats': ['rowing skiff', 'pontoon', 'catamaran', 'rib'],
+  'vehicles.aircraft': ['glider', 'microlight', 'biplane'],
+  electronics: ['tablet', 'headphones', 'monitor', 'speaker', 'charger'],
+  'home.furniture': ['wardrobe', 'dresser', 'stool', 'bookcase'],
+  'home.kitchen': ['saucepan', 'kettle', 'blender', 'teapot', 'frying pan'],
+  'home.garden': ['cactus', 'orchid', 'fern', 'bonsai', 'tulips'],
+  'fashion.bags': ['clutch', 'satchel', 'holdall', 'duffel'],
+  'fashion.watches': ['diver', 'automatic', 'quartz dress piece'],
+  'fashion.accessories': ['bow tie', 'parasol', 'shawl'],
+  sports: ['dumbbells', 'yoga mat', 'helmet', 'golf clubs'],
+  food: ['honey', 'olive oil', 'chocolate', 'coffee beans'],
+  books: ['cookbook', 'atlas', 'comic', 'biography'],
+  toys: ['lego', 'doll', 'puzzle', 'action figure'],
+  art: ['watercolour', 'lithograph', 'etching', 'framed artwork'],
+};
+
+/** How a truthful merchant words a category: its keyword, a synonym, a plain word, a misspelling (shares). */
+const WORDING: Array<['keyword' | 'synonym' | 'plain' | 'misspelled', number]> = [
+  ['keyword', 0.45],
+  ['synonym', 0.15],
+  ['plain', 0.2],
+  ['misspelled', 0.2],
+];
 
 // ------------------------------------------------------------------------------------------------------ PRNG
 
@@ -264,6 +319,8 @@ export function clipZeroShot(
 export interface GeneratorOptions {
   seed?: number;
   assets?: number;
+  /** Share of each model family (FAMILY_SHARES by default). */
+  familyShares?: Readonly<Record<ModelFamily, number>>;
 }
 
 interface Plan {
@@ -287,9 +344,9 @@ export function allocate<K extends string>(total: number, shares: Readonly<Recor
 }
 
 /** The scenario plan: exact counts per family and scenario, shuffled. */
-export function planMix(total: number, seed: number): Plan[] {
+export function planMix(total: number, seed: number, familyShares: Readonly<Record<ModelFamily, number>> = FAMILY_SHARES): Plan[] {
   const plan: Plan[] = [];
-  const families = allocate(total, FAMILY_SHARES);
+  const families = allocate(total, familyShares);
   for (const family of Object.keys(families) as ModelFamily[]) {
     const kinds = allocate(families[family], MIX);
     for (const kind of Object.keys(kinds) as ScenarioKind[]) {
@@ -305,7 +362,11 @@ export class LabelledSetGenerator {
   readonly candidateLabels: readonly string[];
   private readonly confusables = new Map<string, string[]>();
 
-  constructor(private readonly taxonomy: Taxonomy) {
+  constructor(
+    private readonly taxonomy: Taxonomy,
+    /** The CLIP similarity scale (CLIP_SIGNAL unless a different accuracy is asked for: `fitClipSignal`). */
+    private readonly clipSignal: number = CLIP_SIGNAL,
+  ) {
     this.candidateLabels = taxonomy.candidateLabels();
     this.imageCategories = taxonomy.categories.filter((category) => category.clipPrompts.length > 0);
     const ids = new Set(this.imageCategories.map((category) => category.id));
@@ -334,7 +395,7 @@ export class LabelledSetGenerator {
   generate(options: GeneratorOptions = {}): LabelledSetFile {
     const seed = options.seed ?? DEFAULT_SEED;
     const total = options.assets ?? DEFAULT_ASSET_COUNT;
-    const plan = planMix(total, seed);
+    const plan = planMix(total, seed, options.familyShares);
     const width = String(total).length;
     const assets = plan.map((entry, index) =>
       this.asset(`syn-${String(index + 1).padStart(width, '0')}`, entry, createRng(assetSeed(seed, index))),
@@ -343,7 +404,16 @@ export class LabelledSetGenerator {
       description:
         'Synthetic labelled listings with recorded model outputs shaped per model family (eval/generator.ts). Regenerate with: node --import tsx eval/generate.ts',
       candidateLabels: [...this.candidateLabels],
-      meta: { generatorVersion: GENERATOR_VERSION, seed, assets: total, mix: MIX, familyShares: FAMILY_SHARES, temperature: TEMPERATURE },
+      meta: {
+        generatorVersion: GENERATOR_VERSION,
+        seed,
+        assets: total,
+        mix: MIX,
+        familyShares: options.familyShares ?? FAMILY_SHARES,
+        temperature: TEMPERATURE,
+        clipSignal: this.clipSignal,
+        falconsaiLogitSd: FALCONSAI_LOGIT_SD,
+      },
       assets,
     };
   }
@@ -483,7 +553,7 @@ export class LabelledSetGenerator {
   /** What the image shows, as the two category model families would see it. */
   private image(rng: Rng, truth: string, difficulty: Difficulty, confuser?: string): ImageSpec {
     const [low, high] = TRUE_BOOST[difficulty];
-    const trueBoost = rng.uniform(low, high);
+    const trueBoost = rng.uniform(low, high) * this.clipSignal;
     const boosts = new Map<string, number>([[truth, trueBoost]]);
     let other = confuser;
     if (other !== undefined) {
@@ -499,8 +569,8 @@ export class LabelledSetGenerator {
   /** An art print of another category's subject: CLIP half-sees the subject, the detector sees it outright. */
   private depictionImage(rng: Rng, depicted: string): ImageSpec {
     const boosts = new Map<string, number>([
-      ['art', rng.uniform(0.02, 0.05)],
-      [depicted, rng.uniform(0.02, 0.05)],
+      ['art', rng.uniform(0.02, 0.05) * this.clipSignal],
+      [depicted, rng.uniform(0.02, 0.05) * this.clipSignal],
     ]);
     return { truth: 'art', difficulty: 'hard', boosts, confuser: depicted, depicted };
   }
@@ -602,11 +672,25 @@ export class LabelledSetGenerator {
     return rng.pick(words);
   }
 
-  /** A title (and sometimes a description) written with the category's own words. */
+  /**
+   * A word for the category as a merchant would write it (WORDING): the taxonomy's keyword, one of its synonyms, a
+   * plain word the taxonomy does not know, or a misspelled keyword. Only the first two are seen by the text rule.
+   */
+  private word(rng: Rng, categoryId: string): string {
+    const category = this.taxonomy.category(categoryId);
+    const style = rng.weighted(WORDING);
+    if (style === 'synonym' && category !== undefined && category.synonyms.length > 0) return rng.pick(category.synonyms);
+    const plain = PLAIN_WORDS[categoryId] ?? [];
+    if (style === 'plain' && plain.length > 0) return rng.pick(plain);
+    const keyword = this.keyword(rng, categoryId);
+    return style === 'misspelled' ? misspell(rng, keyword) : keyword;
+  }
+
+  /** A title (and sometimes a description) about the category, in a merchant's words. */
   private matchingText(rng: Rng, categoryId: string): { title: string; description?: string } {
-    const title = `${rng.pick(ADJECTIVES)} ${this.keyword(rng, categoryId)}`;
+    const title = `${rng.pick(ADJECTIVES)} ${this.word(rng, categoryId)}`;
     if (!rng.chance(0.6)) return { title };
-    return { title, description: `${capitalize(this.keyword(rng, categoryId))}, as pictured. ${rng.pick(NEUTRAL_DESCRIPTIONS)}` };
+    return { title, description: `${capitalize(this.word(rng, categoryId))}, as pictured. ${rng.pick(NEUTRAL_DESCRIPTIONS)}` };
   }
 
   /** Text that names no category at all (checked: a taxonomy change that makes it name one fails loudly). */
@@ -629,9 +713,19 @@ interface ImageSpec {
   depicted?: string;
 }
 
-function falconsai(rng: Rng, truth: keyof typeof FALCONSAI_LOGIT_GAP): LabelScores {
-  const [mean, sd] = FALCONSAI_LOGIT_GAP[truth];
-  return topK(MODEL_FAMILIES.clip.policyLabels, [0, rng.normal(mean, sd)], 2);
+function falconsai(rng: Rng, truth: 'none' | (typeof POLICY_CLASSES)[number]): LabelScores {
+  const mu = FALCONSAI_LOGIT_SD * probit(CITED.falconsaiAccuracy.value);
+  return topK(MODEL_FAMILIES.clip.policyLabels, [0, rng.normal(truth === 'none' ? -mu : mu, FALCONSAI_LOGIT_SD)], 2);
+}
+
+/** A typo a person makes: a letter dropped, two swapped, or one doubled (words of four letters or more). */
+export function misspell(rng: Rng, word: string): string {
+  if (word.length < 4) return word;
+  const at = 1 + rng.int(word.length - 2);
+  const kind = rng.int(3);
+  if (kind === 0) return word.slice(0, at) + word.slice(at + 1);
+  if (kind === 1) return word.slice(0, at) + word.charAt(at + 1) + word.charAt(at) + word.slice(at + 2);
+  return word.slice(0, at) + word.charAt(at) + word.slice(at);
 }
 
 function nsfwjs(rng: Rng, truth: 'none' | 'sexual_explicit' | 'suggestive', art: boolean): LabelScores {
@@ -655,7 +749,30 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** The synthetic set for a taxonomy (deterministic for a seed and size). */
-export function generateLabelledSet(taxonomy: Taxonomy, options: GeneratorOptions = {}): LabelledSetFile {
-  return new LabelledSetGenerator(taxonomy).generate(options);
+/** The synthetic set for a taxonomy (deterministic for a seed, size and CLIP signal). */
+export function generateLabelledSet(taxonomy: Taxonomy, options: GeneratorOptions & { clipSignal?: number } = {}): LabelledSetFile {
+  return new LabelledSetGenerator(taxonomy, options.clipSignal).generate(options);
+}
+
+/** The seed and size `fitClipSignal` measures accuracy on (its own: never a calibration or held-out set). */
+const FIT_SEED = 777;
+const FIT_ASSETS = 4000;
+
+/**
+ * The CLIP signal scale at which the generated top-1 accuracy (truthful CLIP-family images) equals `target`, by
+ * bisection (accuracy grows with the signal). Deterministic. Used to derive CLIP_SIGNAL from the cited figure and by
+ * `npm run eval -- --clip-top1 X` to regenerate the sets at another accuracy.
+ */
+export function fitClipSignal(taxonomy: Taxonomy, target: number, iterations = 18): number {
+  let low = 0.05;
+  let high = 3;
+  for (let i = 0; i < iterations; i += 1) {
+    const mid = (low + high) / 2;
+    const set = generateLabelledSet(taxonomy, { seed: FIT_SEED, assets: FIT_ASSETS, familyShares: { clip: 1, detector: 0 }, clipSignal: mid });
+    const { k, n } = clipTop1(set.assets, taxonomy);
+    const accuracy = k / Math.max(1, n);
+    if (accuracy < target) low = mid;
+    else high = mid;
+  }
+  return Math.round(((low + high) / 2) * 1000) / 1000;
 }

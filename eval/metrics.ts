@@ -21,6 +21,7 @@ import { OUTCOMES, REVIEWABLE_OUTCOMES, type Outcome, type ReasonCode } from '..
 import { Taxonomy } from '../lambdas/core/taxonomy';
 import { triage } from '../lambdas/core/triage';
 import { thresholdsFor, type CategoryThresholds, type TriagePolicy } from '../lambdas/core/triage-policy';
+import { wilson, type Interval } from './score-models';
 import { MODEL_FAMILIES, MODEL_FAMILY_NAMES, triageInputOf, type GroundTruth, type LabelledAsset, type ModelFamily } from './labelled-set';
 
 export interface EvaluatedAsset {
@@ -185,7 +186,7 @@ export function confusionTable(evaluated: readonly EvaluatedAsset[]): ConfusionT
 // ---------------------------------------------------------------------------------------------------- floors
 
 export const FLOORS = {
-  policyRecall: { op: '>=', floor: 1 },
+  policyRecall: { op: '>=', floor: 0.995 },
   autoPassPrecision: { op: '>=', floor: 0.99 },
   mismatchRecall: { op: '>=', floor: 0.97 },
   reviewRate: { op: '<=', floor: 0.15 },
@@ -425,9 +426,9 @@ export function pointMetrics(metrics: Metrics): PointMetrics {
 
 /**
  * How far inside a floor a value is, relative to the room the floor leaves (precision/recall/auto-pass rate toward
- * 1, review rate toward 0): 0 on the floor, 1 at the far end, negative below it. Policy recall must be exactly 1, so
- * it is a constraint, not a margin: 1 when met (it never limits the smallest margin), -1 when not. A null value (no
- * such assets) scores 1: nothing to hold against it.
+ * 1, review rate toward 0): 0 on the floor, 1 at the far end, negative below it. A floor of exactly 1 (none today)
+ * would be a constraint, not a margin: 1 when met, -1 when not. A null value (no such assets) scores 1: nothing to
+ * hold against it.
  */
 export function floorMargin(name: FloorName, value: number | null): number {
   if (value === null) return 1;
@@ -717,4 +718,41 @@ export function sweep(
     joint: { combinations, feasible, recommended: strip(recommended), best: strip(best) },
     elapsedMs: Math.round(performance.now() - started),
   };
+}
+
+// ------------------------------------------------------------------------------------------------ intervals
+
+/** The numerator and denominator behind each rate (k of n), for intervals. */
+export function rateCounts(metrics: Metrics): Record<'autoPassPrecision' | 'autoPassRate' | 'mismatchRecall' | 'mismatchPrecision' | 'policyRecall' | 'reviewRate' | 'policyReasonRecall' | 'auditRate', { k: number; n: number }> {
+  const c = metrics.counts;
+  return {
+    autoPassPrecision: { k: c.autoPassFine, n: c.autoPass },
+    autoPassRate: { k: c.autoPass, n: metrics.assets },
+    mismatchRecall: { k: c.misrepresentedReached, n: c.misrepresented },
+    mismatchPrecision: { k: c.mismatchReasonedMisrepresented, n: c.mismatchReasoned },
+    policyRecall: { k: c.policyReached, n: c.policySensitive },
+    reviewRate: { k: c.reachHuman, n: metrics.assets },
+    policyReasonRecall: { k: c.policyReasoned, n: c.policySensitive },
+    auditRate: { k: c.auditSampled, n: metrics.assets },
+  };
+}
+
+/** Every rate's 95% Wilson interval with its counts. */
+export function intervalsOf(metrics: Metrics): Record<keyof ReturnType<typeof rateCounts>, Interval> {
+  return Object.fromEntries(Object.entries(rateCounts(metrics)).map(([name, { k, n }]) => [name, wilson(k, n)])) as Record<
+    keyof ReturnType<typeof rateCounts>,
+    Interval
+  >;
+}
+
+/** Every policy-sensitive asset of a family that did not reach a person (100% recall remains the aim). */
+export function policyMisses(evaluated: readonly EvaluatedAsset[], family: ModelFamily = GATED_FAMILY): Array<{ id: string; scenario: string; outcome: Outcome; policyLabels: Array<{ label: string; score: number }> }> {
+  return evaluated
+    .filter((entry) => entry.asset.family === family && entry.asset.truth.policyClass !== null && !reachesHuman(entry.outcome))
+    .map((entry) => ({
+      id: entry.asset.id,
+      scenario: entry.asset.scenario,
+      outcome: entry.outcome,
+      policyLabels: entry.asset.model.policyLabels.map((l) => ({ label: l.label, score: Math.round(l.score * 10_000) / 10_000 })),
+    }));
 }

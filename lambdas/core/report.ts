@@ -52,7 +52,12 @@ export const ASSET_COLUMNS = [
 export type AssetRow = Record<(typeof ASSET_COLUMNS)[number], string | number>;
 
 export function assetRow(record: AssetRecord): AssetRow {
-  const policyMax = [...(record.evidence?.policy ?? [])].sort((a, b) => b.score - a.score)[0];
+  // The class is named only when it reached its borderline band (or above): naming the highest of a set of
+  // near-zero scores would suggest a policy finding where there is none. The score column stays informative.
+  // When some class did reach it, the two columns describe the highest-scoring such class.
+  const policyByScore = [...(record.evidence?.policy ?? [])].sort((a, b) => b.score - a.score);
+  const policyMaxFlagged = policyByScore.find((entry) => entry.score >= entry.borderlineThreshold);
+  const policyMax = policyMaxFlagged ?? policyByScore[0];
   const { lineage } = record;
   return {
     batch_id: record.batchId,
@@ -70,7 +75,7 @@ export function assetRow(record: AssetRecord): AssetRow {
     top_category_id: record.evidence?.category.topCategoryId ?? '',
     top_score: record.evidence?.category.topScore ?? '',
     declared_support: record.evidence?.category.declaredSupport ?? '',
-    policy_max_class: policyMax?.classId ?? '',
+    policy_max_class: policyMaxFlagged?.classId ?? '',
     policy_max_score: policyMax?.score ?? '',
     image_format: record.image?.format ?? '',
     image_width: record.image?.width ?? '',

@@ -125,12 +125,18 @@ export function triage(input: TriageInput, taxonomy: Taxonomy, policy: TriagePol
     raise('TEXT_CATEGORY_CONFLICT', 'NEEDS_REVIEW', `The listing text points to ${namedMentions(mentions)}, not the declared ${declaredName}.`);
   }
 
-  // Listing text vs the image: text that backs the declared category, contradicted by a confident image (text and
-  // declaration say watch, the image shows a handbag). Text that contradicts the declaration is the case above.
+  // Listing text vs the image: text that backs the declared category, contradicted by a confident image that does
+  // NOT support the declared category (text and declaration say watch, the image shows a handbag). Text that
+  // contradicts the declaration is the case above. The image must fail the declared category on its own (the same
+  // test as CATEGORY_MISMATCH): otherwise accurate text ("Kitten looking for a home" on a photo that supports Pets
+  // above the pass threshold while a sibling scores higher) would make the outcome worse than neutral text, which
+  // is backwards. So this reason corroborates a mismatch with the text's words; it never flags on its own.
   const imageConflict =
     mentions.some((mention) => taxonomy.areRelated(mention.categoryId, declared)) &&
     top !== undefined &&
     top.score >= thresholds.mismatch &&
+    declaredSupport < thresholds.pass &&
+    !taxonomy.areRelated(top.categoryId, declared) &&
     !mentions.some((mention) => taxonomy.areRelated(mention.categoryId, top.categoryId));
   if (imageConflict) {
     raise('TEXT_IMAGE_CONFLICT', 'FLAGGED', `The listing text describes ${namedMentions(mentions)} but the image looks like ${topName} (${fmt(top.score)}).`);

@@ -27,7 +27,7 @@ const EVIDENCE: TriageEvidence = {
   text: { mentions: [], conflict: false, imageConflict: false },
   policy: [
     { classId: 'sexual_explicit', score: 0.1, threshold: 0.4, borderlineThreshold: 0.2, sensitive: false, borderline: false },
-    { classId: 'suggestive', score: 0.3, threshold: 0.6, borderlineThreshold: 0.4, sensitive: false, borderline: false },
+    { classId: 'suggestive', score: 0.3, threshold: 0.6, borderlineThreshold: 0.25, sensitive: false, borderline: true },
   ],
 };
 
@@ -91,6 +91,28 @@ describe('assetsCsv', () => {
     expect(rows).toHaveLength(titles.length);
     expect(rows.map((r) => r['title'])).toEqual(titles);
     for (const r of rows) expect(Object.keys(r)).toEqual([...ASSET_COLUMNS]);
+  });
+
+  it('names a policy class only when one reached its borderline band (the score column still shows the highest score)', () => {
+    const below: TriageEvidence = {
+      ...EVIDENCE,
+      policy: [
+        { classId: 'sexual_explicit', score: 0.05, threshold: 0.4, borderlineThreshold: 0.2, sensitive: false, borderline: false },
+        { classId: 'suggestive', score: 0.08, threshold: 0.6, borderlineThreshold: 0.1, sensitive: false, borderline: false },
+      ],
+    };
+    const [quiet] = parseCsv(assetsCsv([record('row-000001', 'AUTO_PASS', { evidence: below })]));
+    expect(quiet).toMatchObject({ policy_max_class: '', policy_max_score: '0.08' });
+    // A lower-scoring class inside its band is the one named, with its own score.
+    const banded: TriageEvidence = {
+      ...EVIDENCE,
+      policy: [
+        { classId: 'sexual_explicit', score: 0.25, threshold: 0.4, borderlineThreshold: 0.2, sensitive: false, borderline: true },
+        { classId: 'suggestive', score: 0.3, threshold: 0.6, borderlineThreshold: 0.5, sensitive: false, borderline: false },
+      ],
+    };
+    const [named] = parseCsv(assetsCsv([record('row-000002', 'NEEDS_REVIEW', { evidence: banded })]));
+    expect(named).toMatchObject({ policy_max_class: 'sexual_explicit', policy_max_score: '0.25' });
   });
 
   it('fills lineage, evidence, image and review columns', () => {

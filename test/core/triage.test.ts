@@ -183,6 +183,9 @@ describe('triage: listing text', () => {
 describe('triage: policy', () => {
   const clean = labels({ 'animals.pets': 0.9 });
 
+  /** The bundled sexual_explicit borderline threshold (calibrated: `npm run eval -- --calibrate`), read, not restated. */
+  const explicitBand = taxonomy.policyClasses.find((c) => c.id === 'sexual_explicit')!.borderlineThreshold;
+
   it('a policy class at or above its threshold -> POLICY_SENSITIVE even when everything else is clean', () => {
     const decision = run('animals.pets', clean, {
       policyLabels: [
@@ -196,7 +199,7 @@ describe('triage: policy', () => {
     expect(decision.reasons).toEqual(['POLICY_SENSITIVE']);
     expect(decision.explanation).toBe('Policy-sensitive content: sexual_explicit 0.45 ≥ 0.40.');
     expect(decision.evidence.policy).toEqual([
-      { classId: 'sexual_explicit', score: 0.45, threshold: 0.4, borderlineThreshold: 0.2, sensitive: true, borderline: false },
+      { classId: 'sexual_explicit', score: 0.45, threshold: 0.4, borderlineThreshold: explicitBand, sensitive: true, borderline: false },
       { classId: 'suggestive', score: 0.05, threshold: 0.6, borderlineThreshold: 0.1, sensitive: false, borderline: false },
     ]);
   });
@@ -208,8 +211,8 @@ describe('triage: policy', () => {
     expect(band.outcome).toBe('NEEDS_REVIEW');
     expect(band.reasons).toEqual(['POLICY_BORDERLINE']);
     expect(band.evidence.policy.every((p) => !p.sensitive && p.borderline)).toBe(true);
-    expect(band.explanation).toContain('sexual_explicit 0.39 in [0.20, 0.40)');
-    const below = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.09 }, { label: 'porn', score: 0.19 }] });
+    expect(band.explanation).toContain(`sexual_explicit 0.39 in [${explicitBand.toFixed(2)}, 0.40)`);
+    const below = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.09 }, { label: 'porn', score: explicitBand - 0.01 }] });
     expect(below.outcome).toBe('AUTO_PASS');
     expect(below.reasons).toEqual([]);
   });
@@ -267,8 +270,8 @@ describe('thresholdsFor and per-model thresholds', () => {
   it('the bundled policy has the local detector variant and a default', () => {
     expect(thresholdsFor(policy, MODEL_ID, COCO_VARIANT)).toEqual({ lowConfidence: 0.2, mismatch: 0.3, pass: 0.25 });
     expect(thresholdsFor(policy, MODEL_ID)).toEqual({ lowConfidence: 0.35, mismatch: 0.55, pass: 0.45 });
-    // calibrated on the eval set for the deployed CLIP model (npm run eval -- --sweep)
-    expect(thresholdsFor(policy, 'openai/clip-vit-base-patch32', 'AllTraffic')).toEqual({ lowConfidence: 0.15, mismatch: 0.6, pass: 0.15 });
+    // calibrated on the eval's calibration split for the deployed CLIP model (npm run eval -- --calibrate)
+    expect(thresholdsFor(policy, 'openai/clip-vit-base-patch32', 'AllTraffic')).toEqual({ lowConfidence: 0.2, mismatch: 0.4, pass: 0.2 });
     expect(thresholdsFor(policy, COCO_VARIANT)).toEqual(thresholdsFor(policy, MODEL_ID, COCO_VARIANT));
   });
 
@@ -418,6 +421,23 @@ describe('triage: listing text vs the image', () => {
     expect(decision.evidence.text.imageConflict).toBe(true);
     expect(decision.explanation).toContain('describes Watches ("wristwatch")');
     expect(decision.explanation).toContain('image looks like Bags and luggage (0.90)');
+  });
+
+  it('accurate text never makes the outcome worse: a photo that supports the declared Pets stays AUTO_PASS whatever it is called', () => {
+    // The defect found from outside: the image supports Pets above the pass threshold but a sibling (farm animals)
+    // scores higher and above the mismatch threshold. "Looking for a home" passed; "Kitten looking for a home" and
+    // "Tabby cat" were FLAGGED as TEXT_IMAGE_CONFLICT, so accurate words made the outcome worse.
+    const thresholds = { lowConfidence: 0.15, mismatch: 0.5, pass: 0.2 };
+    const strict: TriagePolicy = { ...policy, categoryModels: { default: thresholds } };
+    const photo = labels({ 'animals.farm': 0.6, 'animals.pets': 0.3 });
+    for (const title of ['Looking for a home', 'Kitten looking for a home', 'Tabby cat']) {
+      const decision = triage(input('animals.pets', photo, { title }), taxonomy, strict);
+      expect(decision.outcome, title).toBe('AUTO_PASS');
+      expect(decision.evidence.text.imageConflict, title).toBe(false);
+    }
+    // When the image does not support the declared category, the text still corroborates the mismatch.
+    const lie = triage(input('animals.pets', labels({ food: 0.8, 'animals.pets': 0.05 }), { title: 'Kitten looking for a home' }), taxonomy, strict);
+    expect(lie.reasons).toEqual(['CATEGORY_MISMATCH', 'TEXT_IMAGE_CONFLICT']);
   });
 
   it('no text-image conflict when the image agrees with the text, or is not confident', () => {

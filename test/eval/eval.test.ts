@@ -1,7 +1,8 @@
 /**
  * The evaluation harness (eval/): metrics on tiny hand-made sets with known answers, the seeded generator, the real
- * local-model outputs, the `npm run eval` JSON contract, and THE FLOORS: the committed labelled set must meet every
- * floor under the current config. That last test is how CI runs the eval.
+ * local-model outputs, the `npm run eval` JSON contract, the score models against their citations, and THE GATE: a
+ * held-out set generated in memory (never the calibration set) must meet it under the current config. That last
+ * test is how CI runs the eval.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,8 +15,10 @@ import { loadTaxonomy } from '../../lambdas/core/taxonomy';
 import { loadTriagePolicy, thresholdsFor, type TriagePolicy } from '../../lambdas/core/triage-policy';
 import { stdlibPhoto, STDLIB_PHOTOS, type PhotoName } from '../../lib/local/demo-batch';
 import { zeroShotFromDetections } from '../../lib/local/sagemaker/zero-shot-from-detections';
-import { loadEvaluationSet } from '../../eval/evaluation-set';
-import { DEFAULT_ASSET_COUNT, FAMILY_SHARES, MIX, allocate, createRng, generateLabelledSet, softmax, topK } from '../../eval/generator';
+import { CLIP_SIGNAL, DEFAULT_ASSET_COUNT, FAMILY_SHARES, MIX, allocate, createRng, fitClipSignal, generateLabelledSet, misspell, softmax, topK } from '../../eval/generator';
+import { checkGate, GATE } from '../../eval/gate';
+import { CITED, clipTop1, policyTop1, wilson } from '../../eval/score-models';
+import { CALIBRATION_SEED, HELD_OUT_SEED, HELD_OUT_SIZE, generatedSet } from '../../eval/splits';
 import {
   LABELLED_SET_URL,
   MODEL_FAMILIES,
@@ -26,6 +29,7 @@ import {
   type ModelFamily,
 } from '../../eval/labelled-set';
 import {
+  FLOORS,
   FLOOR_NAMES,
   checkFloors,
   computeMetrics,
@@ -324,7 +328,7 @@ describe('eval real local-model outputs', () => {
   });
 
   it('replays recordings: the eval loads no model code', () => {
-    for (const file of ['labelled-set', 'evaluation-set', 'real-outputs', 'metrics', 'generator', 'run']) {
+    for (const file of ['labelled-set', 'splits', 'score-models', 'calibrate', 'gate', 'real-outputs', 'metrics', 'generator', 'run']) {
       const source = readFileSync(new URL(`../../eval/${file}.ts`, import.meta.url), 'utf8');
       const imports = [...source.matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]);
       expect(imports.filter((path) => /object-detector|policy-model|tf-runtime|standin|tensorflow|nsfwjs/.test(path ?? '')), file).toEqual([]);
@@ -333,12 +337,14 @@ describe('eval real local-model outputs', () => {
 });
 
 describe('npm run eval', () => {
-  it('--json prints one JSON object as the last stdout line and exits 1 exactly when a floor fails', async () => {
+  it('--json prints one JSON object as the last stdout line (held-out split, intervals, perSeed/worst) and exits 1 exactly when the gate fails', async () => {
     const run = promisify(execFile);
     let stdout: string;
     let code = 0;
     try {
-      ({ stdout } = await run(process.execPath, ['--import', 'tsx', 'eval/run.ts', '--json'], { cwd: new URL('../..', import.meta.url).pathname }));
+      ({ stdout } = await run(process.execPath, ['--import', 'tsx', 'eval/run.ts', '--json', '--seed', '31', '--size', '1500', '--seeds', '2'], {
+        cwd: new URL('../..', import.meta.url).pathname,
+      }));
     } catch (error) {
       const failure = error as { code?: number; stdout?: string };
       code = failure.code ?? -1;
@@ -348,27 +354,88 @@ describe('npm run eval', () => {
       floors: Record<string, { value: number; floor: number; pass: boolean }>;
       pass: boolean;
       byModel: Record<string, unknown>;
+      intervals: Record<string, { low: number; high: number; k: number; n: number }>;
+      perSeed: Array<{ seed: number; split: string; gatePass: boolean; mismatchRecall: number }>;
+      worst: Record<string, { value: number; seed: number }>;
+      scoreModels: { clipTop1: { cited: number }; policyAccuracy: { cited: number } };
     };
     for (const field of ['assets', 'autoPassPrecision', 'autoPassRate', 'mismatchRecall', 'mismatchPrecision', 'policyRecall', 'reviewRate']) {
       expect(typeof summary[field], field).toBe('number');
       if (field !== 'assets') expect(summary[field]).toBeGreaterThanOrEqual(0);
       if (field !== 'assets') expect(summary[field]).toBeLessThanOrEqual(1);
     }
+    expect(summary).toMatchObject({ seed: 31, split: 'held-out' });
+    for (const name of ['autoPassPrecision', 'autoPassRate', 'mismatchRecall', 'mismatchPrecision', 'policyRecall', 'reviewRate']) {
+      const interval = summary.intervals[name]!;
+      expect(interval.k / interval.n, name).toBeCloseTo(summary[name] as number, 9);
+      expect(interval.low, name).toBeLessThanOrEqual(summary[name] as number);
+      expect(interval.high, name).toBeGreaterThanOrEqual(summary[name] as number);
+    }
+    expect(summary.perSeed.map((s) => [s.seed, s.split])).toEqual([
+      [31, 'held-out'],
+      [32, 'held-out'],
+    ]);
+    expect(summary.worst['mismatchRecall']!.value).toBe(Math.min(...summary.perSeed.map((s) => s.mismatchRecall)));
     expect(Object.keys(summary.floors).sort()).toEqual([...FLOOR_NAMES].sort());
     expect(Object.keys(summary.byModel).sort()).toEqual(['local-centernet-coco80', 'openai/clip-vit-base-patch32']);
+    expect(summary.scoreModels).toMatchObject({ clipTop1: { cited: CITED.clipTop1.value }, policyAccuracy: { cited: CITED.falconsaiAccuracy.value } });
     expect(summary).toHaveProperty('confusion');
-    expect(code).toBe(summary.pass ? 0 : 1);
+    expect(code).toBe(summary.perSeed.every((s) => s.gatePass) ? 0 : 1);
   });
 });
 
-describe('CI floors: the committed labelled set + real local-model outputs under the current config', () => {
-  it('meets every floor (policy recall 100%, auto-pass precision ≥ 99%, mismatch recall ≥ 97%, review rate ≤ 15%, auto-pass rate ≥ 60%)', () => {
-    const set = loadEvaluationSet();
+describe('intervals', () => {
+  it('are 95% Wilson score intervals with their counts', () => {
+    expect(wilson(5, 10)).toMatchObject({ k: 5, n: 10 });
+    expect(wilson(5, 10).low).toBeCloseTo(0.2366, 4);
+    expect(wilson(5, 10).high).toBeCloseTo(0.7634, 4);
+    expect(wilson(0, 10).low).toBe(0);
+    expect(wilson(0, 10).high).toBeCloseTo(0.2775, 4);
+    // 320 of 320 cannot show much more than 98.8%: why a held-out set needs hundreds of positives per recall.
+    expect(wilson(320, 320).low).toBeCloseTo(0.9881, 4);
+    expect(wilson(0, 0)).toEqual({ low: null, high: null, k: 0, n: 0 });
+  });
+});
+
+describe('score models follow the cited figures', () => {
+  const heldOut = generatedSet(taxonomy, HELD_OUT_SEED, HELD_OUT_SIZE);
+
+  it('generated CLIP top-1 and Falconsai accuracy match the citations (within 1 and 0.5 points on 10,000 assets)', () => {
+    const top1 = clipTop1(heldOut.assets, taxonomy);
+    expect(Math.abs(top1.k / top1.n - CITED.clipTop1.value)).toBeLessThan(0.01);
+    const policy = policyTop1(heldOut.assets);
+    expect(Math.abs(policy.k / policy.n - CITED.falconsaiAccuracy.value)).toBeLessThan(0.005);
+  });
+
+  it('CLIP_SIGNAL is what fitting the generator to the cited accuracy gives', () => {
+    expect(Math.abs(fitClipSignal(taxonomy, CITED.clipTop1.value, 12) - CLIP_SIGNAL)).toBeLessThan(0.02);
+  });
+
+  it('listing text is not only the taxonomy’s keywords: synonyms, plain words and misspellings the text rule cannot see', () => {
+    const truthful = heldOut.assets.filter((a) => a.source === 'synthetic' && a.scenario === 'clean');
+    const silent = truthful.filter((a) => taxonomy.categoriesMentionedIn(`${a.listing.title} ${a.listing.description ?? ''}`).length === 0);
+    // Neutral wording (15%) plus plain words and misspellings (40% of worded titles): a large share says nothing.
+    expect(silent.length / truthful.length).toBeGreaterThan(0.2);
+    expect(misspell(createRng(3), 'kitten')).not.toBe('kitten');
+  });
+});
+
+describe('CI gate: a HELD-OUT set (never the calibration set) under the current config', () => {
+  it(`meets the gate: policy recall ≥ 99.5%, auto-pass precision ≥ 99%, mismatch recall ≥ 97%, auto-pass rate ≥ 60%, review rate ≤ ${Math.round(GATE.reviewRate.floor * 1000) / 10}% (the documented frontier shortfall)`, () => {
+    expect(HELD_OUT_SEED).not.toBe(CALIBRATION_SEED);
+    const set = generatedSet(taxonomy, HELD_OUT_SEED, HELD_OUT_SIZE);
+    expect(set.split).toBe('held-out');
     const report = evaluateSet(set.assets, loadTaxonomy(), loadTriagePolicy());
-    const failing = FLOOR_NAMES.filter((name) => !report.floors[name].pass).map((name) => {
-      const { value, op, floor } = report.floors[name];
-      return `${name} ${value === null ? 'n/a' : (value * 100).toFixed(2)}% (floor ${op} ${(floor * 100).toFixed(2)}%)`;
+    // Enough positives per gated recall to measure it (~300 at least).
+    expect(report.gatedMetrics.counts.policySensitive).toBeGreaterThanOrEqual(300);
+    expect(report.gatedMetrics.counts.misrepresented).toBeGreaterThanOrEqual(300);
+    const gate = checkGate(report.gatedMetrics);
+    const failing = FLOOR_NAMES.filter((name) => !gate.floors[name].pass).map((name) => {
+      const { value, op, floor } = gate.floors[name];
+      return `${name} ${value === null ? 'n/a' : (value * 100).toFixed(2)}% (gate ${op} ${(floor * 100).toFixed(2)}%)`;
     });
-    expect(failing, 'run `npm run eval -- --sweep` for thresholds that meet the floors').toEqual([]);
+    expect(failing, 'a held-out regression: the change made decisions worse on data the thresholds were not fitted on').toEqual([]);
+    // Every gate floor is the product floor except the documented shortfall.
+    for (const name of FLOOR_NAMES) if (GATE[name].productFloor === undefined) expect(GATE[name].floor, name).toBe(FLOORS[name].floor);
   });
 });
