@@ -7,7 +7,7 @@
  *   media-triage model rollback <category|policy> --to VERSION --endpoint NAME [--stack NAME] [--region R] [--wait]
  *     [--keep-guardrails] [--json]
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -17,7 +17,8 @@ import { formatRollback, rollbackModel } from '../lib/ops/model-rollback';
 import { demoBatch } from '../lib/local/demo-batch';
 import { readTemplateFile } from '../lib/local/local-session';
 import { phase, ProgressBar } from '../lib/local/progress';
-import { runBatchLocally, type RunResult, type RunSummary } from '../lib/local/run-batch';
+import { runBatchLocally, runExitCode, type RunResult, type RunSummary } from '../lib/local/run-batch';
+import { ensureStateDir, resetStateDir } from '../lib/local/state-dir';
 
 const USAGE = `usage:
   media-triage run <batch.zip> [--json] [--state-dir DIR] [--template FILE]
@@ -77,15 +78,21 @@ async function main(argv: string[]): Promise<number> {
       case 'demo': {
         const archive = demoBatch();
         const file = path.join(stateDir, 'demo', 'demo-batch.zip');
+        await ensureStateDir(stateDir);
         await mkdir(path.dirname(file), { recursive: true });
         await writeFile(file, archive);
         phase(`Demo batch written to ${path.relative(process.cwd(), file)} (${(archive.byteLength / 1024).toFixed(0)} KiB)`, !json);
         return await runAndPrint(archive, 'demo-batch.zip', stateDir, json, undefined);
       }
       case 'reset': {
-        await rm(stateDir, { recursive: true, force: true });
-        if (json) console.log(JSON.stringify({ reset: true, stateDir }));
-        else console.log(`Removed local state in ${stateDir}`);
+        const reset = await resetStateDir(stateDir);
+        if (!reset.ok) {
+          console.error(`error: ${reset.error}`);
+          if (json) console.log(JSON.stringify({ error: reset.error, code: reset.code, stateDir }));
+          return 1;
+        }
+        if (json) console.log(JSON.stringify({ reset: reset.removed, stateDir }));
+        else console.log(reset.removed ? `Removed local state in ${stateDir}` : `No local state in ${stateDir}; nothing to remove`);
         return 0;
       }
       case 'model': {
@@ -136,7 +143,7 @@ async function runAndPrint(archive: Buffer, fileName: string, stateDir: string, 
   if (result.status !== 'COMPLETED') {
     console.error(`error: ${result.error}`);
     if (json) console.log(JSON.stringify(result));
-    return 1;
+    return runExitCode(result);
   }
   if (json) console.log(JSON.stringify(result));
   else printSummary(result, run);
