@@ -17,6 +17,7 @@ import { exitCodeFor, exitSoonAfterInterrupt, watchInterrupts } from './interrup
 import { openLocalSession, synthesizeTemplate, type LocalSession, type LocalSessionOptions } from './local-session';
 import { acquireStateLock, ensureStateDir, StateDirError, type StateLock } from './state-dir';
 import type { ExecutionEvent } from './state-machine-runner';
+import { sweepStaleTempDirs } from './temp-dirs';
 
 /** The `--json` contract of `run` and `demo` (README "CLI output"). Fields are only ever added. */
 export interface RunSummary {
@@ -89,6 +90,8 @@ export async function runBatchLocally(archive: Buffer, fileName: string, options
     }
   }
   try {
+    // Temp folders of killed runs (their pid is gone) go now, whether or not this run synthesizes.
+    sweepStaleTempDirs();
     // Synchronous and CPU-bound: a Ctrl-C here takes Node's default (immediate exit); the lock it leaves is stale.
     const template = options.template ?? synthesizeTemplate();
     const interrupts = watchInterrupts((signal) => process.stderr.write(`\n${signal}: stopping the run (again to exit at once)…\n`));
