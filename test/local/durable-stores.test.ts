@@ -4,14 +4,15 @@
  * after a SIGKILL — including receive counts, in-flight visibility and receipt handles, FIFO deduplication and
  * sequence numbers, object metadata, and keys a file system cannot hold as names.
  */
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { interceptLocalhostDns } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importLegacySqsSnapshot } from '../../lib/local/durable/legacy-sqs';
 import { startFauxqsServer, type FauxqsHandle } from '../../lib/local/fauxqs-server';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -108,6 +109,21 @@ describe('durable SQS', () => {
       await second.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message!.ReceiptHandle! }));
     }
     expect(order).toEqual(['m1', 'm2', 'm3', 'm4']);
+  });
+});
+
+describe('state folders of the save-at-exit format', () => {
+  it('imports the old sqs.json once into the journal', async () => {
+    const stateDir = path.join(dir, 'legacy');
+    await mkdir(stateDir, { recursive: true });
+    const legacy = [{ name: 'ReviewQueueX', attributes: { VisibilityTimeout: '30', QueueArn: 'arn:x', ApproximateNumberOfMessages: '2' }, messages: [{ body: '{"a":1}' }, { body: '{"a":2}', attributes: { outcome: { DataType: 'String', StringValue: 'FLAGGED' } } }] }];
+    await writeFile(path.join(stateDir, 'sqs.json'), JSON.stringify(legacy));
+    await importLegacySqsSnapshot(stateDir);
+    expect(existsSync(path.join(stateDir, 'sqs.json'))).toBe(false);
+    const { handle } = await server(stateDir);
+    const queue = handle.inspectQueue('ReviewQueueX')!;
+    expect(queue.messages.ready.map((message) => message.body)).toEqual(['{"a":1}', '{"a":2}']);
+    expect(queue.attributes['VisibilityTimeout']).toBe('30');
   });
 });
 
