@@ -20,7 +20,7 @@ export interface RunOptions {
 export async function runAndPrint(batch: BatchArchive, options: RunOptions): Promise<number> {
   const starting = options.template === undefined ? 'Synthesizing the stack and starting local AWS stand-ins…' : 'Starting local AWS stand-ins…';
   phase(starting, !options.json);
-  const { runBatchLocally } = await import('../lib/local/run-batch');
+  const { runBatchLocally, runExitCode } = await import('../lib/local/run-batch');
   const bar = new ProgressBar('Processing assets', !options.json && process.stderr.isTTY === true);
   let assetsDone = 0;
   const run = await runBatchLocally(batch.archive, batch.fileName, {
@@ -35,7 +35,8 @@ export async function runAndPrint(batch: BatchArchive, options: RunOptions): Pro
   const { result } = run;
   if (result.status !== 'COMPLETED') {
     printError(result.error, { ...result }, { json: options.json });
-    return 1;
+    // 1 for a refused or failed batch; 130 (143) when Ctrl-C (TERM) interrupted the run.
+    return runExitCode(result);
   }
   if (options.json) printJsonLine(result);
   else console.log(formatSummary(result, run));

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { demoBatch } from '../../lib/local/demo-batch';
 import { phase } from '../../lib/local/progress';
+import { ensureStateDir } from '../../lib/local/state-dir';
 import { checkStateDir } from '../checks/state-dir';
 import { runAndPrint } from '../run-and-print';
 import type { CommandContext } from './context';
@@ -21,6 +22,8 @@ export function demoCommand(context: CommandContext): Command {
       const json = options.json === true;
       const archive = demoBatch();
       const file = path.join(stateDir, 'demo', DEMO_FILE_NAME);
+      // The demo writes into the state dir before the run creates it: create it the marked way (safe reset).
+      await ensureStateDir(stateDir);
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, archive);
       phase(`Demo batch written to ${path.relative(process.cwd(), file)} (${(archive.byteLength / 1024).toFixed(0)} KiB)`, !json);

@@ -1,8 +1,8 @@
 /** `media-triage reset`: deletes the local state (records, review queue, reports). */
 import { Command } from 'commander';
-import { rm } from 'node:fs/promises';
+import { resetStateDir } from '../../lib/local/state-dir';
 import { checkStateDir } from '../checks/state-dir';
-import { printJsonLine } from '../output';
+import { printError, printJsonLine } from '../output';
 import type { CommandContext } from './context';
 import { jsonOption, stateDirOption, type JsonOption, type StateDirOption } from './options';
 
@@ -13,10 +13,15 @@ export function resetCommand(context: CommandContext): Command {
     .addOption(stateDirOption())
     .action(async (options: JsonOption & StateDirOption) => {
       const stateDir = await checkStateDir(options.stateDir);
-      // The one call that deletes; a guarded reset (lib/local/) replaces exactly this line.
-      await rm(stateDir, { recursive: true, force: true });
-      if (options.json === true) printJsonLine({ reset: true, stateDir });
-      else console.log(`Removed local state in ${stateDir}`);
+      // Deletes only a folder media-triage made (its marker) and no run holds (its lock).
+      const reset = await resetStateDir(stateDir);
+      if (!reset.ok) {
+        printError(reset.error, { error: reset.error, code: reset.code, stateDir }, { json: options.json === true });
+        context.setExitCode(1);
+        return;
+      }
+      if (options.json === true) printJsonLine({ reset: reset.removed, stateDir });
+      else console.log(reset.removed ? `Removed local state in ${stateDir}` : `No local state in ${stateDir}; nothing to remove`);
       context.setExitCode(0);
     });
 }

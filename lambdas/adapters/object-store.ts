@@ -9,7 +9,9 @@ export async function getObjectBytes(bucket: string, key: string): Promise<Buffe
 }
 
 export async function putObject(bucket: string, key: string, body: Uint8Array | string, contentType: string): Promise<void> {
-  await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  // As bytes: the SDK sends an empty string (a rerun's empty items.jsonl) without a length, and warns about it.
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType }));
 }
 
 export async function putJson(bucket: string, key: string, value: unknown): Promise<void> {

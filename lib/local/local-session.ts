@@ -13,7 +13,8 @@ import { loadTaxonomy } from '../../lambdas/core/taxonomy';
 import { buildApp, STACK_NAME } from '../app';
 import { PROJECT_ROOT } from '../constructs/stage-function';
 import { matchesPattern, objectCreatedEvent, transformInput } from './event-routing';
-import { LOCAL_ACCOUNT, LOCAL_REGION, rememberQueue, startStandIns, type StandIns, type StandInsOptions } from './stand-ins';
+import { LOCAL_ACCOUNT, LOCAL_REGION, startStandIns, type StandIns, type StandInsOptions } from './stand-ins';
+import { withTempDir } from './temp-dirs';
 import { LocalStateMachineRunner, type LocalExecutionResult } from './state-machine-runner';
 import { readLocalStack, type CfnTemplate, type LocalStack } from './template';
 
@@ -26,6 +27,8 @@ export interface LocalSessionOptions {
   intercept?: StandInsOptions['intercept'];
   retryIntervalMs?: number;
   onMapBatch?: (done: number, total: number, assets: number) => void;
+  /** Aborts the running execution (Ctrl-C): states in flight are abandoned as a crash would abandon them. */
+  signal?: AbortSignal;
 }
 
 export interface LocalSession {
@@ -36,34 +39,21 @@ export interface LocalSession {
   reportsBucket: string;
   /** Uploads an archive under incoming/ and runs every execution the template's rules start for it. */
   runArchive(archive: Buffer, fileName: string): Promise<LocalExecutionResult>;
-  /** Where the reports bucket's `reports/` prefix is mirrored on disk (after close). */
+  /** Where the reports bucket's `reports/` prefix is on disk (kept current as reports are written). */
   reportsDir(): string | undefined;
   close(): Promise<void>;
 }
 
-/** Synthesizes the stack with bundling skipped: same template, placeholder asset hashes. */
-export function synthesizeTemplate(): CfnTemplate {
-  const { app } = buildApp({ skipBundling: true, nag: false });
-  return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
-}
-
-/** Open sessions, closed (state saved) if the process is interrupted. */
-const openSessions = new Set<LocalSession>();
-let signalsHooked = false;
-
 /**
- * Ctrl-C or a TERM mid-run still saves S3 objects and queued review messages: DynamoDB is already on disk, and a
- * record that says "message sent" must not outlive its message. (A SIGKILL cannot be caught.)
+ * Synthesizes the stack with bundling skipped: same template, placeholder asset hashes. The cloud assembly goes
+ * to a temp folder of our own that is removed afterwards (CDK's default outdir is a new `cdk.out*` folder in the
+ * OS temp dir per synth, never removed).
  */
-function closeSessionsOnSignal(): void {
-  if (signalsHooked) return;
-  signalsHooked = true;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`\n${signal}: saving local state…\n`);
-      void Promise.allSettled([...openSessions].map((session) => session.close())).then(() => process.exit(130));
-    });
-  }
+export function synthesizeTemplate(): CfnTemplate {
+  return withTempDir('synth', (outdir) => {
+    const { app } = buildApp({ skipBundling: true, nag: false, outdir });
+    return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
+  });
 }
 
 export async function openLocalSession(options: LocalSessionOptions = {}): Promise<LocalSession> {
@@ -91,6 +81,7 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
       functions: stack.functions,
       retryIntervalMs: options.retryIntervalMs,
       onMapBatch: options.onMapBatch,
+      signal: options.signal,
       s3,
     });
 
@@ -112,13 +103,8 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
         return runner.run(stack.stateMachine.definition as never, transformInput(rule, event));
       },
       reportsDir: () => (standIns.s3Dir === undefined ? undefined : path.join(standIns.s3Dir, reportsBucket, 'reports')),
-      async close() {
-        openSessions.delete(session);
-        await standIns.stop();
-      },
+      close: () => standIns.stop(),
     };
-    openSessions.add(session);
-    if (options.stateDir !== undefined) closeSessionsOnSignal();
     return session;
   } catch (error) {
     await standIns.stop();
@@ -152,6 +138,7 @@ function applyEnvironment(standInEnv: Record<string, string>, stack: LocalStack)
 }
 
 async function createResources(standIns: StandIns, stack: LocalStack): Promise<void> {
+  // Buckets and queues restored from the state folder are kept as they are (with their objects and messages).
   for (const bucket of stack.buckets) standIns.fauxqs.createBucket(bucket.name);
   // Dead-letter queues first, so redrive policies point at queues that exist.
   const ordered = [...stack.queues].sort((a, b) => Number(a.deadLetterTargetArn !== undefined) - Number(b.deadLetterTargetArn !== undefined));
@@ -161,9 +148,8 @@ async function createResources(standIns: StandIns, stack: LocalStack): Promise<v
     if (queue.deadLetterTargetArn !== undefined) {
       attributes['RedrivePolicy'] = JSON.stringify({ deadLetterTargetArn: queue.deadLetterTargetArn, maxReceiveCount: queue.maxReceiveCount ?? 5 });
     }
-    const created = standIns.fauxqs.createQueue(queue.name, { attributes, region: LOCAL_REGION });
+    const created = standIns.fauxqs.ensureQueue(queue.name, { attributes, region: LOCAL_REGION });
     if (created.queueUrl !== queue.url) throw new Error(`local queue URL mismatch: ${created.queueUrl} vs ${queue.url}`);
-    rememberQueue(queue.name);
   }
   const dynamo = new DynamoDBClient({});
   for (const table of stack.tables) {

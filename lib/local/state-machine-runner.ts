@@ -48,6 +48,8 @@ export interface RunnerOptions {
   retryIntervalMs?: number;
   /** Called after each child batch of a Distributed Map finishes (progress reporting). */
   onMapBatch?: (done: number, total: number, assets: number) => void;
+  /** Aborts every execution, nested map runs included (Ctrl-C); work in flight is abandoned, not awaited. */
+  signal?: AbortSignal;
   s3: S3Client;
 }
 
@@ -94,6 +96,7 @@ export class LocalStateMachineRunner {
   }
 
   private async execute(definition: MachineDefinition, input: unknown): Promise<unknown> {
+    this.options.signal?.throwIfAborted();
     const { local, handlers } = await this.localDefinition(definition);
     const machine = new StateMachine(local as never, { validationOptions: { checkPaths: true, checkArn: false } });
     const retryIntervalOverrides =
@@ -103,6 +106,8 @@ export class LocalStateMachineRunner {
     const execution = machine.run(input as Json, {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
     });
+    const abort = (): void => execution.abort();
+    this.options.signal?.addEventListener('abort', abort, { once: true });
     const logging = (async () => {
       for await (const event of execution.eventLogs) {
         const e = event as { type: string; state?: { name?: string }; Error?: string; Cause?: string; error?: string; cause?: string };
@@ -113,6 +118,7 @@ export class LocalStateMachineRunner {
     try {
       return await execution.result;
     } finally {
+      this.options.signal?.removeEventListener('abort', abort);
       await logging.catch(() => undefined);
     }
   }

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { buildZip, manifestCsv, stdlibPhoto } from '../../lib/local/demo-batch';
+import { savedReviewMessages } from '../support/cli-process';
 
 const run = promisify(execFile);
 const BIN = path.resolve('bin/media-triage.mjs');
@@ -81,9 +82,7 @@ describe('media-triage run', () => {
     expect(second.last['outcomes']).toEqual(first.last['outcomes']);
     expect(second.last['sentToReview']).toBe(first.last['sentToReview']);
     // The review queue persisted across processes holds each reviewable asset once.
-    const queues = JSON.parse(await readFile(path.join(stateDir, 'sqs.json'), 'utf8')) as Array<{ name: string; messages: unknown[] }>;
-    const review = queues.find((queue) => queue.name.startsWith('ReviewQueue'))!;
-    expect(review.messages).toHaveLength(first.last['sentToReview'] as number);
+    expect(savedReviewMessages(stateDir)).toHaveLength(first.last['sentToReview'] as number);
   });
 
   it('refuses a batch-level problem: non-zero exit, one line on stderr, a JSON error line', async () => {
