@@ -41,9 +41,13 @@ export interface LocalSession {
   close(): Promise<void>;
 }
 
-/** Synthesizes the stack with bundling skipped: same template, placeholder asset hashes. */
+/**
+ * Synthesizes the stack with bundling skipped: same template, placeholder asset hashes. In the stand-ins' region, so
+ * the template's ARNs and the DLC image are those of the region the local SDK clients use (and no AWS region or
+ * credentials are needed).
+ */
 export function synthesizeTemplate(): CfnTemplate {
-  const { app } = buildApp({ skipBundling: true, nag: false });
+  const { app } = buildApp({ skipBundling: true, nag: false, region: LOCAL_REGION });
   return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
 }
 
