@@ -2,7 +2,8 @@
  * Builds the CDK app. Shared by `bin/app.ts` (cdk synth/deploy), the tests and the local runner, which synthesizes
  * in-process with bundling skipped (it runs the handlers from source).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
@@ -38,14 +39,34 @@ export class RegionMissingError extends Error {
   }
 }
 
+/** The region the CDK CLI puts in CDK_DEFAULT_REGION when nothing configures one. */
+const CDK_CLI_FALLBACK_REGION = 'us-east-1';
+
+/**
+ * Whether CDK_DEFAULT_REGION is only the CDK CLI's fallback: the CLI takes AWS_REGION / AWS_DEFAULT_REGION, then the
+ * profile's config, then instance metadata, and otherwise says us-east-1. With none of the environment variables, no
+ * AWS_PROFILE and no AWS config file, nothing chose us-east-1 (short of EC2 instance metadata, for which
+ * `-c region=us-east-1` says it explicitly), so it is treated as no region rather than deploying there by accident.
+ */
+export function isCliFallbackRegion(env: NodeJS.ProcessEnv, configFileExists: (file: string) => boolean = existsSync): boolean {
+  if (env['CDK_DEFAULT_REGION'] !== CDK_CLI_FALLBACK_REGION) return false;
+  if (['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE'].some((name) => (env[name] ?? '') !== '')) return false;
+  return !configFileExists(env['AWS_CONFIG_FILE'] ?? path.join(homedir(), '.aws', 'config'));
+}
+
 /**
  * The region to deploy to: the `region` context value (`-c region=…`) wins, then CDK_DEFAULT_REGION (which the CDK
- * CLI sets from the credentials' profile or AWS_REGION); without either, a {@link RegionMissingError}.
+ * CLI sets from AWS_REGION or the credentials' profile) unless it is only the CLI's fallback
+ * ({@link isCliFallbackRegion}); otherwise a {@link RegionMissingError}.
  */
-export function resolveRegion(context: unknown, env: NodeJS.ProcessEnv = process.env): string {
-  for (const candidate of [context, env['CDK_DEFAULT_REGION']]) {
-    if (typeof candidate === 'string' && candidate.trim() !== '') return candidate.trim();
-  }
+export function resolveRegion(
+  context: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+  configFileExists: (file: string) => boolean = existsSync,
+): string {
+  if (typeof context === 'string' && context.trim() !== '') return context.trim();
+  const fromCli = env['CDK_DEFAULT_REGION']?.trim() ?? '';
+  if (fromCli !== '' && !isCliFallbackRegion(env, configFileExists)) return fromCli;
   throw new RegionMissingError();
 }
 

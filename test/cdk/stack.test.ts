@@ -304,10 +304,23 @@ describe('the app', () => {
   });
 
   it('takes -c region first, then CDK_DEFAULT_REGION, and otherwise refuses naming both ways', () => {
-    expect(resolveRegion('ap-southeast-2', { CDK_DEFAULT_REGION: 'us-west-2' })).toBe('ap-southeast-2');
-    expect(resolveRegion(undefined, { CDK_DEFAULT_REGION: 'us-west-2' })).toBe('us-west-2');
-    expect(() => resolveRegion(undefined, {})).toThrow(RegionMissingError);
-    expect(() => resolveRegion(' ', { CDK_DEFAULT_REGION: '' })).toThrow(/-c region=.*CDK_DEFAULT_REGION/s);
+    const noConfig = (): boolean => false;
+    expect(resolveRegion('ap-southeast-2', { CDK_DEFAULT_REGION: 'us-west-2' }, noConfig)).toBe('ap-southeast-2');
+    expect(resolveRegion(undefined, { CDK_DEFAULT_REGION: 'us-west-2' }, noConfig)).toBe('us-west-2');
+    expect(() => resolveRegion(undefined, {}, noConfig)).toThrow(RegionMissingError);
+    expect(() => resolveRegion(' ', { CDK_DEFAULT_REGION: '' }, noConfig)).toThrow(/-c region=.*CDK_DEFAULT_REGION/s);
+  });
+
+  it("treats the CDK CLI's us-east-1 fallback (nothing configured a region) as no region", () => {
+    const fallback = { CDK_DEFAULT_REGION: 'us-east-1' };
+    expect(() => resolveRegion(undefined, fallback, () => false)).toThrow(RegionMissingError);
+    // Chosen by the environment, a profile or a config file: it is the user's region.
+    expect(resolveRegion(undefined, { ...fallback, AWS_REGION: 'us-east-1' }, () => false)).toBe('us-east-1');
+    expect(resolveRegion(undefined, { ...fallback, AWS_PROFILE: 'prod' }, () => false)).toBe('us-east-1');
+    expect(resolveRegion(undefined, fallback, (file) => file === '/etc/aws-config')).toBe('us-east-1');
+    expect(() => resolveRegion(undefined, { ...fallback, AWS_CONFIG_FILE: '/nowhere' }, (file) => file === '/etc/aws-config')).toThrow(RegionMissingError);
+    expect(resolveRegion(undefined, { ...fallback, AWS_CONFIG_FILE: '/etc/aws-config' }, (file) => file === '/etc/aws-config')).toBe('us-east-1');
+    expect(resolveRegion('us-east-1', fallback, () => false)).toBe('us-east-1');
   });
 });
 
