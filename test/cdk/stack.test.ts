@@ -317,7 +317,7 @@ describe('the app', () => {
     // Chosen by the environment, a profile or a config file: it is the user's region.
     expect(resolveRegion(undefined, { ...fallback, AWS_REGION: 'us-east-1' }, () => false)).toBe('us-east-1');
     expect(resolveRegion(undefined, { ...fallback, AWS_PROFILE: 'prod' }, () => false)).toBe('us-east-1');
-    expect(resolveRegion(undefined, fallback, (file) => file === '/etc/aws-config')).toBe('us-east-1');
+    expect(resolveRegion(undefined, fallback, (file) => file.endsWith('/.aws/config'))).toBe('us-east-1');
     expect(() => resolveRegion(undefined, { ...fallback, AWS_CONFIG_FILE: '/nowhere' }, (file) => file === '/etc/aws-config')).toThrow(RegionMissingError);
     expect(resolveRegion(undefined, { ...fallback, AWS_CONFIG_FILE: '/etc/aws-config' }, (file) => file === '/etc/aws-config')).toBe('us-east-1');
     expect(resolveRegion('us-east-1', fallback, () => false)).toBe('us-east-1');
