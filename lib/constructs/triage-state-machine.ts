@@ -78,7 +78,8 @@ export interface TriageStateMachineProps {
    * Most bytes of work items per child execution (ItemBatcher `MaxInputBytesPerBatch`), whatever the listings hold.
    * A child's state carries every asset's work item from Preprocess to Persist and grows per asset by the image facts
    * (≈0.5 KiB), the two models' label scores and lineage (≈2 KiB with 17 candidate labels) and the triage decision
-   * with its evidence and explanation (≈2-3 KiB): ≈5 KiB measured, counted as 8 KiB. With 64 KiB of items and
+   * with its evidence and explanation (≈2 KiB): ≈4-5 KiB (the demo batch's records, which hold all of it but the raw
+   * label scores, are at most 2.6 KB beyond their listing), counted as 8 KiB. With 64 KiB of items and
    * 5 assets the largest state is 64 + 5 × 8 = 104 KiB, under half of the 256 KiB limit; a single item of up to
    * ≈16 KiB (the manifest's field limits) still makes a batch of its own. Must stay at most 256 KiB.
    * @default 65536 (64 KiB)
