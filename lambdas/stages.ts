@@ -3,7 +3,11 @@
  * construct creates one function per entry, and the local runner maps the synthesized state machine's tasks back
  * to these handlers through the STAGE_NAME each function carries.
  *
- * The four map-child stages run inside an Express execution (5-minute limit): their timeouts add up to 300 s.
+ * The four map-child stages run inside an Express execution, which stops at 5 minutes with every retry and wait
+ * included. Their timeouts are sized for a child of 5 assets (the state machine's ItemBatcher) so that the worst case
+ * (every attempt running into its timeout, the Step Functions retries of lib/constructs/triage-state-machine.ts and
+ * their waits) is 2 × 35 + 2 + 140 + 2 × 10 + 2 + 2 × 15 + 2 = 266 s, leaving 34 s for Lambda cold starts (init
+ * runs outside the function timeout) and state transitions. test/cdk/stack.test.ts computes it from the template.
  */
 import type { SettingKey } from './adapters/settings';
 
@@ -36,7 +40,9 @@ export const STAGES = {
     entry: 'lambdas/functions/preprocess.ts',
     description: 'Checks image headers, decodes with jimp, hashes, and writes the model input JPEG',
     memorySizeMb: 2048,
-    timeoutSeconds: 90,
+    // 5 assets; a ~35 MP JPEG (the largest the pixel guard lets jimp decode) takes ≈2 s on x64 and up to ≈4 s on
+    // arm64, so ≈20 s of decoding plus the S3 reads and writes.
+    timeoutSeconds: 35,
     settings: ['dataBucket'],
     access: ['data:read', 'data:write'],
   },
@@ -44,7 +50,11 @@ export const STAGES = {
     entry: 'lambdas/functions/classify.ts',
     description: 'Calls the category (zero-shot) and policy (image-classification) SageMaker endpoints',
     memorySizeMb: 512,
-    timeoutSeconds: 120,
+    // Two endpoint calls per asset (in parallel). A cold serverless endpoint can take the whole 60 s invocation limit
+    // and still fail (model download); Classify retries it within MODEL_CALL_BUDGET_MS (this timeout minus
+    // CLASSIFY_SAFETY_SECONDS): 60 s + backoff + a second 60 s call + the other 4 assets warm (≈1-2 s each).
+    // Step Functions does not retry Classify: a retry would need another 140 s the Express child does not have.
+    timeoutSeconds: 140,
     settings: [
       'dataBucket',
       'categoryEndpoint',
@@ -55,6 +65,8 @@ export const STAGES = {
       'policyModelId',
       'policyModelVersion',
       'policyPayloadLimit',
+      'modelCallBudgetMs',
+      'modelRetryBaseDelayMs',
     ],
     access: ['data:read', 'models:invoke'],
   },
@@ -62,7 +74,8 @@ export const STAGES = {
     entry: 'lambdas/functions/triage.ts',
     description: 'Combines image, text and policy signals into an outcome with reason codes',
     memorySizeMb: 256,
-    timeoutSeconds: 30,
+    // Pure computation on 5 assets: milliseconds; the timeout only bounds a stuck invocation.
+    timeoutSeconds: 10,
     settings: [],
     access: [],
   },
@@ -70,7 +83,8 @@ export const STAGES = {
     entry: 'lambdas/functions/persist.ts',
     description: 'Writes asset records (conditional, idempotent) and sends reviewable assets to the review queue once',
     memorySizeMb: 256,
-    timeoutSeconds: 60,
+    // 5 assets × (put, get, maybe a send and its mark): a few dozen calls of ~10-50 ms, plus the SDK's retries.
+    timeoutSeconds: 15,
     settings: ['pipelineVersion', 'tableName', 'reviewQueueUrl'],
     access: ['records:read', 'records:write', 'review:send'],
   },
@@ -93,6 +107,21 @@ export const STAGES = {
 } as const satisfies Record<string, StageDefinition>;
 
 export type StageName = keyof typeof STAGES;
+
+/**
+ * What Classify keeps back from its timeout when it sets its model-call deadline (MODEL_CALL_BUDGET_MS): time to
+ * record the assets it gives up on and return before Lambda stops it.
+ */
+export const CLASSIFY_SAFETY_SECONDS = 10;
+
+/** Classify's deadline for all its model calls and retries, in ms (the MODEL_CALL_BUDGET_MS setting). */
+export const CLASSIFY_MODEL_CALL_BUDGET_MS = (STAGES.Classify.timeoutSeconds - CLASSIFY_SAFETY_SECONDS) * 1000;
+
+/**
+ * First backoff of Classify's model-call retries, in ms (the MODEL_RETRY_BASE_DELAY_MS setting): 0.5, 1, 2, 4 s…
+ * with full jitter, capped at 8 s.
+ */
+export const DEFAULT_MODEL_RETRY_BASE_DELAY_MS = 500;
 export const STAGE_NAMES = Object.keys(STAGES) as StageName[];
 
 export function isStageName(value: string): value is StageName {

@@ -1,19 +1,23 @@
 /**
  * Calls the two SageMaker endpoints with the Hugging Face inference toolkit contract of each one's task and returns
- * the parsed labels with the lineage of the model that answered.
+ * the parsed labels with the lineage of the model that answered. Model errors, cold-start and throttling failures are
+ * retried with backoff within the caller's budget (./model-retry.ts).
  */
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { labelScoresSchema, zeroShotRequest, type LabelScores } from '../core/hf-contract';
 import type { ModelLineage } from '../core/records';
 import { sageMakerClient } from './aws-clients';
+import { withModelRetries, type ModelCallBudget } from './model-retry';
 import { numericSetting, setting } from './settings';
+
+export { ModelCallGaveUpError, type ModelCallBudget } from './model-retry';
 
 export interface ModelAnswer {
   labels: LabelScores;
   lineage: ModelLineage;
 }
 
-/** An error from the model itself (SageMaker `ModelError`, or an answer that breaks the contract): not retryable. */
+/** An answer that breaks the label/score contract: the model answered, so another call would answer the same. */
 export class ModelAnswerError extends Error {
   constructor(
     message: string,
@@ -31,19 +35,34 @@ export class PayloadTooLargeError extends Error {
   }
 }
 
-async function invoke(endpointName: string, contentType: string, body: Uint8Array, limit: number): Promise<{ body: string; variant: string }> {
+/**
+ * Classify's budget for all its model calls: MODEL_CALL_BUDGET_MS from now (the stack derives it from Classify's
+ * timeout; the local runner calls handlers without a Lambda context), and never later than the Lambda context's
+ * remaining time minus `safetyMs` when there is one.
+ */
+export function modelCallBudget(safetyMs: number, context?: { getRemainingTimeInMillis?: () => number }): ModelCallBudget {
+  const now = Date.now();
+  const fromSetting = now + numericSetting('modelCallBudgetMs');
+  const remaining = context?.getRemainingTimeInMillis?.();
+  const fromContext = remaining === undefined ? Infinity : now + remaining - safetyMs;
+  return { deadline: Math.min(fromSetting, fromContext), baseDelayMs: numericSetting('modelRetryBaseDelayMs') };
+}
+
+async function invoke(
+  endpointName: string,
+  contentType: string,
+  body: Uint8Array,
+  limit: number,
+  budget: ModelCallBudget,
+): Promise<{ body: string; variant: string }> {
   if (body.byteLength > limit) throw new PayloadTooLargeError(body.byteLength, limit, endpointName);
-  try {
+  return withModelRetries(endpointName, budget, async (abortSignal) => {
     const response = await sageMakerClient().send(
       new InvokeEndpointCommand({ EndpointName: endpointName, ContentType: contentType, Accept: 'application/json', Body: body }),
+      { abortSignal },
     );
     return { body: new TextDecoder().decode(response.Body), variant: response.InvokedProductionVariant ?? '' };
-  } catch (error) {
-    if ((error as Error).name === 'ModelError') {
-      throw new ModelAnswerError(`endpoint ${endpointName} reported a model error: ${(error as Error).message}`, endpointName);
-    }
-    throw error;
-  }
+  });
 }
 
 function parseLabels(raw: string, endpointName: string): LabelScores {
@@ -83,14 +102,15 @@ export function imageBudgets(candidateLabels: string[]): { category: number; pol
 }
 
 /** Zero-shot image classification over the taxonomy's candidate labels (CLIP-style endpoint). */
-export async function classifyCategory(image: Uint8Array, candidateLabels: string[]): Promise<ModelAnswer> {
+export async function classifyCategory(image: Uint8Array, candidateLabels: string[], budget: ModelCallBudget): Promise<ModelAnswer> {
   const endpointName = setting('categoryEndpoint');
   const body = new TextEncoder().encode(JSON.stringify(zeroShotRequest(image, candidateLabels)));
-  return answerFrom(await invoke(endpointName, 'application/json', body, numericSetting('categoryPayloadLimit')), endpointName, 'category');
+  const raw = await invoke(endpointName, 'application/json', body, numericSetting('categoryPayloadLimit'), budget);
+  return answerFrom(raw, endpointName, 'category');
 }
 
 /** Image classification of policy-sensitive content (raw JPEG bytes). */
-export async function classifyPolicy(image: Uint8Array): Promise<ModelAnswer> {
+export async function classifyPolicy(image: Uint8Array, budget: ModelCallBudget): Promise<ModelAnswer> {
   const endpointName = setting('policyEndpoint');
-  return answerFrom(await invoke(endpointName, 'image/jpeg', image, numericSetting('policyPayloadLimit')), endpointName, 'policy');
+  return answerFrom(await invoke(endpointName, 'image/jpeg', image, numericSetting('policyPayloadLimit'), budget), endpointName, 'policy');
 }

@@ -17,6 +17,10 @@ export const SETTING_NAMES = {
   policyModelId: 'POLICY_MODEL_ID',
   policyModelVersion: 'POLICY_MODEL_VERSION',
   policyPayloadLimit: 'POLICY_PAYLOAD_LIMIT_BYTES',
+  /** Classify: ms from its start within which every model call and retry must end (its timeout minus a margin). */
+  modelCallBudgetMs: 'MODEL_CALL_BUDGET_MS',
+  /** Classify: first backoff of a retried model call, in ms (doubles per attempt, full jitter). */
+  modelRetryBaseDelayMs: 'MODEL_RETRY_BASE_DELAY_MS',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_NAMES;

@@ -1,24 +1,38 @@
 /**
- * Classify: calls both endpoints per open asset. A model error is the asset's outcome (FAILED / MODEL_ERROR);
- * transport errors and throttling that survive the SDK's retries fail the task so Step Functions retries it.
+ * Classify: calls both endpoints per open asset. Model errors, a cold endpoint, throttling and 5xx answers are
+ * retried with backoff (lambdas/adapters/model-retry.ts) within one deadline for the whole invocation
+ * (MODEL_CALL_BUDGET_MS, below the function timeout); an asset whose calls still fail, or that the deadline leaves
+ * uncalled, becomes FAILED / MODEL_ERROR with the attempts in its detail (a rerun of the batch retries it). Errors
+ * about the request itself (access, a missing endpoint) fail the task.
  */
 import { loadTaxonomy } from '../core/taxonomy';
 import { isOpen, type AssetBatch, type AssetWork } from '../core/work-items';
 import { fitToPayload, PayloadFitError } from '../core/image';
-import { classifyCategory, classifyPolicy, imageBudgets, ModelAnswerError, PayloadTooLargeError } from '../adapters/model-endpoints';
+import {
+  classifyCategory,
+  classifyPolicy,
+  imageBudgets,
+  modelCallBudget,
+  ModelAnswerError,
+  ModelCallGaveUpError,
+  PayloadTooLargeError,
+  type ModelCallBudget,
+} from '../adapters/model-endpoints';
 import { getObjectBytes } from '../adapters/object-store';
 import { setting } from '../adapters/settings';
+import { CLASSIFY_SAFETY_SECONDS } from '../stages';
 import { logger } from './logger';
 
-export async function handler(input: AssetBatch): Promise<AssetBatch> {
+export async function handler(input: AssetBatch, context?: { getRemainingTimeInMillis?: () => number }): Promise<AssetBatch> {
+  const budget = modelCallBudget(CLASSIFY_SAFETY_SECONDS * 1000, context);
   const bucket = setting('dataBucket');
   const candidates = loadTaxonomy().candidateLabels();
   const assets: AssetWork[] = [];
-  for (const asset of input.assets) assets.push(isOpen(asset) ? await classifyOne(bucket, candidates, asset) : asset);
+  for (const asset of input.assets) assets.push(isOpen(asset) ? await classifyOne(bucket, candidates, asset, budget) : asset);
   return { assets };
 }
 
-async function classifyOne(bucket: string, candidates: string[], asset: AssetWork): Promise<AssetWork> {
+async function classifyOne(bucket: string, candidates: string[], asset: AssetWork, budget: ModelCallBudget): Promise<AssetWork> {
   if (asset.image === undefined) throw new Error(`asset ${asset.item.assetKey} reached Classify without a preprocessed image`);
   const stored = await getObjectBytes(bucket, asset.image.modelInputKey);
   try {
@@ -27,7 +41,8 @@ async function classifyOne(bucket: string, candidates: string[], asset: AssetWor
     const budgets = imageBudgets(candidates);
     const forCategory = (await fitToPayload(stored, budgets.category)).bytes;
     const forPolicy = (await fitToPayload(stored, budgets.policy)).bytes;
-    const [category, policy] = await Promise.all([classifyCategory(forCategory, candidates), classifyPolicy(forPolicy)]);
+    // Both calls run to the end (allSettled), so a give-up on one leaves no call of this asset running into the next.
+    const [category, policy] = await bothOrFirstError(classifyCategory(forCategory, candidates, budget), classifyPolicy(forPolicy, budget));
     return {
       ...asset,
       classification: {
@@ -41,10 +56,17 @@ async function classifyOne(bucket: string, candidates: string[], asset: AssetWor
     if (error instanceof PayloadFitError || error instanceof PayloadTooLargeError) {
       return { ...asset, early: { outcome: 'FAILED', reasons: ['PAYLOAD_TOO_LARGE'], detail: (error as Error).message, stage: 'Classify' } };
     }
-    if (error instanceof ModelAnswerError) {
+    if (error instanceof ModelAnswerError || error instanceof ModelCallGaveUpError) {
       logger.warn('model could not classify asset', { assetKey: asset.item.assetKey, error: error.message });
       return { ...asset, early: { outcome: 'FAILED', reasons: ['MODEL_ERROR'], detail: error.message, stage: 'Classify' } };
     }
     throw error;
   }
+}
+
+async function bothOrFirstError<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [first, second] = await Promise.allSettled([a, b]);
+  if (first.status === 'rejected') throw first.reason;
+  if (second.status === 'rejected') throw second.reason;
+  return [first.value, second.value];
 }

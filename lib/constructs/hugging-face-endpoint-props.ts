@@ -181,15 +181,16 @@ export interface HuggingFaceEndpointProps {
   readonly model?: HuggingFaceModelSource;
   /**
    * Version label of `model` (single-model form only). Like every version label it names the model and endpoint
-   * config (construct ids and the physical `EndpointConfigName`, see {@link endpointConfigNameFor}). Must be a
-   * literal string.
+   * config (construct ids, the physical `EndpointConfigName` and the config's `media-triage:version` tag; see
+   * `endpointConfigNameStem` in hugging-face-naming.ts). Must be a literal string.
    *
    * @default - the Hub `revision`, or the S3 source's `version`
    */
   readonly modelVersion?: string;
   /**
-   * Model versions kept side by side: each gets its own `AWS::SageMaker::Model` and a named, retained
-   * `AWS::SageMaker::EndpointConfig`, so switching `activeVersion` back is a fast endpoint update. Labels must be
+   * Model versions kept side by side: each gets its own `AWS::SageMaker::Model` and a tagged, retained
+   * (`RETAIN_ON_UPDATE_OR_DELETE`) `AWS::SageMaker::EndpointConfig`, so switching `activeVersion` back is a fast
+   * endpoint update. Labels must be
    * unique literal strings. Exactly one of `model` and `versions` must be given.
    *
    * @default - none; `model` must be given instead

@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, RemovalPolicy, Stack, Token, Validations, type CfnTag } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -20,9 +20,10 @@ import {
   type S3ModelData,
 } from './hugging-face-endpoint-props';
 import {
+  VERSION_TAG_KEYS,
   constructIdSuffix,
   defaultVersionLabel,
-  endpointConfigNameFor,
+  endpointConfigNameStem,
   endpointNameFor,
   validateEndpointName,
   validateVariantName,
@@ -40,7 +41,7 @@ import {
 
 // The construct's public API, unchanged by the split into modules: importers keep using this file.
 export * from './hugging-face-endpoint-props';
-export { endpointConfigNameFor, endpointNameFor } from './hugging-face-naming';
+export { VERSION_TAG_KEYS, endpointConfigNamePrefix, endpointConfigNameStem, endpointNameFor } from './hugging-face-naming';
 
 /** Log groups SageMaker endpoints write to (`/aws/sagemaker/Endpoints/<endpoint name>`). */
 const ENDPOINT_LOG_GROUPS = '/aws/sagemaker/Endpoints/*';
@@ -54,9 +55,13 @@ interface ResolvedVersion {
   readonly modelDataUrl?: string;
   readonly modelData?: S3ModelData;
   readonly networkIsolation: boolean;
-  /** Physical `EndpointConfigName`. */
-  readonly endpointConfigName: string;
 }
+
+/**
+ * The first 8 hex digits of the stack's UUID (`arn:…:stack/<name>/<uuid>`): new on every stack creation, so names
+ * ending in it never collide with resources a deleted or rolled-back stack of the same name left behind.
+ */
+const STACK_CREATION_SUFFIX = Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', Aws.STACK_ID))));
 
 /** Physical names already taken in a stack, so two endpoints can never share a config or endpoint name. */
 const NAMES_IN_STACK = new WeakMap<Stack, Map<string, string>>();
@@ -69,11 +74,14 @@ const NAMES_IN_STACK = new WeakMap<Stack, Map<string, string>>();
  * - an IAM execution role assumed by `sagemaker.amazonaws.com` that may only pull the container image's ECR
  *   repository, write to `/aws/sagemaker/Endpoints/*` log groups and, for S3 models, read the listed `model.tar.gz`
  *   objects (no `AmazonSageMakerFullAccess`);
- * - per version, an `AWS::SageMaker::Model` whose container gets `HF_TASK` plus either `HF_MODEL_ID` /
- *   `HF_MODEL_REVISION` (Hub) or a `ModelDataUrl` (S3), and an `AWS::SageMaker::EndpointConfig` named by
- *   {@link endpointConfigNameFor} with one production variant, serverless (default) or on instances, whose instance
- *   storage is encrypted with a customer-managed KMS key where SageMaker allows one. Both are retained
- *   (`RemovalPolicy.RETAIN`), so a version dropped from the list never disappears under a running endpoint;
+ * - per version, an `AWS::SageMaker::Model` (CloudFormation-named) whose container gets `HF_TASK` plus either
+ *   `HF_MODEL_ID` / `HF_MODEL_REVISION` (Hub) or a `ModelDataUrl` (S3), and an `AWS::SageMaker::EndpointConfig` named
+ *   {@link endpointConfigNameStem} + `-` + 8 hex of the stack's UUID and tagged with {@link VERSION_TAG_KEYS} (stack,
+ *   construct id, version, stack id), with one production variant, serverless (default) or on instances, whose
+ *   instance storage is encrypted with a customer-managed KMS key where SageMaker allows one. Both use
+ *   `RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE`: a version dropped from the list, replaced, or left by a deleted stack
+ *   stays usable for a rollback, while a create that rolls back removes what it made, and the per-creation name
+ *   suffix keeps a repeated create from tripping over leftovers ("already exists");
  * - an `AWS::SageMaker::Endpoint` on the active version's config; in instance mode with a blue/green
  *   `DeploymentConfig` whose auto-rollback alarms (5XX errors, p99 model latency) the construct creates too.
  *
@@ -111,6 +119,7 @@ export class HuggingFaceEndpoint extends Construct {
   private readonly compute: ResolvedCompute;
   private readonly imageUri: string;
   private readonly resolvedVersions: ReadonlyMap<string, ResolvedVersion>;
+  private readonly configNames = new Map<string, string>();
 
   constructor(scope: Construct, id: string, props: HuggingFaceEndpointProps) {
     super(scope, id);
@@ -146,6 +155,8 @@ export class HuggingFaceEndpoint extends Construct {
     const endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
       endpointConfigName: this.endpointConfigName,
       endpointName,
+      // The rollback CLI reads the stack id from the endpoint to pick this stack's configs among same-named leftovers.
+      tags: this.identityTags(),
       deploymentConfig: this.compute.mode === 'instance' ? this.deploymentConfig(this.compute.deployment) : undefined,
     });
     this.node.defaultChild = endpoint;
@@ -167,9 +178,13 @@ export class HuggingFaceEndpoint extends Construct {
     return this.versionOf(version).modelId;
   }
 
-  /** Physical endpoint config name of a listed version ({@link endpointConfigNameFor}). */
+  /**
+   * Physical endpoint config name of a listed version (a token: {@link endpointConfigNameStem} joined with the
+   * stack's creation suffix). Operators find it through the config's tags (`media-triage model rollback`).
+   */
   public endpointConfigNameOf(version: string): string {
-    return this.versionOf(version).endpointConfigName;
+    this.versionOf(version);
+    return this.configNames.get(version) as string;
   }
 
   private versionOf(version: string): ResolvedVersion {
@@ -180,32 +195,63 @@ export class HuggingFaceEndpoint extends Construct {
 
   /**
    * Model plus endpoint config of one version. The construct ids include the label (as they always have, so a
-   * single `model` keeps its logical ids); the config's physical name comes from {@link endpointConfigNameFor}.
-   * Both are retained: a config dropped from the list stays usable for an emergency rollback, and its model with it.
+   * single `model` keeps its logical ids); the config's physical name is {@link endpointConfigNameStem} over the
+   * version's content, plus the stack's creation suffix.
+   *
+   * Removal policy `RETAIN_ON_UPDATE_OR_DELETE` (DeletionPolicy `RetainExceptOnCreate`, UpdateReplacePolicy
+   * `Retain`): a config dropped from the list, replaced, or left by a deleted stack stays usable for an emergency
+   * rollback, and its model with it; a first create that rolls back deletes them, so the retry starts clean.
    */
   private createVersion(resolved: ResolvedVersion): sagemaker.CfnEndpointConfig {
     const idSuffix = constructIdSuffix(resolved.version);
+    const primaryContainer: sagemaker.CfnModel.ContainerDefinitionProperty = {
+      image: this.imageUri,
+      mode: 'SingleModel',
+      environment: resolved.environment,
+      modelDataUrl: resolved.modelDataUrl,
+    };
     const model = new sagemaker.CfnModel(this, `Model-${idSuffix}`, {
       executionRoleArn: this.executionRole.roleArn,
       enableNetworkIsolation: resolved.networkIsolation,
-      primaryContainer: {
-        image: this.imageUri,
-        mode: 'SingleModel',
-        environment: resolved.environment,
-        modelDataUrl: resolved.modelDataUrl,
-      },
+      primaryContainer,
     });
     // The container starts with the role's permissions, so the role's policy must exist first.
     model.node.addDependency(this.executionRole);
-    model.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    model.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+
+    const kmsKeyId = this.storageEncryptionKey?.keyArn;
+    const productionVariant = this.productionVariant(model);
+    // Everything the config and its model are made of, with tokens in their stable CloudFormation form: a change
+    // makes CloudFormation replace the (immutable) config, which it only does under a new name.
+    const content = JSON.stringify(
+      Stack.of(this).resolve({
+        primaryContainer,
+        networkIsolation: resolved.networkIsolation,
+        productionVariant: { ...productionVariant, modelName: undefined },
+        kmsKeyId,
+      }),
+    );
+    const stem = this.claimName(endpointConfigNameStem(this.stackName(), this.node.id, resolved.version, content));
+    const endpointConfigName = Fn.join('-', [stem, STACK_CREATION_SUFFIX]);
+    this.configNames.set(resolved.version, endpointConfigName);
 
     const config = new sagemaker.CfnEndpointConfig(this, `EndpointConfig-${idSuffix}`, {
-      endpointConfigName: resolved.endpointConfigName,
-      productionVariants: [this.productionVariant(model)],
-      kmsKeyId: this.storageEncryptionKey?.keyArn,
+      endpointConfigName,
+      productionVariants: [productionVariant],
+      kmsKeyId,
+      tags: [...this.identityTags(), { key: VERSION_TAG_KEYS.version, value: resolved.version }],
     });
-    config.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    config.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
     return config;
+  }
+
+  /** Stack name, construct id and stack id, on the endpoint and every config ({@link VERSION_TAG_KEYS}). */
+  private identityTags(): CfnTag[] {
+    return [
+      { key: VERSION_TAG_KEYS.stack, value: this.stackName() },
+      { key: VERSION_TAG_KEYS.construct, value: this.node.id },
+      { key: VERSION_TAG_KEYS.stackId, value: Aws.STACK_ID },
+    ];
   }
 
   private productionVariant(model: sagemaker.CfnModel): sagemaker.CfnEndpointConfig.ProductionVariantProperty {
@@ -326,7 +372,6 @@ export class HuggingFaceEndpoint extends Construct {
     }
 
     const extra = validateEnvironment(this, props.environment);
-    const stackName = this.stackName();
     const resolved = new Map<string, ResolvedVersion>();
     const idSuffixes = new Map<string, string>();
     const single = props.model !== undefined;
@@ -340,8 +385,7 @@ export class HuggingFaceEndpoint extends Construct {
         fail(this, `versions '${clash}' and '${label}' differ only by '/' vs '-'; their construct ids would collide.`);
       }
       idSuffixes.set(constructIdSuffix(label), label);
-      const endpointConfigName = this.claimName(endpointConfigNameFor(stackName, this.node.id, label));
-      resolved.set(label, { ...source, endpointConfigName });
+      resolved.set(label, source);
     }
     return resolved;
   }
@@ -361,7 +405,7 @@ export class HuggingFaceEndpoint extends Construct {
     extra: Record<string, string>,
     networkIsolation: boolean | undefined,
     where: string,
-  ): Omit<ResolvedVersion, 'endpointConfigName'> {
+  ): ResolvedVersion {
     const base = { ...extra, HF_TASK: this.task, SAGEMAKER_CONTAINER_LOG_LEVEL: CONTAINER_LOG_LEVEL };
 
     if (source.kind === 's3') {

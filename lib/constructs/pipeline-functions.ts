@@ -7,7 +7,14 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { SettingKey } from '../../lambdas/adapters/settings';
-import { STAGES, STAGE_NAMES, type Access, type StageName } from '../../lambdas/stages';
+import {
+  CLASSIFY_MODEL_CALL_BUDGET_MS,
+  DEFAULT_MODEL_RETRY_BASE_DELAY_MS,
+  STAGES,
+  STAGE_NAMES,
+  type Access,
+  type StageName,
+} from '../../lambdas/stages';
 import { StageFunction } from './stage-function';
 
 export interface PipelineFunctionsProps {
@@ -32,6 +39,9 @@ export class PipelineFunctions extends Construct {
       dataBucket: props.dataBucket.bucketName,
       reportsBucket: props.reportsBucket.bucketName,
       reviewQueueUrl: props.reviewQueue.queueUrl,
+      // Derived from Classify's timeout, so the deadline moves with it.
+      modelCallBudgetMs: String(CLASSIFY_MODEL_CALL_BUDGET_MS),
+      modelRetryBaseDelayMs: String(DEFAULT_MODEL_RETRY_BASE_DELAY_MS),
     };
     const grants: Record<Access, (grantee: IGrantable) => void> = {
       'data:read': (g) => props.dataBucket.grantRead(g),

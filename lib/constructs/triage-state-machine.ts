@@ -3,9 +3,12 @@
  * Preprocess → Classify → Triage → Persist) → Report. Written in JSONPath (not JSONata) so the local runner's ASL
  * interpreter executes the very same definition.
  *
- * Failure handling: each task retries transient errors with backoff; a child batch that still fails is tolerated by
- * the map (its assets become FAILED / NOT_PROCESSED in Report's reconciliation), and a map-level failure is caught and
- * still reported. A batch-level refusal ends at the `BatchRefused` Succeed state with the reason in the output.
+ * Failure handling: the batch-level tasks (Standard execution) retry Lambda service errors and task failures with
+ * backoff. The child tasks run in an Express execution that stops at 5 minutes, retries and waits included, so their
+ * retries are budgeted (CHILD_RETRIES): Preprocess, Triage and Persist get one retry after 2 s, Classify none (it
+ * retries its model calls itself, within a deadline). A child batch that still fails is tolerated by the map (its
+ * assets become FAILED / NOT_PROCESSED in Report's reconciliation), and a map-level failure is caught and still
+ * reported. A batch-level refusal ends at the `BatchRefused` Succeed state with the reason in the output.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -13,6 +16,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
   Choice,
+  type RetryProps,
   Condition,
   DefinitionBody,
   DistributedMap,
@@ -32,6 +36,27 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { StageName } from '../../lambdas/stages';
 
+/** Stages of a map child, in order. */
+type ChildStage = 'Preprocess' | 'Classify' | 'Triage' | 'Persist';
+
+/**
+ * Step Functions retries of each child task. Express children stop at 5 minutes, so the worst case (each attempt
+ * running into its function timeout, lambdas/stages.ts) must fit: 2 × 35 + 2 (Preprocess) + 140 (Classify) +
+ * 2 × 10 + 2 (Triage) + 2 × 15 + 2 (Persist) = 266 s. One retrier on `States.TaskFailed` covers Lambda service and
+ * throttling errors as well as a failed invocation (it matches every error but `States.Timeout`). Classify has none:
+ * it retries model errors and throttling itself within its deadline, and a second Classify attempt (140 s) does not
+ * fit. test/cdk/stack.test.ts recomputes the worst case from the synthesized template.
+ */
+export const CHILD_RETRIES: Record<ChildStage, RetryProps | undefined> = {
+  Preprocess: { errors: ['States.TaskFailed'], interval: Duration.seconds(2), maxAttempts: 1 },
+  Classify: undefined,
+  Triage: { errors: ['States.TaskFailed'], interval: Duration.seconds(2), maxAttempts: 1 },
+  Persist: { errors: ['States.TaskFailed'], interval: Duration.seconds(2), maxAttempts: 1 },
+};
+
+/** Step Functions limits a child's state (each input and output) to 256 KiB (`States.DataLimitExceeded`). */
+const STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024;
+
 export interface TriageStateMachineProps {
   readonly functions: Record<StageName, IFunction>;
   /** Bucket holding each batch's items.jsonl (the map's ItemReader source). */
@@ -42,12 +67,28 @@ export interface TriageStateMachineProps {
    */
   readonly maxConcurrency?: number;
   /**
-   * Assets per child execution (ItemBatcher). Express children stop at 5 minutes, so a child's worst case (the four
-   * stage timeouts) must fit in that; 10 assets keep a cold serverless endpoint well inside it.
-   * @default 10
+   * Assets per child execution (ItemBatcher `MaxItemsPerBatch`). Express children stop at 5 minutes, retries
+   * included, and the child stages' timeouts (lambdas/stages.ts) are sized for 5 assets: Preprocess decodes each
+   * image (up to ≈4 s for a 35 MP JPEG on arm64) and Classify must leave room for a cold serverless endpoint (up to
+   * 60 s, retried once) on top of the other assets. Raise it only together with those timeouts.
+   * @default 5
    */
   readonly assetsPerChild?: number;
+  /**
+   * Most bytes of work items per child execution (ItemBatcher `MaxInputBytesPerBatch`), whatever the listings hold.
+   * A child's state carries every asset's work item from Preprocess to Persist and grows per asset by the image facts
+   * (≈0.5 KiB), the two models' label scores and lineage (≈2 KiB with 17 candidate labels) and the triage decision
+   * with its evidence and explanation (≈2 KiB): ≈4-5 KiB (the demo batch's records, which hold all of it but the raw
+   * label scores, are at most 2.6 KB beyond their listing), counted as 8 KiB. With 64 KiB of items and
+   * 5 assets the largest state is 64 + 5 × 8 = 104 KiB, under half of the 256 KiB limit; a single item of up to
+   * ≈16 KiB (the manifest's field limits) still makes a batch of its own. Must stay at most 256 KiB.
+   * @default 65536 (64 KiB)
+   */
+  readonly maxInputBytesPerBatch?: number;
 }
+
+/** 64 KiB: see {@link TriageStateMachineProps.maxInputBytesPerBatch}. */
+export const DEFAULT_MAX_INPUT_BYTES_PER_BATCH = 64 * 1024;
 
 /** State names are part of the local runner's contract (it replaces the Distributed Map by name). */
 export const STATE_NAMES = {
@@ -65,6 +106,7 @@ export class TriageStateMachine extends Construct {
 
   constructor(scope: Construct, id: string, props: TriageStateMachineProps) {
     super(scope, id);
+    // Batch-level tasks: the Standard execution has no time limit worth budgeting against.
     const task = (stage: StageName, payload?: TaskInput): TaskStateBase =>
       new LambdaInvoke(this, stage, {
         lambdaFunction: props.functions[stage],
@@ -72,6 +114,21 @@ export class TriageStateMachine extends Construct {
         payloadResponseOnly: true,
         retryOnServiceExceptions: true,
       }).addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(2), maxAttempts: 2, backoffRate: 2 });
+    // Child tasks: exactly the retries of CHILD_RETRIES (no service-exception retrier, whose six attempts alone
+    // would wait 126 s).
+    const childTask = (stage: ChildStage): TaskStateBase => {
+      const invoke = new LambdaInvoke(this, stage, {
+        lambdaFunction: props.functions[stage],
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+      });
+      const retry = CHILD_RETRIES[stage];
+      return retry === undefined ? invoke : invoke.addRetry(retry);
+    };
+    const maxInputBytesPerBatch = props.maxInputBytesPerBatch ?? DEFAULT_MAX_INPUT_BYTES_PER_BATCH;
+    if (!Number.isInteger(maxInputBytesPerBatch) || maxInputBytesPerBatch < 1 || maxInputBytesPerBatch > STATE_PAYLOAD_LIMIT_BYTES) {
+      throw new Error(`maxInputBytesPerBatch must be an integer from 1 to ${STATE_PAYLOAD_LIMIT_BYTES}, got ${maxInputBytesPerBatch}`);
+    }
 
     const failed = new Fail(this, STATE_NAMES.failed, { error: 'BatchFailed', cause: 'A batch-level stage failed after retries' });
     const prepare = task('PrepareBatch').addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
@@ -84,10 +141,10 @@ export class TriageStateMachine extends Construct {
       .addCatch(report, { errors: ['States.ALL'], resultPath: '$.crossCheckError' });
     crossCheck.next(report);
 
-    const child: IChainable = task('Preprocess').next(task('Classify')).next(task('Triage')).next(task('Persist'));
+    const child: IChainable = childTask('Preprocess').next(childTask('Classify')).next(childTask('Triage')).next(childTask('Persist'));
     const processAssets = new DistributedMap(this, STATE_NAMES.map, {
       itemReader: new S3JsonLItemReader({ bucket: props.dataBucket, key: JsonPath.stringAt('$.itemsKey') }),
-      itemBatcher: new ItemBatcher({ maxItemsPerBatch: props.assetsPerChild ?? 10 }),
+      itemBatcher: new ItemBatcher({ maxItemsPerBatch: props.assetsPerChild ?? 5, maxInputBytesPerBatch }),
       maxConcurrency: props.maxConcurrency ?? 5,
       mapExecutionType: StateMachineType.EXPRESS,
       // Report reconciles from the records table, so a failed child never needs to stop the others.

@@ -45,13 +45,14 @@ export interface LocalSession {
 }
 
 /**
- * Synthesizes the stack with bundling skipped: same template, placeholder asset hashes. The cloud assembly goes
- * to a temp folder of our own that is removed afterwards (CDK's default outdir is a new `cdk.out*` folder in the
- * OS temp dir per synth, never removed).
+ * Synthesizes the stack with bundling skipped: same template, placeholder asset hashes. In the stand-ins' region, so
+ * the template's ARNs and the DLC image are those of the region the local SDK clients use (and no AWS region or
+ * credentials are needed). The cloud assembly goes to a temp folder of our own that is removed afterwards (CDK's
+ * default outdir is a new `cdk.out*` folder in the OS temp dir per synth, never removed).
  */
 export function synthesizeTemplate(): CfnTemplate {
   return withTempDir('synth', (outdir) => {
-    const { app } = buildApp({ skipBundling: true, nag: false, outdir });
+    const { app } = buildApp({ skipBundling: true, nag: false, outdir, region: LOCAL_REGION });
     return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
   });
 }

@@ -1,23 +1,32 @@
 /**
  * Emergency model rollback: moves a SageMaker endpoint to the endpoint config of another listed model version with
  * one UpdateEndpoint call, without a CloudFormation deploy. The config already exists (the `HuggingFaceEndpoint`
- * construct keeps one named, retained config per listed version), so this is as fast as SageMaker can switch fleets.
+ * construct keeps one retained config per listed version), so this is as fast as SageMaker can switch fleets.
+ *
+ * Config names end in a per-stack-creation suffix (lib/constructs/hugging-face-naming.ts), so the config is found by
+ * its tags, not by a name worked out here: ListEndpointConfigs narrowed by the name's readable prefix
+ * ({@link endpointConfigNamePrefix}), then ListTags on each candidate, keeping those tagged with this stack, construct
+ * id and version, and with the stack id the endpoint itself is tagged with (a deleted stack of the same name may
+ * have left configs with the same labels). Of several matches (a version whose content changed was replaced, and the
+ * old config retained) the newest is the one the stack deployed last.
  *
  * The stack still says the old `activeVersion`, so the result names the prop to change: until it is changed and
  * deployed, a deploy that touches the endpoint moves it back, and the pipeline keeps recording the old version
  * (its CATEGORY/POLICY_MODEL_VERSION settings come from the stack).
  *
- * Needs `sagemaker:DescribeEndpoint`, `sagemaker:DescribeEndpointConfig` and `sagemaker:UpdateEndpoint` (plus
- * `cloudwatch:DescribeAlarms` on the rollback alarms with `keepGuardrails`).
+ * Needs `sagemaker:DescribeEndpoint`, `sagemaker:ListEndpointConfigs`, `sagemaker:ListTags` and
+ * `sagemaker:UpdateEndpoint` (plus `cloudwatch:DescribeAlarms` on the rollback alarms with `keepGuardrails`).
  */
 import {
   DescribeEndpointCommand,
-  DescribeEndpointConfigCommand,
+  ListEndpointConfigsCommand,
+  ListTagsCommand,
   SageMakerClient,
   UpdateEndpointCommand,
   type DescribeEndpointCommandOutput,
+  type EndpointConfigSummary,
 } from '@aws-sdk/client-sagemaker';
-import { endpointConfigNameFor } from '../constructs/hugging-face-endpoint';
+import { VERSION_TAG_KEYS, endpointConfigNamePrefix } from '../constructs/hugging-face-endpoint';
 
 /** Where the stack sets each endpoint's `activeVersion`. */
 export const DEFAULT_STACK_FILE = 'lib/media-triage-stack.ts';
@@ -60,7 +69,7 @@ export interface RollbackResult {
   readonly endpointName: string;
   /** Config the endpoint was on. */
   readonly fromConfig: string;
-  /** Config of `toVersion` ({@link endpointConfigNameFor}). */
+  /** Config of `toVersion` (found by its tags; empty when the endpoint is already moving there and none was looked up). */
   readonly toConfig: string;
   readonly toVersion: string;
   /** Endpoint status after the call (`Updating` right after UpdateEndpoint; `InService` after `wait`). */
@@ -88,10 +97,11 @@ export async function rollbackModel(options: RollbackOptions): Promise<RollbackR
     throw new RollbackError(`'${endpointName}' is not a SageMaker endpoint name (letters, digits and hyphens, at most 63).`);
   }
   const client = options.client ?? new SageMakerClient({});
-  const toConfig = endpointConfigNameFor(stackName, constructId, toVersion);
   const propToChange = instructionFor(constructId, toVersion, options.stackFile ?? DEFAULT_STACK_FILE);
 
   const current = await describeEndpoint(client, endpointName);
+  const stackId = current.EndpointArn === undefined ? undefined : (await tagsOf(client, current.EndpointArn))[VERSION_TAG_KEYS.stackId];
+  const toConfig = await findVersionConfig(client, { stackName, constructId, toVersion, stackId });
   const fromConfig = current.EndpointConfigName ?? '';
   const status = current.EndpointStatus ?? 'Unknown';
   const pendingConfig = current.PendingDeploymentSummary?.EndpointConfigName;
@@ -115,8 +125,6 @@ export async function rollbackModel(options: RollbackOptions): Promise<RollbackR
     );
   }
   if (fromConfig === toConfig) return noop();
-
-  await describeEndpointConfig(client, toConfig, toVersion);
 
   const guardrails: RollbackResult['guardrails'] = guardrailsAvailable
     ? options.keepGuardrails
@@ -198,17 +206,63 @@ async function describeEndpoint(client: SageMakerClient, endpointName: string): 
   }
 }
 
-async function describeEndpointConfig(client: SageMakerClient, configName: string, version: string): Promise<void> {
-  try {
-    await client.send(new DescribeEndpointConfigCommand({ EndpointConfigName: configName }));
-  } catch (error) {
-    if (isNotFound(error)) {
-      throw new RollbackError(
-        `no endpoint config for version ${version} (looked for ${configName}): list the version in the stack and deploy first.`,
-      );
-    }
-    throw wrap('DescribeEndpointConfig', configName, error);
+interface ConfigQuery {
+  readonly stackName: string;
+  readonly constructId: string;
+  readonly toVersion: string;
+  /** The endpoint's `media-triage:stack-id` tag; undefined for an endpoint deployed before the tag existed. */
+  readonly stackId: string | undefined;
+}
+
+/** The name of the newest endpoint config tagged with this stack (and stack id), construct id and version. */
+async function findVersionConfig(client: SageMakerClient, query: ConfigQuery): Promise<string> {
+  const prefix = endpointConfigNamePrefix(query.stackName, query.constructId, query.toVersion);
+  const wanted: Record<string, string | undefined> = {
+    [VERSION_TAG_KEYS.stack]: query.stackName,
+    [VERSION_TAG_KEYS.construct]: query.constructId,
+    [VERSION_TAG_KEYS.version]: query.toVersion,
+    [VERSION_TAG_KEYS.stackId]: query.stackId,
+  };
+  const matches: EndpointConfigSummary[] = [];
+  for (const candidate of await listConfigs(client, prefix)) {
+    if (candidate.EndpointConfigArn === undefined || candidate.EndpointConfigName === undefined) continue;
+    const tags = await tagsOf(client, candidate.EndpointConfigArn);
+    if (Object.entries(wanted).every(([key, value]) => value === undefined || tags[key] === value)) matches.push(candidate);
   }
+  const newest = matches.sort((a, b) => (b.CreationTime?.getTime() ?? 0) - (a.CreationTime?.getTime() ?? 0))[0];
+  if (newest?.EndpointConfigName === undefined) {
+    throw new RollbackError(
+      `no endpoint config for version ${query.toVersion} of ${query.stackName}/${query.constructId} (looked for configs ` +
+        `named ${prefix}… tagged ${VERSION_TAG_KEYS.version}=${query.toVersion}): list the version in the stack and deploy first.`,
+    );
+  }
+  return newest.EndpointConfigName;
+}
+
+async function listConfigs(client: SageMakerClient, nameContains: string): Promise<EndpointConfigSummary[]> {
+  const configs: EndpointConfigSummary[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await call('ListEndpointConfigs', nameContains, () =>
+      client.send(new ListEndpointConfigsCommand({ NameContains: nameContains, NextToken: nextToken, MaxResults: 100 })),
+    );
+    configs.push(...(page.EndpointConfigs ?? []));
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined && nextToken !== '');
+  return configs;
+}
+
+async function tagsOf(client: SageMakerClient, resourceArn: string): Promise<Record<string, string>> {
+  const tags: Record<string, string> = {};
+  let nextToken: string | undefined;
+  do {
+    const page = await call('ListTags', resourceArn, () =>
+      client.send(new ListTagsCommand({ ResourceArn: resourceArn, NextToken: nextToken, MaxResults: 100 })),
+    );
+    for (const tag of page.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? '';
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined && nextToken !== '');
+  return tags;
 }
 
 async function waitForUpdate(

@@ -17,7 +17,9 @@ import {
 } from '../../lib/constructs/hugging-face-dlc';
 import {
   HuggingFaceEndpoint,
-  endpointConfigNameFor,
+  VERSION_TAG_KEYS,
+  endpointConfigNamePrefix,
+  endpointConfigNameStem,
   endpointNameFor,
   type HuggingFaceEndpointProps,
 } from '../../lib/constructs/hugging-face-endpoint';
@@ -522,35 +524,41 @@ function only<T>(values: Record<string, T>): [string, T] {
   return entries[0] as [string, T];
 }
 
-describe('endpointConfigNameFor / endpointNameFor', () => {
+describe('endpointConfigNamePrefix / endpointConfigNameStem / endpointNameFor', () => {
   const sagemakerName = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+  /** The suffix the construct appends: `-` and 8 hex digits of the stack UUID. */
+  const full = (stem: string): string => `${stem}-0123abcd`;
 
-  it('is <stack>-<construct>-<version>-<8 hex> for short, clean parts, and deterministic', () => {
-    const name = endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v1');
-    expect(name).toMatch(/^MediaTriage-CategoryModel-v1-[0-9a-f]{8}$/);
-    expect(endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v1')).toBe(name);
+  it('is <stack>-<construct>-<version>-<8 hex of the content> for short, clean parts, and deterministic', () => {
+    const stem = endpointConfigNameStem('MediaTriage', 'CategoryModel', 'v1', '{}');
+    expect(stem).toMatch(/^MediaTriage-CategoryModel-v1-[0-9a-f]{8}$/);
+    expect(endpointConfigNameStem('MediaTriage', 'CategoryModel', 'v1', '{}')).toBe(stem);
+    expect(stem.startsWith(endpointConfigNamePrefix('MediaTriage', 'CategoryModel', 'v1'))).toBe(true);
     expect(endpointNameFor('MediaTriage', 'PolicyModel')).toMatch(/^MediaTriage-PolicyModel-[0-9a-f]{8}$/);
   });
 
-  it('is pinned: deployed config names and the rollback command must agree across code changes', () => {
-    // The example in hugging-face-endpoint.md.
-    expect(endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v1')).toBe('MediaTriage-CategoryModel-v1-865f87e2');
+  it('changes with the content, so a changed version gets a new config instead of a refused replacement', () => {
+    expect(endpointConfigNameStem('S', 'C', 'v1', '{"a":1}')).not.toBe(endpointConfigNameStem('S', 'C', 'v1', '{"a":2}'));
   });
 
-  it('sanitizes to SageMaker names of at most 63 characters, unique per version', () => {
+  it('sanitizes to SageMaker names of at most 63 characters with the suffix, unique per version', () => {
     const versions = ['v1.0', 'v1_0', 'v1-0', 'v1/0', 'V1.0', '+v1', CLIP_REVISION, `${CLIP_REVISION}-and-more`, 'x'.repeat(128)];
-    const names = versions.map((v) => endpointConfigNameFor('MediaTriage', 'CategoryModel', v));
+    const names = versions.map((v) => full(endpointConfigNameStem('MediaTriage', 'CategoryModel', v, '{}')));
     for (const name of names) {
       expect(name.length).toBeLessThanOrEqual(63);
       expect(name).toMatch(sagemakerName);
     }
     expect(new Set(names).size).toBe(versions.length);
-    expect(names[0]).toMatch(/^MediaTriage-CategoryModel-v1-0-[0-9a-f]{8}$/);
+    expect(names[0]).toMatch(/^MediaTriage-CategoryModel-v1-0-[0-9a-f]{8}-0123abcd$/);
+    for (const [index, v] of versions.entries()) {
+      expect(names[index]!.startsWith(endpointConfigNamePrefix('MediaTriage', 'CategoryModel', v)), v).toBe(true);
+    }
   });
 
   it('does not let parts run into each other', () => {
-    expect(endpointConfigNameFor('Stack', 'A-B', 'v1')).not.toBe(endpointConfigNameFor('Stack-A', 'B', 'v1'));
-    expect(() => endpointConfigNameFor('Stack', 'A', '')).toThrow(/version must not be empty/);
+    expect(endpointConfigNameStem('Stack', 'A-B', 'v1', '')).not.toBe(endpointConfigNameStem('Stack-A', 'B', 'v1', ''));
+    expect(() => endpointConfigNameStem('Stack', 'A', '', '')).toThrow(/version must not be empty/);
+    expect(() => endpointConfigNamePrefix('Stack', '', 'v1')).toThrow(/constructId must not be empty/);
   });
 });
 
@@ -561,30 +569,70 @@ describe('versions: one retained, named endpoint config per version', () => {
   const configs = resourcesOf(template, 'AWS::SageMaker::EndpointConfig');
   const models = resourcesOf(template, 'AWS::SageMaker::Model');
 
-  it('creates a model and an endpoint config per version, each config named by endpointConfigNameFor', () => {
+  /** The config's name as `<stem>-${suffix}`, the suffix being the stack UUID's first segment. */
+  const nameParts = (config: Resource): { stem: string; suffix: unknown } => {
+    const [separator, [stem, suffix]] = (config.Properties['EndpointConfigName'] as { 'Fn::Join': [string, [string, unknown]] })['Fn::Join'];
+    expect(separator).toBe('-');
+    return { stem, suffix };
+  };
+  const configOf = (version: string): [string, Resource] =>
+    Object.entries(configs).find(([, c]) => JSON.stringify(c.Properties['EndpointConfigName']) === JSON.stringify(stack.resolve(endpoint.endpointConfigNameOf(version))))!;
+
+  it('creates a model and an endpoint config per version, each named <stem>-<first 8 hex of the stack UUID>', () => {
     expect(Object.keys(models)).toHaveLength(2);
     expect(Object.keys(configs)).toHaveLength(2);
-    const names = Object.values(configs).map((c) => c.Properties['EndpointConfigName']).sort();
-    expect(names).toEqual([endpointConfigNameFor('TestStack', 'Clip', 'v1'), endpointConfigNameFor('TestStack', 'Clip', 'v2')].sort());
-    expect(endpoint.endpointConfigNameOf('v1')).toBe(endpointConfigNameFor('TestStack', 'Clip', 'v1'));
+    for (const config of Object.values(configs)) {
+      const { stem, suffix } = nameParts(config);
+      expect(stem).toMatch(/^TestStack-Clip-v[12]-[0-9a-f]{8}$/);
+      expect(suffix).toEqual({ 'Fn::Select': [0, { 'Fn::Split': ['-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }] }] });
+    }
+    expect(new Set(Object.values(configs).map((c) => nameParts(c).stem)).size).toBe(2);
     for (const [version, revision] of [['v1', CLIP_V1.revision], ['v2', CLIP_V2.revision]] as const) {
-      const [configId, config] = Object.entries(configs).find(([, c]) => c.Properties['EndpointConfigName'] === endpoint.endpointConfigNameOf(version))!;
+      const [configId, config] = configOf(version);
+      expect(nameParts(config).stem.startsWith(endpointConfigNamePrefix('TestStack', 'Clip', version))).toBe(true);
       expect(configId).toContain(`ClipEndpointConfig${version}`);
       const modelId = (config.Properties['ProductionVariants'] as { ModelName: { 'Fn::GetAtt': string[] } }[])[0]!.ModelName['Fn::GetAtt'][0]!;
       expect(models[modelId]?.Properties['PrimaryContainer']).toMatchObject({ Environment: { HF_MODEL_REVISION: revision } });
     }
   });
 
-  it('retains every model and config (deletion and replacement), so a dropped version stays usable', () => {
+  it('retains every model and config on update and delete, but not when a create rolls back', () => {
     for (const resource of [...Object.values(configs), ...Object.values(models)]) {
-      expect(resource.DeletionPolicy).toBe('Retain');
+      expect(resource.DeletionPolicy).toBe('RetainExceptOnCreate');
       expect(resource.UpdateReplacePolicy).toBe('Retain');
     }
+    // Models are CloudFormation-named, so a retained one never blocks a create.
+    for (const model of Object.values(models)) expect(model.Properties['ModelName']).toBeUndefined();
+  });
+
+  it('tags each config with stack, construct id, version and stack id, and the endpoint with the stack id', () => {
+    for (const version of ['v1', 'v2']) {
+      // CDK sorts tags by key.
+      expect(configOf(version)[1].Properties['Tags']).toEqual([
+        { Key: VERSION_TAG_KEYS.construct, Value: 'Clip' },
+        { Key: VERSION_TAG_KEYS.stack, Value: 'TestStack' },
+        { Key: VERSION_TAG_KEYS.stackId, Value: { Ref: 'AWS::StackId' } },
+        { Key: VERSION_TAG_KEYS.version, Value: version },
+      ]);
+    }
+    const [, ep] = only(resourcesOf(template, 'AWS::SageMaker::Endpoint'));
+    expect(ep.Properties['Tags']).toContainEqual({ Key: VERSION_TAG_KEYS.stackId, Value: { Ref: 'AWS::StackId' } });
+  });
+
+  it('renames a config whose model changes (CloudFormation cannot replace a custom-named resource in place)', () => {
+    const build = (revision: string): string => {
+      const s = stackIn('eu-west-1');
+      new HuggingFaceEndpoint(s, 'Clip', { ...hubProps, model: { modelId: CLIP, revision }, modelVersion: 'v1' });
+      const [, config] = only(resourcesOf(Template.fromStack(s), 'AWS::SageMaker::EndpointConfig'));
+      return nameParts(config).stem;
+    };
+    expect(build('a'.repeat(40))).not.toBe(build('b'.repeat(40)));
+    expect(build('a'.repeat(40))).toBe(build('a'.repeat(40)));
   });
 
   it('points the endpoint at the last listed version by default and exposes the active model', () => {
     const [, ep] = only(resourcesOf(template, 'AWS::SageMaker::Endpoint'));
-    const [v2Id] = Object.entries(configs).find(([, c]) => c.Properties['EndpointConfigName'] === endpoint.endpointConfigNameOf('v2'))!;
+    const [v2Id] = configOf('v2');
     expect(ep.Properties['EndpointConfigName']).toEqual({ 'Fn::GetAtt': [v2Id, 'EndpointConfigName'] });
     expect(endpoint.activeVersion).toBe('v2');
     expect(endpoint.modelVersion).toBe('v2');
@@ -629,8 +677,8 @@ describe('versions: one retained, named endpoint config per version', () => {
     const t = Template.fromStack(s);
     const [configId, config] = only(resourcesOf(t, 'AWS::SageMaker::EndpointConfig'));
     expect(configId).toContain(`ClipEndpointConfig${CLIP_REVISION}`);
-    expect(config.Properties['EndpointConfigName']).toBe(endpointConfigNameFor('TestStack', 'Clip', CLIP_REVISION));
-    expect(config.DeletionPolicy).toBe('Retain');
+    expect(nameParts(config).stem.startsWith(endpointConfigNamePrefix('TestStack', 'Clip', CLIP_REVISION))).toBe(true);
+    expect(config.DeletionPolicy).toBe('RetainExceptOnCreate');
     expect(single.versions).toEqual([CLIP_REVISION]);
     expect(single.activeVersion).toBe(CLIP_REVISION);
   });
@@ -782,7 +830,7 @@ describe('instance mode: blue/green deployment with alarm-driven auto-rollback',
         KmsKeyId: { 'Fn::GetAtt': [expect.any(String), 'Arn'] },
         ProductionVariants: [{ VariantName: 'AllTraffic', InstanceType: 'ml.m5.xlarge', InitialInstanceCount: 2 }],
       });
-      expect(config.DeletionPolicy).toBe('Retain');
+      expect(config.DeletionPolicy).toBe('RetainExceptOnCreate');
     }
     expect((ep.Properties['EndpointConfigName'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]).toContain('ClipEndpointConfigv2');
   });

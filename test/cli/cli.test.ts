@@ -236,12 +236,17 @@ describe('help and version', () => {
 describe('media-triage model rollback', () => {
   it('points the endpoint at the listed version through UpdateEndpoint and names the prop to change', async () => {
     const { startControlPlaneStandIn } = await import('../../lib/local/sagemaker/control-plane-standin');
-    const { endpointConfigNameFor } = await import('../../lib/constructs/hugging-face-endpoint');
-    const v1 = endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v1');
-    const v2 = endpointConfigNameFor('MediaTriage', 'CategoryModel', 'v2');
+    const { VERSION_TAG_KEYS } = await import('../../lib/constructs/hugging-face-endpoint');
+    // Named and tagged as the construct names and tags them (test/ops/model-rollback.test.ts derives both from a template).
+    const identity = { [VERSION_TAG_KEYS.stack]: 'MediaTriage', [VERSION_TAG_KEYS.construct]: 'CategoryModel' };
+    const config = (version: string, hash: string) => ({
+      name: `MediaTriage-CategoryModel-${version}-${hash}-5a1e2b3c`,
+      tags: { ...identity, [VERSION_TAG_KEYS.version]: version },
+    });
+    const [v1, v2] = [config('v1', '0badcafe'), config('v2', '1badcafe')].map((c) => c.name) as [string, string];
     const controlPlane = await startControlPlaneStandIn({
-      endpointConfigs: [{ name: v1 }, { name: v2 }],
-      endpoints: [{ name: 'category-endpoint', configName: v2 }],
+      endpointConfigs: [config('v1', '0badcafe'), config('v2', '1badcafe')],
+      endpoints: [{ name: 'category-endpoint', configName: v2, tags: identity }],
     });
     try {
       const env = {

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { unzipSync } from 'fflate';
+import { MODEL_CALL_MAX_ATTEMPTS } from '../../lambdas/adapters/model-retry';
+import { SETTING_NAMES } from '../../lambdas/adapters/settings';
 import { REASON_CODES, type ReasonCode } from '../../lambdas/core/outcomes';
 import { needsReview, type AssetRecord } from '../../lambdas/core/records';
 import { isCurrentTask } from '../../lambdas/core/review-task';
@@ -179,15 +181,69 @@ describe('faults and policy signals', () => {
     expect(run.messages.filter((m) => isCurrentTask(m.body as { revision: number }, byAssetKey(run.records, m.body['assetKey'])))).toHaveLength(3);
   });
 
-  it('records a model error as FAILED / MODEL_ERROR, keeps it out of review, and a rerun retries it', async () => {
-    let failing = true;
+  it('retries a model error (a cold endpoint) with backoff, so the asset is decided normally once the model answers', async () => {
+    // The first two category calls fail as a cold serverless endpoint does (ModelError), then it answers.
+    let categoryCalls = 0;
     const local = await session({
-      intercept: (request) => (failing && request.endpointName.startsWith('CategoryModel') ? { modelError: 'CUDA out of memory' } : undefined),
+      template: withFastModelRetries(),
+      intercept: (request) => {
+        if (!request.endpointName.startsWith('CategoryModel')) return undefined;
+        categoryCalls += 1;
+        return categoryCalls <= 2 ? { modelError: 'Model download exceeded the 60 s invocation limit' } : undefined;
+      },
+    });
+    try {
+      const run = await runIn(local, smallBatch());
+      expect(run.records).toHaveLength(3);
+      expect(run.summary!.outcomes.FAILED).toBe(0);
+      expect(run.records.some((record) => record.reasons.includes('MODEL_ERROR'))).toBe(false);
+      // Three assets, the first one's category call tried three times; one policy call each.
+      expect(categoryCalls).toBe(3 + 2);
+      expect(local.standIns.sageMakerInvocations()).toBe(3 + 2 + 3);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('retries throttling that outlasts the SDK\'s own retries', async () => {
+    let policyCalls = 0;
+    // The SDK retries a 429 itself (3 attempts): four throttles outlast it, so Classify's retry must carry on.
+    const local = await session({
+      template: withFastModelRetries(),
+      intercept: (request) => {
+        if (!request.endpointName.startsWith('PolicyModel')) return undefined;
+        policyCalls += 1;
+        return policyCalls <= 4 ? { throttle: true } : { labels: [{ label: 'neutral', score: 1 }] };
+      },
+    });
+    try {
+      const run = await runIn(local, smallBatch());
+      expect(run.summary!.outcomes.FAILED).toBe(0);
+      expect(policyCalls).toBeGreaterThan(4 + 2);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('records a model error that outlasts the retries as FAILED / MODEL_ERROR with the attempts, keeps it out of review, and a rerun retries it', async () => {
+    let failing = true;
+    let categoryCalls = 0;
+    const local = await session({
+      template: withFastModelRetries(),
+      intercept: (request) => {
+        if (!request.endpointName.startsWith('CategoryModel')) return undefined;
+        categoryCalls += 1;
+        return failing ? { modelError: 'CUDA out of memory' } : undefined;
+      },
     });
     try {
       const broken = await runIn(local, smallBatch());
       expect(broken.summary!.outcomes.FAILED).toBe(3);
       expect(broken.records.every((record) => record.reasons.includes('MODEL_ERROR'))).toBe(true);
+      for (const record of broken.records) {
+        expect(record.explanation).toMatch(new RegExp(`failed ${MODEL_CALL_MAX_ATTEMPTS} attempts; last error: ModelError: .*CUDA out of memory`));
+      }
+      expect(categoryCalls).toBe(3 * MODEL_CALL_MAX_ATTEMPTS);
       expect(broken.messages).toHaveLength(0);
       failing = false;
       const before = local.standIns.sageMakerInvocations();
@@ -214,6 +270,23 @@ describe('faults and policy signals', () => {
     expect(notZip.execution.output).toMatchObject({ status: 'REFUSED', error: { code: 'ARCHIVE_UNREADABLE' } });
   });
 });
+
+/**
+ * The synthesized template with Classify's first model-retry backoff at 1 ms (its MODEL_RETRY_BASE_DELAY_MS
+ * setting, as a deployment could set it), so the retry tests do not wait the real 0.5, 1, 2, 4 s.
+ */
+function withFastModelRetries(): ReturnType<typeof template> {
+  const altered = template();
+  const classify = Object.values(altered.Resources).find(
+    (resource) =>
+      resource.Type === 'AWS::Lambda::Function' &&
+      (resource.Properties?.['Environment'] as { Variables?: Record<string, string> } | undefined)?.Variables?.[SETTING_NAMES.stage] === 'Classify',
+  )!;
+  const variables = (classify.Properties!['Environment'] as { Variables: Record<string, string> }).Variables;
+  expect(variables[SETTING_NAMES.modelRetryBaseDelayMs]).toBeDefined();
+  variables[SETTING_NAMES.modelRetryBaseDelayMs] = '1';
+  return altered;
+}
 
 /** A copy of the synthesized template whose state machine definition has `from` replaced by `to`. */
 function alteredTemplate(from: string, to: string): ReturnType<typeof template> {
@@ -245,7 +318,7 @@ describe('the local run follows the synthesized template', () => {
   });
 
   it('batches items as the template’s ItemBatcher says', async () => {
-    const altered = alteredTemplate('"MaxItemsPerBatch":10', '"MaxItemsPerBatch":1');
+    const altered = alteredTemplate('"MaxItemsPerBatch":5', '"MaxItemsPerBatch":1');
     let batches = 0;
     const run = await runOnce(smallBatch(), { template: altered, onMapBatch: () => (batches += 1) });
     expect(run.records).toHaveLength(3);
@@ -366,7 +439,7 @@ describe('payload limits', () => {
 });
 
 describe('throttling', () => {
-  it('rides out brief throttling (SDK retries), and records persistent throttling as FAILED / NOT_PROCESSED', async () => {
+  it('rides out brief throttling (SDK retries), and records persistent throttling as FAILED / MODEL_ERROR after Classify\'s retries', async () => {
     let throttles = 2;
     const brief = await runOnce(smallBatch(), {
       intercept: (request) => (request.endpointName.startsWith('CategoryModel') && throttles-- > 0 ? { throttle: true } : undefined),
@@ -374,17 +447,19 @@ describe('throttling', () => {
     expect(brief.records).toHaveLength(3);
     expect(brief.records.every((record) => record.outcome !== 'FAILED')).toBe(true);
 
-    // One SDK attempt per call keeps this part quick; the Step Functions retries still apply.
+    // One SDK attempt per call keeps this part quick; Classify's own retries (1 ms backoff here) still apply.
     process.env['AWS_MAX_ATTEMPTS'] = '1';
     let throttling = true;
     const local = await session({
+      template: withFastModelRetries(),
       intercept: (request) => (throttling && request.endpointName.startsWith('CategoryModel') ? { throttle: true } : undefined),
     });
     try {
       const persistent = await runIn(local, smallBatch());
       expect(persistent.execution.status).toBe('SUCCEEDED');
       expect(persistent.records).toHaveLength(3);
-      expect(persistent.records.every((record) => record.outcome === 'FAILED' && record.reasons.includes('NOT_PROCESSED'))).toBe(true);
+      expect(persistent.records.every((record) => record.outcome === 'FAILED' && record.reasons.includes('MODEL_ERROR'))).toBe(true);
+      expect(persistent.records[0]!.explanation).toMatch(/ThrottlingException/);
       expect(persistent.messages).toHaveLength(0);
       // Once the endpoint recovers, rerunning the batch resumes it: every asset gets its decision, none is lost.
       throttling = false;

@@ -3,23 +3,56 @@
  * (no client mocks): the same JSON 1.1 requests, error shapes and status transitions the service uses.
  */
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { endpointConfigNameFor, endpointNameFor } from '../../lib/constructs/hugging-face-endpoint';
+import { HuggingFaceEndpoint, endpointNameFor, type ModelVersion } from '../../lib/constructs/hugging-face-endpoint';
 import {
   startControlPlaneStandIn,
   type ControlPlaneStandIn,
   type ControlPlaneStandInOptions,
 } from '../../lib/local/sagemaker/control-plane-standin';
 import { formatRollback, instructionFor, rollbackModel, RollbackError } from '../../lib/ops/model-rollback';
+import { deployedSageMaker, stackIdOf } from './deployed-configs';
 
 const STACK = 'MediaTriage';
 const CATEGORY = 'CategoryModel';
 const ENDPOINT = 'CategoryModelEndpoint-AbC123';
-const V1 = endpointConfigNameFor(STACK, CATEGORY, 'v1');
-const V2 = endpointConfigNameFor(STACK, CATEGORY, 'v2');
 const INSTANCE_ENDPOINT = endpointNameFor(STACK, 'PolicyModel');
-const P1 = endpointConfigNameFor(STACK, 'PolicyModel', 'v1');
-const P2 = endpointConfigNameFor(STACK, 'PolicyModel', 'v2');
+
+/** The construct's real template: a serverless endpoint with v1, v2 and v10 (v1 is a prefix of v10), an instance one. */
+function synthesized(): { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> } {
+  const stack = new Stack(new App(), STACK, { env: { account: '000000000000', region: 'us-east-1' } });
+  const hub = (revision: string): ModelVersion['model'] => ({ modelId: 'openai/clip-vit-base-patch32', revision });
+  new HuggingFaceEndpoint(stack, CATEGORY, {
+    task: 'zero-shot-image-classification',
+    versions: [
+      { version: 'v1', model: hub('a'.repeat(40)) },
+      { version: 'v2', model: hub('b'.repeat(40)) },
+      { version: 'v10', model: hub('c'.repeat(40)) },
+    ],
+    activeVersion: 'v2',
+  });
+  new HuggingFaceEndpoint(stack, 'PolicyModel', {
+    task: 'image-classification',
+    versions: [
+      { version: 'v1', model: { modelId: 'Falconsai/nsfw_image_detection', revision: 'd'.repeat(40) } },
+      { version: 'v2', model: { modelId: 'Falconsai/nsfw_image_detection', revision: 'e'.repeat(40) } },
+    ],
+    compute: { mode: 'instance', instanceType: 'ml.m5.xlarge' },
+  });
+  return Template.fromStack(stack).toJSON() as ReturnType<typeof synthesized>;
+}
+
+const TEMPLATE = synthesized();
+// This stack's create, and a stack of the same name that was deleted earlier and left its retained configs behind:
+// same names up to the creation suffix, same stack/construct/version tags, another stack id.
+const CURRENT = deployedSageMaker(TEMPLATE, stackIdOf(STACK, '5a1e2b3c-0000-4000-8000-000000000001'), 60_000);
+const LEFTOVER = deployedSageMaker(TEMPLATE, stackIdOf(STACK, '0ddba11a-0000-4000-8000-000000000002'));
+const V1 = CURRENT.byVersion[CATEGORY]!['v1']!;
+const V2 = CURRENT.byVersion[CATEGORY]!['v2']!;
+const P1 = CURRENT.byVersion['PolicyModel']!['v1']!;
+const P2 = CURRENT.byVersion['PolicyModel']!['v2']!;
 const GUARDRAILS = {
   BlueGreenUpdatePolicy: {
     TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 600 },
@@ -30,15 +63,11 @@ const GUARDRAILS = {
 };
 
 const seeds: ControlPlaneStandInOptions = {
-  endpointConfigs: [
-    { name: V1 },
-    { name: V2 },
-    { name: P1, variants: [{ variantName: 'AllTraffic', instanceType: 'ml.m5.xlarge', initialInstanceCount: 2 }] },
-    { name: P2, variants: [{ variantName: 'AllTraffic', instanceType: 'ml.m5.xlarge', initialInstanceCount: 2 }] },
-  ],
+  // The leftovers are seeded as the newest configs, so picking this stack's config cannot rest on creation times.
+  endpointConfigs: [...CURRENT.configs, ...LEFTOVER.configs],
   endpoints: [
-    { name: ENDPOINT, configName: V2 },
-    { name: INSTANCE_ENDPOINT, configName: P2, lastDeploymentConfig: GUARDRAILS },
+    { name: ENDPOINT, configName: V2, tags: CURRENT.endpointTags[CATEGORY] },
+    { name: INSTANCE_ENDPOINT, configName: P2, lastDeploymentConfig: GUARDRAILS, tags: CURRENT.endpointTags['PolicyModel'] },
   ],
 };
 
@@ -82,6 +111,16 @@ describe('the control-plane stand-in speaks the SDK protocol', () => {
   });
 });
 
+describe('the names and tags the construct deploys', () => {
+  it('differ per stack creation, so a repeated create never meets a leftover name', () => {
+    const current = CURRENT.configs.map((c) => c.name);
+    const leftover = LEFTOVER.configs.map((c) => c.name);
+    expect(new Set([...current, ...leftover]).size).toBe(current.length + leftover.length);
+    for (const name of current) expect(name).toMatch(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/);
+    expect(V1).toMatch(/^MediaTriage-CategoryModel-v1-[0-9a-f]{8}-5a1e2b3c$/);
+  });
+});
+
 describe('rollbackModel', () => {
   let shared: { plane: ControlPlaneStandIn; client: SageMakerClient };
   beforeAll(async () => {
@@ -112,12 +151,15 @@ describe('rollbackModel', () => {
     });
     expect(plane.requests.map((r) => r.operation)).toEqual([
       'DescribeEndpoint',
-      'DescribeEndpointConfig',
+      'ListTags', // the endpoint's stack id
+      'ListEndpointConfigs',
+      ...Array<string>(4).fill('ListTags'), // v1 and v10, of this stack and of the leftover one
       'UpdateEndpoint',
       'DescribeEndpoint',
     ]);
+    expect(plane.requests[2]?.input).toEqual({ NameContains: 'MediaTriage-CategoryModel-v1', MaxResults: 100 });
     // No guardrails to retain on a serverless endpoint: RetainDeploymentConfig is not sent at all.
-    expect(plane.requests[2]?.input).toEqual({ EndpointName: ENDPOINT, EndpointConfigName: V1 });
+    expect(plane.requests.find((r) => r.operation === 'UpdateEndpoint')?.input).toEqual({ EndpointName: ENDPOINT, EndpointConfigName: V1 });
     expect(plane.endpoint(ENDPOINT)).toMatchObject({ configName: V1, status: 'InService' });
   });
 
@@ -149,8 +191,8 @@ describe('rollbackModel', () => {
     const error = await rollback(shared.client, { toVersion: 'v0' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RollbackError);
     expect((error as Error).message).toBe(
-      `no endpoint config for version v0 (looked for ${endpointConfigNameFor(STACK, CATEGORY, 'v0')}): ` +
-        'list the version in the stack and deploy first.',
+      'no endpoint config for version v0 of MediaTriage/CategoryModel (looked for configs named MediaTriage-CategoryModel-v0… ' +
+        'tagged media-triage:version=v0): list the version in the stack and deploy first.',
     );
     expect(shared.plane.requests.filter((r) => r.operation === 'UpdateEndpoint')).toEqual([]);
     expect(shared.plane.endpoint(ENDPOINT)?.configName).toBe(V2);
@@ -206,5 +248,26 @@ describe('rollbackModel', () => {
     await expect(rollback(failing.client, { wait: true, pollIntervalMs: 10 })).rejects.toThrow(
       `the update of ${ENDPOINT} did not take (status InService, still on ${V2}): Model container failed the ping health check.`,
     );
+  });
+
+  it('follows NextToken through ListEndpointConfigs and ListTags pages', async () => {
+    const { plane, client } = await standIn({ ...seeds, maxPageSize: 1 });
+    expect((await rollback(client)).toConfig).toBe(V1);
+    // Four candidates (v1 and v10, this stack and the leftover), one per page.
+    expect(plane.requests.filter((r) => r.operation === 'ListEndpointConfigs')).toHaveLength(4);
+  });
+
+  it('of several configs of the version in this stack (a replaced one was retained), takes the newest', async () => {
+    // A deploy that changed v1's model replaced its config under a new name; the old one (V1) was retained.
+    const replacement = CURRENT.configs
+      .filter((config) => config.name === V1)
+      .map((config) => ({ ...config, name: V1.replace(/-[0-9a-f]{8}-/, '-0123abcd-'), ageMs: 30_000 }));
+    const { client } = await standIn({ ...seeds, endpointConfigs: [...seeds.endpointConfigs!, ...replacement] });
+    expect((await rollback(client)).toConfig).toBe(replacement[0]!.name);
+  });
+
+  it('without a stack id on the endpoint (deployed before the tag), still keeps to this stack name, construct and version', async () => {
+    const { client } = await standIn({ ...seeds, endpointConfigs: CURRENT.configs, endpoints: [{ name: ENDPOINT, configName: V2 }] });
+    expect((await rollback(client)).toConfig).toBe(V1);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * A minimal local stand-in for the SageMaker control plane (the `sagemaker` API, not the runtime), enough for the
- * model rollback command: DescribeEndpoint, DescribeEndpointConfig and UpdateEndpoint, over endpoints and endpoint
- * configs seeded by the caller. Point the real `@aws-sdk/client-sagemaker` client at it with `endpoint: url`.
+ * model rollback command: DescribeEndpoint, DescribeEndpointConfig, ListEndpointConfigs (NameContains, paged, newest
+ * first), ListTags (paged) and UpdateEndpoint, over endpoints and endpoint configs (with their tags) seeded by the
+ * caller. Point the real `@aws-sdk/client-sagemaker` client at it with `endpoint: url`.
  *
  * Wire format (what the SDK's AwsJson1_1Protocol sends and reads, `@aws-sdk/core` protocols/json): `POST /` with
  * `Content-Type: application/x-amz-json-1.1` and `X-Amz-Target: SageMaker.<Operation>`, a JSON body of the input
@@ -39,6 +40,10 @@ export interface SeedEndpointConfig {
   readonly name: string;
   /** @default one serverless `AllTraffic` variant */
   readonly variants?: readonly SeedVariant[];
+  /** Tags, as ListTags returns them. @default none */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Milliseconds before the stand-in's start at which the config was created (older configs first). @default 0 */
+  readonly ageMs?: number;
 }
 
 export interface SeedEndpoint {
@@ -48,6 +53,8 @@ export interface SeedEndpoint {
   readonly status?: string;
   /** Returned as `LastDeploymentConfig` (the API's PascalCase shape), e.g. a BlueGreenUpdatePolicy with alarms. */
   readonly lastDeploymentConfig?: Record<string, unknown>;
+  /** Tags, as ListTags returns them. @default none */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 export interface ControlPlaneStandInOptions {
@@ -62,6 +69,11 @@ export interface ControlPlaneStandInOptions {
   readonly updateOutcome?: (endpointName: string, configName: string) => string | undefined;
   /** 0 (the default) picks a free port. The server listens on 127.0.0.1 only. */
   readonly port?: number;
+  /**
+   * Most items a List page holds, whatever MaxResults asks (the API allows shorter pages; tests use it to exercise
+   * NextToken). @default 100
+   */
+  readonly maxPageSize?: number;
 }
 
 export interface ControlPlaneRequest {
@@ -104,6 +116,9 @@ interface ConfigState {
   creationTime: number;
 }
 
+/** Maximum MaxResults of ListEndpointConfigs and ListTags. */
+const MAX_PAGE = 100;
+
 interface Reply {
   readonly status: number;
   readonly body: unknown;
@@ -133,12 +148,15 @@ export async function startControlPlaneStandIn(options: ControlPlaneStandInOptio
   // SageMaker names are case-insensitive on lookup (the ARN is lower-cased); keep the name as created.
   const configs = new Map<string, ConfigState>();
   const endpoints = new Map<string, EndpointState>();
+  // Keyed by ARN, as ListTags is.
+  const tags = new Map<string, Readonly<Record<string, string>>>();
   for (const seed of options.endpointConfigs ?? []) {
     configs.set(seed.name.toLowerCase(), {
       name: seed.name,
       variants: seed.variants ?? [{ variantName: 'AllTraffic', serverless: { memorySizeInMb: 6144, maxConcurrency: 5 } }],
-      creationTime: started,
+      creationTime: started - (seed.ageMs ?? 0),
     });
+    tags.set(configArn(seed.name), seed.tags ?? {});
   }
   for (const seed of options.endpoints ?? []) {
     if (!configs.has(seed.configName.toLowerCase())) {
@@ -152,6 +170,7 @@ export async function startControlPlaneStandIn(options: ControlPlaneStandInOptio
       lastModifiedTime: started,
       lastDeploymentConfig: seed.lastDeploymentConfig,
     });
+    tags.set(endpointArn(seed.name), seed.tags ?? {});
   }
 
   function settle(endpoint: EndpointState): EndpointState {
@@ -255,9 +274,49 @@ export async function startControlPlaneStandIn(options: ControlPlaneStandInOptio
     return { EndpointArn: endpointArn(endpoint.name) };
   }
 
+  /** One page of `items` after the opaque `NextToken` (here: the offset), as the List operations page. */
+  function page<T>(items: readonly T[], input: Record<string, unknown>): { items: T[]; NextToken?: string } {
+    // SageMaker's default page is 10 items.
+    const asked = typeof input['MaxResults'] === 'number' ? input['MaxResults'] : 10;
+    if (!Number.isInteger(asked) || asked < 1 || asked > MAX_PAGE) {
+      throw new ApiError('ValidationException', `Value ${String(asked)} at 'maxResults' failed to satisfy constraint: Member must have value between 1 and ${MAX_PAGE}`);
+    }
+    const size = Math.min(asked, options.maxPageSize ?? MAX_PAGE);
+    const start = typeof input['NextToken'] === 'string' ? Number(input['NextToken']) : 0;
+    const end = start + size;
+    return { items: items.slice(start, end), ...(end < items.length ? { NextToken: String(end) } : {}) };
+  }
+
+  function listEndpointConfigs(input: Record<string, unknown>): unknown {
+    const contains = typeof input['NameContains'] === 'string' ? input['NameContains'].toLowerCase() : '';
+    // SageMaker's default order: CreationTime, Descending.
+    const matching = [...configs.values()]
+      .filter((config) => config.name.toLowerCase().includes(contains))
+      .sort((a, b) => b.creationTime - a.creationTime);
+    const { items, NextToken } = page(matching, input);
+    return {
+      EndpointConfigs: items.map((config) => ({
+        EndpointConfigName: config.name,
+        EndpointConfigArn: configArn(config.name),
+        CreationTime: epochSeconds(config.creationTime),
+      })),
+      ...(NextToken !== undefined ? { NextToken } : {}),
+    };
+  }
+
+  function listTags(input: Record<string, unknown>): unknown {
+    const arn = requiredName(input['ResourceArn'], 'ResourceArn').toLowerCase();
+    const known = tags.get(arn);
+    if (known === undefined) throw new ApiError('ValidationException', `Could not find resource "${arn}".`);
+    const { items, NextToken } = page(Object.entries(known), input);
+    return { Tags: items.map(([Key, Value]) => ({ Key, Value })), ...(NextToken !== undefined ? { NextToken } : {}) };
+  }
+
   const operations: Record<string, (input: Record<string, unknown>) => unknown> = {
     DescribeEndpoint: describeEndpoint,
     DescribeEndpointConfig: describeEndpointConfig,
+    ListEndpointConfigs: listEndpointConfigs,
+    ListTags: listTags,
     UpdateEndpoint: updateEndpoint,
   };
 
