@@ -70,6 +70,14 @@ export interface AssetRecord {
   /** Message id of the latest revision's review message. */
   reviewMessageId?: string;
   reviewEnqueuedAt?: string;
+  /** Human review of the current revision (core/review/decisions.ts): OPEN, ADJUDICATION or FINAL. */
+  reviewStatus?: 'OPEN' | 'ADJUDICATION' | 'FINAL';
+  /** The consolidated review label once the review policy's rule is met (approve, reject, recategorize:<id>). */
+  reviewOutcome?: string;
+  reviewOutcomeBy?: 'consensus' | 'adjudication';
+  reviewOutcomeRevision?: number;
+  reviewedBy?: string[];
+  reviewedAt?: string;
 }
 
 export type BatchStatus = 'PREPARED' | 'REFUSED' | 'COMPLETED';

@@ -19,8 +19,10 @@ export interface ReviewQueueProps {
    */
   readonly visibilityTimeout?: Duration;
   /**
-   * Receives before a message moves to the dead-letter queue.
-   * @default 5
+   * Receives before a message moves to the dead-letter queue. Reviewer tools hand a message back when its asset needs
+   * a different reviewer (the second blind reviewer, an adjudicator), and each hand-back counts as a receive, so the
+   * limit is sized for a double review plus adjudication among several polling reviewers, not for a single consumer.
+   * @default 50
    */
   readonly maxReceiveCount?: number;
   /**
@@ -51,7 +53,7 @@ export class ReviewQueue extends Construct {
       enforceSSL: true,
       retentionPeriod,
       visibilityTimeout: props.visibilityTimeout ?? Duration.minutes(15),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 50 },
     });
   }
 }

@@ -890,11 +890,11 @@ describe('records table', () => {
 });
 
 describe('review queue', () => {
-  it('redrives to its dead-letter queue after 5 receives, SQS-managed SSE, 15 min visibility', () => {
+  it('redrives to its dead-letter queue after 50 receives (hand-backs count), SQS-managed SSE, 15 min visibility', () => {
     const queueId = logicalId(stack.review.queue);
     const dlqId = logicalId(stack.review.deadLetterQueue);
     template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 50 },
       SqsManagedSseEnabled: true,
       VisibilityTimeout: 900,
     });

@@ -1,0 +1,85 @@
+/**
+ * `dataset export`: the consolidated human decisions as a versioned labelled dataset — one JSON line per asset whose
+ * review is final, with the image's location, the model outputs the asset had (what triage saw), the triage result,
+ * the human label and the lineage — written under `datasets/<version>/` in the reports bucket. The version is derived
+ * from the content, so exporting the same decisions twice gives the same version.
+ */
+import { createHash } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { AssetRecord } from '../core/records';
+import { s3Client } from './aws-clients';
+import { ReviewStore } from './review-store';
+
+export const DATASET_SCHEMA_VERSION = 1;
+
+export interface DatasetLine {
+  schemaVersion: typeof DATASET_SCHEMA_VERSION;
+  batchId: string;
+  assetKey: string;
+  assetId?: string;
+  merchantId?: string;
+  declaredCategoryId?: string;
+  image: { bucket: string; key: string | null; sha256?: string };
+  /** The human label (approve, reject, recategorize:<id>), how it was reached, and by whom. */
+  label: string;
+  labelBy: 'consensus' | 'adjudication';
+  reviewers: string[];
+  reviewedAt?: string;
+  triage: { outcome: string; reasons: string[] };
+  modelOutputs: { categoryScores: Array<{ categoryId: string; score: number }>; topCategoryId: string | null; topScore: number | null; policy: Array<{ classId: string; score: number }> };
+  lineage: AssetRecord['lineage'];
+}
+
+export interface DatasetExport {
+  version: string;
+  key: string;
+  items: number;
+  lines: DatasetLine[];
+}
+
+export function datasetLine(record: AssetRecord, dataBucket: string): DatasetLine | undefined {
+  if (record.reviewStatus !== 'FINAL' || record.reviewOutcome === undefined || record.reviewOutcomeBy === undefined) return undefined;
+  return {
+    schemaVersion: DATASET_SCHEMA_VERSION,
+    batchId: record.batchId,
+    assetKey: record.assetKey,
+    assetId: record.listing.assetId,
+    merchantId: record.listing.merchantId,
+    declaredCategoryId: record.listing.declaredCategoryId,
+    image: { bucket: dataBucket, key: record.image?.modelInputKey ?? null, sha256: record.image?.sha256 },
+    label: record.reviewOutcome,
+    labelBy: record.reviewOutcomeBy,
+    reviewers: record.reviewedBy ?? [],
+    reviewedAt: record.reviewedAt,
+    triage: { outcome: record.outcome, reasons: record.reasons },
+    modelOutputs: {
+      categoryScores: record.evidence?.category.scores ?? [],
+      topCategoryId: record.evidence?.category.topCategoryId ?? null,
+      topScore: record.evidence?.category.topScore ?? null,
+      policy: (record.evidence?.policy ?? []).map(({ classId, score }) => ({ classId, score })),
+    },
+    lineage: record.lineage,
+  };
+}
+
+/** Exports every final review found in the audit log of [from, to] (latest state of each record). */
+export async function exportDataset(target: { tableName: string; dataBucket: string; reportsBucket: string }, window: { from: Date; to: Date }): Promise<DatasetExport> {
+  const store = new ReviewStore(target.tableName);
+  const finalized = (await store.auditLog(window.from, window.to)).filter((entry) => entry.action === 'FINALIZED');
+  const keys = new Map<string, { pk: string; sk: string }>();
+  for (const entry of finalized) {
+    const key = entry.details['recordKey'] as { pk: string; sk: string } | undefined;
+    if (key !== undefined) keys.set(`${key.pk}\n${key.sk}`, key);
+  }
+  const lines: DatasetLine[] = [];
+  for (const key of [...keys.values()].sort((a, b) => `${a.pk}${a.sk}`.localeCompare(`${b.pk}${b.sk}`))) {
+    const record = await store.getItem<AssetRecord>(key);
+    const line = record === undefined ? undefined : datasetLine(record, target.dataBucket);
+    if (line !== undefined) lines.push(line);
+  }
+  const body = lines.map((line) => JSON.stringify(line)).join('\n') + (lines.length > 0 ? '\n' : '');
+  const version = `v${DATASET_SCHEMA_VERSION}-${createHash('sha256').update(body).digest('hex').slice(0, 12)}`;
+  const key = `datasets/${version}/labelled.jsonl`;
+  await s3Client().send(new PutObjectCommand({ Bucket: target.reportsBucket, Key: key, Body: body, ContentType: 'application/x-ndjson' }));
+  return { version, key, items: lines.length, lines };
+}
