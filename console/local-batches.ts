@@ -20,6 +20,8 @@ type SessionPart = Pick<LocalSession, 'runArchive' | 'reportsBucket' | 'stack'>;
 interface JobEntry {
   job: BatchJob;
   summary?: BatchSummary;
+  /** The progress was read after the run ended: it cannot change any more. */
+  settled?: boolean;
 }
 
 export class LocalBatches implements BatchesBackend {
@@ -89,9 +91,11 @@ export class LocalBatches implements BatchesBackend {
     const entry = this.entries.get(jobId);
     if (entry === undefined) return undefined;
     const { job } = entry;
-    if (job.state !== 'QUEUED') {
+    if (job.state !== 'QUEUED' && entry.settled !== true) {
+      const finished = job.finishedAt !== undefined;
       const batch = await readBatchRecord(this.tableName, job.batchId);
       job.progress = { expectedAssets: batch?.expectedAssets, recorded: await countAssetRecords(this.tableName, job.batchId) };
+      entry.settled = finished;
     }
     return structuredClone(job);
   }

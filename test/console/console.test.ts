@@ -5,14 +5,12 @@
  * moves on, the empty state shows; the API refuses cross-origin and malformed requests with `{error, code}`; the
  * Batches page runs an uploaded zip and loose images through the local pipeline and shows their outcomes.
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { s3Client } from '../../lambdas/adapters/aws-clients';
 import { getAssetRecord, listAssetRecords } from '../../lambdas/adapters/record-store';
 import { ReviewStore } from '../../lambdas/adapters/review-store';
 import { reviewStats } from '../../lambdas/adapters/review-stats';
@@ -24,6 +22,7 @@ import { loadTaxonomy } from '../../lambdas/core/taxonomy';
 import { buildZip, manifestCsv, stdlibPhoto } from '../../lib/local/demo-batch';
 import type { LocalSession } from '../../lib/local/local-session';
 import { LocalBatches } from '../../console/local-batches';
+import { readS3Object } from '../../console/s3-image';
 import { startReviewConsole, type ReviewConsole } from '../../console/server';
 import { runIn, session } from '../support/local-pipeline';
 
@@ -60,16 +59,6 @@ const neutralPolicy = (request: { endpointName: string }) =>
 
 async function record(assetKey: string, batch = batchId): Promise<AssetRecord> {
   return (await getAssetRecord(batchPk(batch), assetSk(assetKey)))!;
-}
-
-async function readImage(bucket: string, key: string): Promise<Buffer | undefined> {
-  try {
-    const object = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return Buffer.from(await object.Body!.transformToByteArray());
-  } catch (error) {
-    if ((error as Error).name === 'NoSuchKey') return undefined;
-    throw error;
-  }
 }
 
 async function shownAssetKey(page: Page): Promise<string | undefined> {
@@ -152,7 +141,7 @@ beforeAll(async () => {
   consoleServer = await startReviewConsole({
     work: new ReviewWork(target, taxonomy, policy),
     stats: (window) => reviewStats(target, window),
-    readImage,
+    readImage: readS3Object,
     taxonomy,
     host: '127.0.0.1',
     port: 0,
