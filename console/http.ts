@@ -30,9 +30,15 @@ export function checkHost(request: IncomingMessage, hosts: ReadonlySet<string>):
 }
 
 /**
- * For POSTs: the Origin (browsers always send it on a POST) must be the console's own; tools without a browser send
- * none. `Sec-Fetch-Site: cross-site` is refused as well, for browsers that send it.
+ * For every API request: a browser's `Sec-Fetch-Site` must say the console's own page (or a typed URL) made it. That
+ * covers GETs too — `GET /api/next` claims an item, and an `<img src>` on another page must not claim for a reviewer.
  */
+export function checkFetchSite(request: IncomingMessage): void {
+  const site = request.headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') throw new HttpError(403, 'CROSS_ORIGIN', 'cross-origin requests are refused');
+}
+
+/** For POSTs: the Origin (browsers always send it on a POST) must be the console's own; tools without a browser send none. */
 export function checkSameOrigin(request: IncomingMessage, hosts: ReadonlySet<string>): void {
   const origin = request.headers.origin;
   if (origin !== undefined) {
@@ -45,8 +51,6 @@ export function checkSameOrigin(request: IncomingMessage, hosts: ReadonlySet<str
     }
     if (!hosts.has(host)) throw new HttpError(403, 'CROSS_ORIGIN', 'cross-origin requests are refused');
   }
-  const site = request.headers['sec-fetch-site'];
-  if (site === 'cross-site' || site === 'same-site') throw new HttpError(403, 'CROSS_ORIGIN', 'cross-origin requests are refused');
 }
 
 export function requireContentType(request: IncomingMessage, allowed: readonly string[]): void {

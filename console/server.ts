@@ -17,8 +17,9 @@ import type { CaseView } from '../lambdas/core/review/case-view';
 import { InvalidLabelError, parseLabel } from '../lambdas/core/review/labels';
 import type { Taxonomy } from '../lambdas/core/taxonomy';
 import type { BatchesBackend } from './batches';
-import { checkHost, checkSameOrigin, HttpError, ownHosts, readBody, readJson, requireContentType, send, sendError, sendJson, text } from './http';
+import { checkFetchSite, checkHost, checkSameOrigin, HttpError, ownHosts, readBody, readJson, requireContentType, send, sendError, sendJson, text } from './http';
 import { looseImagesArchive, safeFileName } from './loose-images';
+import { ownStats, type OwnStats } from './own-stats';
 import { batchesPage, reviewPage, type PageCategory } from './page';
 
 export interface ReviewConsoleOptions {
@@ -46,8 +47,6 @@ export interface ReviewConsole {
   close(): Promise<void>;
 }
 
-/** Gold accuracy is shown only from this many gold answers on, so its first appearance does not mark an item as gold. */
-export const MIN_GOLD_ANSWERS_SHOWN = 5;
 const REVIEWER_ID = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 const JSON_LIMIT = 64 * 1024;
 const IMAGES_JSON_LIMIT = 128 * 1024 * 1024;
@@ -95,26 +94,16 @@ export async function startReviewConsole(options: ReviewConsoleOptions): Promise
     };
   }
 
-  async function reviewerStats(reviewerId: string): Promise<unknown> {
+  async function reviewerStats(reviewerId: string): Promise<OwnStats> {
     const to = new Date(Date.now() + 60_000);
     const from = new Date(to.getTime() - (options.statsDays ?? 30) * 86_400_000);
-    const stats = await options.stats({ from, to });
-    const own = stats.reviewers.find((reviewer) => reviewer.reviewerId === reviewerId);
-    const gold = stats.goldAccuracy.perReviewer.find((reviewer) => reviewer.reviewerId === reviewerId);
-    return {
-      reviewerId,
-      from: stats.from,
-      to: stats.to,
-      decisions: own?.decisions ?? 0,
-      medianTimeToLabelMs: own?.medianTimeToLabelMs ?? null,
-      goldAccuracy: gold !== undefined && gold.items >= MIN_GOLD_ANSWERS_SHOWN ? gold.accuracy : null,
-      pending: stats.pending.visible,
-    };
+    return ownStats(await options.stats({ from, to }), reviewerId);
   }
 
   async function api(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const route = `${request.method} ${url.pathname}`;
-    if (request.method === 'POST') checkSameOrigin(request, hosts);
+    checkFetchSite(request);
+    if (request.method !== 'GET') checkSameOrigin(request, hosts);
     switch (route) {
       case 'GET /api/next': {
         const reviewer = reviewerFrom(url.searchParams.get('reviewer'));

@@ -232,6 +232,11 @@ describe('review page', () => {
     await page.waitForFunction(() => !document.getElementById('case')!.hidden || !document.getElementById('empty')!.hidden);
     await page.reload();
     expect(await page.inputValue('#reviewer')).toBe('bob');
+    // the adjudicator toggle asks for adjudication work
+    await page.waitForFunction(() => !document.getElementById('empty')!.hidden || !document.getElementById('case')!.hidden);
+    const adjudicating = page.waitForRequest((request) => request.url().includes('/api/next?reviewer=bob&adjudicator=1'));
+    await page.check('#adjudicator');
+    await adjudicating;
     await context.close();
   });
 
@@ -262,6 +267,9 @@ describe('review page', () => {
     const report = await fetch(new URL(`api/image?key=${encodeURIComponent(`incoming/console.zip`)}`, consoleServer.url));
     expect(report.status).toBe(404);
     expect((await fetch(new URL('api/next?reviewer=%3Cscript%3E', consoleServer.url))).status).toBe(400);
+    // a GET that claims must not be triggered by another site's <img src> (browsers say where a request comes from)
+    const crossSite = await fetch(new URL('api/next?reviewer=alice', consoleServer.url), { headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(crossSite.status).toBe(403);
     expect(logged).toEqual([]);
   });
 });
