@@ -57,7 +57,7 @@ input[type="text"], select { font: inherit; padding: 4px 6px; }
 .empty { text-align: center; padding: 48px 12px; }
 .stats { display: flex; gap: 18px; flex-wrap: wrap; }
 .stats div strong { display: block; font-size: 18px; }
-.badge { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; background: #eef0f3; }
+.badge { display: inline-block; white-space: nowrap; padding: 0 8px; border-radius: 10px; font-size: 12px; background: #eef0f3; }
 .badge.FLAGGED, .badge.FAILED, .badge.REFUSED { background: #fbe3e1; color: var(--bad); }
 .badge.NEEDS_REVIEW, .badge.RUNNING, .badge.QUEUED { background: #fdf0d5; color: var(--warn); }
 .badge.AUTO_PASS, .badge.COMPLETED { background: #e3f3e7; color: var(--ok); }

@@ -113,6 +113,7 @@ function rawRequest(url: string, options: { method: string; headers: Record<stri
 beforeAll(async () => {
   // CI installs Debian's chromium; a machine without it must fail here, not skip the console's only browser test.
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium) to run the console test`);
+  await mkdir(ARTIFACTS, { recursive: true });
   local = await session({ intercept: neutralPolicy });
   const archive = buildZip({
     'manifest.csv': manifestCsv([
@@ -170,7 +171,6 @@ describe('review page', () => {
     const first = await nextShown(page, undefined);
     expect(reviewable.map((r) => r.assetKey)).toContain(first);
     await expectItemShown(page, first!);
-    await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'console.png'), fullPage: true });
 
     // n focuses the note; typing there decides nothing; Escape leaves the field; r rejects
@@ -323,6 +323,7 @@ describe('batches page', () => {
     ]);
     expect(await page.locator('#assets tr').count()).toBe(2);
     expect(await page.locator('#jobs tr').count()).toBe(2);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-batches.png'), fullPage: true });
     await page.close();
   }, 180_000);
 });
