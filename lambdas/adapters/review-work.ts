@@ -243,14 +243,18 @@ export class ReviewWork {
     return { decision, state };
   }
 
-  /** Gives back the reviewer's claims (all, or the one on `assetKey`); returns how many. */
-  async release(reviewerId: string, assetKey?: string, batchId?: string): Promise<number> {
+  /**
+   * Gives back the reviewer's claims (all, or the one on `assetKey`); returns how many. `hideForSeconds` keeps a
+   * released message out of the queue for a while (a "skip"): with 0 the next `next()` hands the same asset straight
+   * back, since it is the oldest visible message.
+   */
+  async release(reviewerId: string, assetKey?: string, batchId?: string, options: { hideForSeconds?: number } = {}): Promise<number> {
     const now = this.clock();
     const claims = (await this.liveClaims(reviewerId, now)).filter((claim) => (assetKey === undefined || claim.assetKey === assetKey) && (batchId === undefined || claim.batchId === batchId));
     for (const claim of claims) {
-      if (claim.receiptHandle !== undefined) await this.setVisibility(claim.receiptHandle, 0);
+      if (claim.receiptHandle !== undefined) await this.setVisibility(claim.receiptHandle, Math.max(0, Math.round(options.hideForSeconds ?? 0)));
       await this.store.deleteClaim(claim);
-      await this.store.audit({ at: now.toISOString(), actor: reviewerId, action: 'RELEASED', batchId: claim.batchId, assetKey: claim.assetKey, reviewTaskId: claim.reviewTaskId, details: {} });
+      await this.store.audit({ at: now.toISOString(), actor: reviewerId, action: 'RELEASED', batchId: claim.batchId, assetKey: claim.assetKey, reviewTaskId: claim.reviewTaskId, details: options.hideForSeconds ? { hideForSeconds: options.hideForSeconds } : {} });
     }
     return claims.length;
   }
