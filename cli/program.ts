@@ -9,6 +9,8 @@ import type { CommandContext } from './commands/context';
 import { demoCommand } from './commands/demo';
 import { modelCommand } from './commands/model';
 import { resetCommand } from './commands/reset';
+import { datasetCommand, reviewCommand } from './commands/review';
+import { showCommand, statusCommand } from './commands/records';
 import { runCommand } from './commands/run';
 import { CLI_NAME, fromCommanderError } from './usage';
 
@@ -37,6 +39,10 @@ export function buildProgram(): CliProgram {
     .addCommand(demoCommand(context))
     .addCommand(resetCommand(context))
     .addCommand(modelCommand(context))
+    .addCommand(reviewCommand(context))
+    .addCommand(datasetCommand(context))
+    .addCommand(showCommand(context))
+    .addCommand(statusCommand(context))
     .hook('preAction', (_program, action) => {
       actionCommand = action;
     });

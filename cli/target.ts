@@ -9,6 +9,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { resetClients, s3Client } from '../lambdas/adapters/aws-clients';
 import type { ReviewTarget } from '../lambdas/adapters/review-work';
+import type { LocalSession } from '../lib/local/local-session';
 
 /** The stack outputs a target needs (lib/media-triage-stack.ts defines them). */
 export interface PipelineNames {
@@ -27,6 +28,8 @@ export interface Target {
   review: ReviewTarget;
   /** An object's bytes, or undefined when it does not exist. */
   readObject(bucket: string, key: string): Promise<Buffer | undefined>;
+  /** The local session behind a local target (the console runs batches in it). */
+  session?: LocalSession;
   close(): Promise<void>;
 }
 
@@ -103,4 +106,81 @@ export async function stackTarget(options: { stack: string; region?: string }): 
     readObject: readObjectOrUndefined,
     close: async () => undefined,
   };
+}
+
+/**
+ * The local mode's state (`--state-dir`): holds the state dir's lock for as long as the target is open (the stand-ins
+ * of two processes must never share one state dir), opens a session over it, and shows images as files of the local
+ * S3 tree.
+ */
+export async function localTarget(options: { stateDir: string; command: string }): Promise<Target> {
+  const [{ hasMarker, acquireStateLock }, { openLocalSession, synthesizeTemplate }, { sweepStaleTempDirs }, { keyToRelativePath }, path] = await Promise.all([
+    import('../lib/local/state-dir'),
+    import('../lib/local/local-session'),
+    import('../lib/local/temp-dirs'),
+    import('../lib/local/durable/s3-paths'),
+    import('node:path'),
+  ]);
+  if (!(await hasMarker(options.stateDir))) {
+    throw new TargetError(`no local state in ${options.stateDir}: run a batch first (media-triage run <batch.zip> or npm run demo), or pass --state-dir / --stack`);
+  }
+  const lock = acquireStateLock(options.stateDir, options.command);
+  try {
+    sweepStaleTempDirs();
+    const session = await openLocalSession({ stateDir: options.stateDir, template: synthesizeTemplate() });
+    const reviewQueue = session.stack.queues.find((queue) => queue.deadLetterTargetArn !== undefined);
+    const table = session.stack.tables[0];
+    if (reviewQueue === undefined || table === undefined) throw new TargetError('the synthesized template has no review queue or records table');
+    const s3Dir = session.standIns.s3Dir!;
+    const names: PipelineNames = {
+      dataBucket: session.dataBucket,
+      reportsBucket: session.reportsBucket,
+      tableName: table.name,
+      reviewQueueUrl: reviewQueue.url,
+      stateMachineArn: session.stack.stateMachine.arn,
+    };
+    let closed = false;
+    return {
+      kind: 'local',
+      description: `local state in ${options.stateDir}`,
+      names,
+      review: {
+        tableName: names.tableName,
+        reviewQueueUrl: names.reviewQueueUrl,
+        dataBucket: names.dataBucket,
+        imageLocation: async (bucket, key) => path.join(s3Dir, bucket, keyToRelativePath(key)),
+      },
+      readObject: readObjectOrUndefined,
+      session,
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          await session.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/** `--stack NAME [--region R]` → the deployed stack; otherwise the local state. */
+export async function openTarget(options: { stack?: string; region?: string; stateDir: string; command: string }): Promise<Target> {
+  if (options.stack !== undefined) return stackTarget({ stack: options.stack, region: options.region });
+  if (options.region !== undefined) throw new TargetError('--region applies to a deployed stack: give --stack NAME too');
+  return localTarget(options);
+}
+
+/** Opens the target, runs `work` on it, and closes it whatever happens. */
+export async function withTarget<T>(options: { stack?: string; region?: string; stateDir: string; command: string }, work: (target: Target) => Promise<T>): Promise<T> {
+  const target = await openTarget(options);
+  try {
+    return await work(target);
+  } finally {
+    await target.close();
+  }
 }

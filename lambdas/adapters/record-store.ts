@@ -63,13 +63,13 @@ export async function markReviewSent(pk: string, sk: string, revision: number, m
 }
 
 /** All asset records of a batch (paginated query, consistent read). */
-export async function listAssetRecords(batchId: string): Promise<AssetRecord[]> {
+export async function listAssetRecords(batchId: string, tableName = table()): Promise<AssetRecord[]> {
   const records: AssetRecord[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await documentClient().send(
       new QueryCommand({
-        TableName: table(),
+        TableName: tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :asset)',
         ExpressionAttributeValues: { ':pk': batchPk(batchId), ':asset': 'ASSET#' },
         ConsistentRead: true,
@@ -82,9 +82,9 @@ export async function listAssetRecords(batchId: string): Promise<AssetRecord[]> 
   return records;
 }
 
-export async function getBatchRecord(batchId: string): Promise<BatchRecord | undefined> {
+export async function getBatchRecord(batchId: string, tableName = table()): Promise<BatchRecord | undefined> {
   const response = await documentClient().send(
-    new GetCommand({ TableName: table(), Key: { pk: batchPk(batchId), sk: 'BATCH' }, ConsistentRead: true }),
+    new GetCommand({ TableName: tableName, Key: { pk: batchPk(batchId), sk: 'BATCH' }, ConsistentRead: true }),
   );
   return response.Item as BatchRecord | undefined;
 }
