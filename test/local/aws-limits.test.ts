@@ -85,6 +85,9 @@ function taskFailedAttempts(t: CfnTemplate, stateName: string): number {
   return retrier.MaxAttempts ?? 3;
 }
 
+/** These tests open whole sessions (several sandboxes' cold starts): a generous cap for a loaded machine. */
+const SESSION_TEST_MS = 240_000;
+
 const failedIn = (events: ExecutionEvent[], state: string) => events.filter((e) => e.type === 'StateFailed' && e.state === state);
 
 function expectEveryAssetUnprocessed(run: RunOutcome, assets: number): void {
@@ -107,7 +110,7 @@ describe('the 256 KiB state payload limit', () => {
     // Nothing in the child ran, retried or was caught.
     expect(run.execution.events.filter((e) => ['StateRetried', 'StateCaught'].includes(e.type) && e.error === 'States.DataLimitExceeded')).toEqual([]);
     expectEveryAssetUnprocessed(run, 10);
-  });
+  }, SESSION_TEST_MS);
 
   it('fails the child when a state grows past the limit mid-way, even with Catch on States.ALL and Retry on States.TaskFailed', async () => {
     // A policy model answering every one of its 1,000 classes (~40 KB per image) makes Classify's output about
@@ -133,7 +136,7 @@ describe('the 256 KiB state payload limit', () => {
     expect(run.execution.events.filter((e) => e.type === 'StateCaught' || e.type === 'StateRetried')).toEqual([]);
     expect(run.execution.events.filter((e) => e.type === 'StateEntered' && (e.state === caughtTo || e.state === 'Persist'))).toEqual([]);
     expectEveryAssetUnprocessed(run, 10);
-  });
+  }, SESSION_TEST_MS);
 });
 
 describe('function timeouts', () => {
@@ -157,7 +160,7 @@ describe('function timeouts', () => {
     expect(policyCalls).toBe(attempts);
     expect(run.execution.events.find((e) => e.type === 'MapIterationFailed')?.error).toBe('Sandbox.Timedout');
     expectEveryAssetUnprocessed(run, 1);
-  });
+  }, SESSION_TEST_MS);
 
   it('lets a retry succeed after one timed-out attempt', async () => {
     // 5 s is far more than the stage needs when the model answers at once.
@@ -169,7 +172,7 @@ describe('function timeouts', () => {
     });
     expect(failedIn(run.execution.events, 'Classify').map((e) => e.error)).toEqual(['Sandbox.Timedout']);
     expect(run.records.map((record) => record.outcome)).toEqual(['AUTO_PASS']);
-  });
+  }, SESSION_TEST_MS);
 
   it('fails a Task past its own TimeoutSeconds with States.Timeout, which Retry on States.TaskFailed does not match', async () => {
     const altered = withDefinition((definition) => {
@@ -179,7 +182,7 @@ describe('function timeouts', () => {
     expect(failedIn(run.execution.events, 'Classify').map((e) => e.error)).toEqual(['States.Timeout']);
     expect(run.execution.events.filter((e) => e.type === 'StateRetried')).toEqual([]);
     expectEveryAssetUnprocessed(run, 1);
-  });
+  }, SESSION_TEST_MS);
 });
 
 describe('the Express child time limit', () => {
@@ -201,7 +204,7 @@ describe('the Express child time limit', () => {
     // Nothing after the stopped state ran.
     expect(run.execution.events.filter((e) => e.type === 'StateEntered' && (e.state === 'Triage' || e.state === 'Persist'))).toEqual([]);
     expectEveryAssetUnprocessed(run, 2);
-  });
+  }, SESSION_TEST_MS);
 });
 
 describe('each stage’s own environment', () => {
@@ -216,7 +219,7 @@ describe('each stage’s own environment', () => {
     // The session's own process still has the variable (Classify and others set it): the handler did not see it.
     expect(process.env['DATA_BUCKET_NAME']).toBeTruthy();
     expectEveryAssetUnprocessed(run, 1);
-  });
+  }, SESSION_TEST_MS);
 });
 
 describe('MaxInputBytesPerBatch', () => {
@@ -245,5 +248,5 @@ describe('MaxInputBytesPerBatch', () => {
     };
     expect(await batchSizes(twoItems)).toEqual([1, 2]);
     expect(await batchSizes(twoItems - 1)).toEqual([1, 1, 1]);
-  }, 240_000);
+  }, SESSION_TEST_MS);
 });
