@@ -3,16 +3,23 @@
  * started with that function's environment only (the template's variables plus what the Lambda runtime gives every
  * function), so a handler sees exactly the settings its function has, as on AWS.
  *
+ * What a worker runs is the handler bundled the way the stack bundles it for Lambda (esbuild, one ESM file, built
+ * once per process): like the deployed code, and a cold start three to four times cheaper than transpiling the
+ * TypeScript module graph in every worker (measured here: 0.3-0.8 s instead of 1-3.6 s per stage, with no loader
+ * thread per worker).
+ *
  * Per function, a small pool: workers are started when an invocation finds none idle (a cold start) and kept warm for
  * later ones, up to the concurrency the caller asks for; beyond that, invocations wait for a worker. Each invocation
  * is bound by the function's Timeout: past it the worker is terminated, as Lambda kills the sandbox, so a runaway
  * handler's later side effects never land, and the invocation fails with `Sandbox.Timedout`. Errors a handler throws
  * come back with their name and message.
  */
-import { randomUUID } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { isStageName, STAGES } from '../../lambdas/stages';
 import { sandboxTimedOut } from './aws-limits';
@@ -21,6 +28,55 @@ import type { LocalFunction } from './template';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const BOOTSTRAP = new URL('./lambda-worker.mjs', import.meta.url);
+const QUIET_NODE_VERSION_WARNING = fileURLToPath(new URL('./quiet-node-version-warning.ts', import.meta.url));
+
+const bundles = new Map<string, Promise<string>>();
+
+/**
+ * The stage's handler bundled as lib/constructs/stage-function.ts bundles it (ESM, `module` before `main`, the
+ * `require` banner), except that the AWS SDK is bundled too (Lambda's runtime provides it; a bundle outside the
+ * project cannot reach node_modules). Built once per process, into a temporary folder under the bundle's content
+ * hash, so processes share identical bundles instead of piling up copies.
+ */
+function bundledHandler(projectRoot: string, entry: string): Promise<string> {
+  const entryPath = path.join(projectRoot, entry);
+  let bundle = bundles.get(entryPath);
+  if (bundle === undefined) {
+    bundle = (async () => {
+      const { build } = await import('esbuild');
+      const result = await build({
+        stdin: {
+          // The Node 22 notice of the SDK is dropped here as in the CLI and the tests (quiet-node-version-warning.ts).
+          contents: `import ${JSON.stringify(QUIET_NODE_VERSION_WARNING)};\nexport { handler } from ${JSON.stringify(entryPath)};\n`,
+          resolveDir: projectRoot,
+          loader: 'ts',
+        },
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: `node${process.versions.node.split('.')[0]}`,
+        mainFields: ['module', 'main'],
+        banner: { js: "import { createRequire as __mtCreateRequire } from 'node:module'; const require = __mtCreateRequire(import.meta.url);" },
+        write: false,
+        logLevel: 'silent',
+      });
+      const code = result.outputFiles[0]!.contents;
+      const dir = path.join(tmpdir(), 'media-triage-lambdas');
+      const file = path.join(dir, `${path.basename(entry, '.ts')}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+      if (!existsSync(file)) {
+        await mkdir(dir, { recursive: true });
+        // Written aside, then renamed: another process may be writing the same bundle.
+        const partial = `${file}.${randomUUID()}`;
+        await writeFile(partial, code);
+        await rename(partial, file);
+      }
+      return pathToFileURL(file).href;
+    })();
+    bundles.set(entryPath, bundle);
+    bundle.catch(() => bundles.delete(entryPath));
+  }
+  return bundle;
+}
 
 /** Variables the Lambda runtime sets for every function (reserved names a template cannot set). */
 function runtimeVariables(fn: LocalFunction): Record<string, string> {
@@ -58,7 +114,8 @@ interface Invocation {
 }
 
 interface Sandbox {
-  worker: Worker;
+  /** Undefined while the handler's bundle is being built. */
+  worker?: Worker;
   ready: boolean;
   current?: { requestId: string; invocation: Invocation; timer: NodeJS.Timeout };
 }
@@ -78,7 +135,7 @@ class FunctionPool {
 
   constructor(
     private readonly fn: LocalFunction,
-    private readonly entryUrl: string,
+    private readonly entryUrl: () => Promise<string>,
     private readonly env: Record<string, string>,
   ) {}
 
@@ -100,7 +157,7 @@ class FunctionPool {
       if (sandbox.current !== undefined) clearTimeout(sandbox.current.timer);
       sandbox.current?.invocation.reject(new Error(`local Lambda ${this.fn.name} shut down during an invocation`));
     }
-    await Promise.all(sandboxes.map((sandbox) => sandbox.worker.terminate()));
+    await Promise.all(sandboxes.map((sandbox) => sandbox.worker?.terminate()));
   }
 
   /** Hands waiting invocations to idle warm workers, and starts workers while the pool has room. */
@@ -118,14 +175,24 @@ class FunctionPool {
   }
 
   private start(): void {
+    const sandbox: Sandbox = { ready: false };
+    this.sandboxes.add(sandbox);
+    this.entryUrl().then(
+      (entryUrl) => {
+        if (this.sandboxes.has(sandbox)) this.spawn(sandbox, entryUrl);
+      },
+      (error: Error) => this.discard(sandbox, error, true),
+    );
+  }
+
+  private spawn(sandbox: Sandbox, entryUrl: string): void {
     const worker = new Worker(BOOTSTRAP, {
       env: this.env,
-      // Not the parent's flags (test runners' loaders, --import tsx): the bootstrap registers what it needs.
+      // Not the parent's flags (test runners' loaders, --import tsx): the bundle is plain JavaScript.
       execArgv: [],
-      workerData: { entryUrl: this.entryUrl, functionName: this.fn.name, memorySizeMb: this.fn.memorySizeMb },
+      workerData: { entryUrl, functionName: this.fn.name, memorySizeMb: this.fn.memorySizeMb },
     });
-    const sandbox: Sandbox = { worker, ready: false };
-    this.sandboxes.add(sandbox);
+    sandbox.worker = worker;
     worker.on('message', (message: { type: string; requestId?: string; result?: string; error?: { name?: string; message?: string } }) => {
       switch (message.type) {
         case 'ready':
@@ -167,8 +234,8 @@ class FunctionPool {
       this.discard(sandbox, sandboxTimedOut(this.fn.name, this.fn.timeoutSeconds), false);
     }, timeoutMs);
     sandbox.current = { requestId, invocation, timer };
-    sandbox.worker.ref();
-    sandbox.worker.postMessage({ type: 'invoke', requestId, payload: invocation.payload, deadline: Date.now() + timeoutMs });
+    sandbox.worker!.ref();
+    sandbox.worker!.postMessage({ type: 'invoke', requestId, payload: invocation.payload, deadline: Date.now() + timeoutMs });
   }
 
   /**
@@ -184,7 +251,7 @@ class FunctionPool {
     } else if (failedInit) {
       this.waiting.shift()?.reject(error);
     }
-    void sandbox.worker.terminate();
+    void sandbox.worker?.terminate();
     if (!this.closed) this.dispatch();
   }
 }
@@ -218,8 +285,8 @@ export class LocalLambdaSandboxes {
     let pool = this.pools.get(fn.logicalId);
     if (pool === undefined) {
       if (!isStageName(fn.stageName)) throw new Error(`function STAGE_NAME "${fn.stageName}" is not in the stage registry`);
-      const entryUrl = pathToFileURL(path.join(this.projectRoot, STAGES[fn.stageName].entry)).href;
-      pool = new FunctionPool(fn, entryUrl, sandboxEnvironment(fn, this.standInEnv));
+      const entry = STAGES[fn.stageName].entry;
+      pool = new FunctionPool(fn, () => bundledHandler(this.projectRoot, entry), sandboxEnvironment(fn, this.standInEnv));
       this.pools.set(fn.logicalId, pool);
     }
     return pool;

@@ -1,14 +1,11 @@
 // One local Lambda sandbox: a worker thread started with its function's environment only (see
-// lib/local/lambda-sandboxes.ts). It registers tsx so the TypeScript handler runs as it is, imports the handler once
-// (the cold start), then answers one invocation at a time, like a Lambda execution environment. Results and errors
-// travel as JSON text; errors keep their `name`, which is what Step Functions matches Retry and Catch on.
+// lib/local/lambda-sandboxes.ts). It imports the function's bundled handler once (the cold start), then answers one
+// invocation at a time, like a Lambda execution environment. Results and errors travel as JSON text; errors keep
+// their `name`, which is what Step Functions matches Retry and Catch on.
 import dns from 'node:dns';
 import { parentPort, workerData } from 'node:worker_threads';
-import { register } from 'tsx/esm/api';
 
-register();
 resolveLocalhostNames();
-await import('./quiet-node-version-warning.ts');
 
 /**
  * The stand-ins' endpoints use *.localhost host names (virtual-hosted S3 buckets, the SQS queue host). The main
