@@ -270,6 +270,16 @@ export class LocalLambdaSandboxes {
     private readonly standInEnv: Record<string, string>,
   ) {}
 
+  /**
+   * Starts bundling these functions' handlers now (esbuild works beside this thread), so the first invocation of
+   * each finds its bundle ready instead of waiting for it.
+   */
+  prepare(functions: LocalFunction[]): void {
+    for (const fn of functions) {
+      if (isStageName(fn.stageName)) bundledHandler(this.projectRoot, STAGES[fn.stageName].entry).catch(() => undefined);
+    }
+  }
+
   /** Invokes the function's handler like Lambda: JSON in, JSON out, bound by the function's timeout. */
   invoke(fn: LocalFunction, payload: unknown, options: InvokeOptions = {}): Promise<Json> {
     return this.pool(fn).invoke(JSON.stringify(payload ?? null), Math.max(1, options.concurrency ?? availableParallelism()));

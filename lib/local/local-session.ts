@@ -91,6 +91,7 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
     const s3 = new S3Client({});
     // Each function's handler runs in sandboxes of its own, with its own environment (not process.env).
     const lambdas = new LocalLambdaSandboxes(PROJECT_ROOT, standIns.env);
+    lambdas.prepare(stack.functions);
     const runner = new LocalStateMachineRunner({
       functions: stack.functions,
       lambdas,
