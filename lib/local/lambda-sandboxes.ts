@@ -56,6 +56,8 @@ function bundledHandler(projectRoot: string, entry: string): Promise<string> {
         format: 'esm',
         target: `node${process.versions.node.split('.')[0]}`,
         mainFields: ['module', 'main'],
+        // The project's own settings for every file, not whatever tsconfig.json lies above a symlinked node_modules.
+        tsconfig: path.join(projectRoot, 'tsconfig.json'),
         banner: { js: "import { createRequire as __mtCreateRequire } from 'node:module'; const require = __mtCreateRequire(import.meta.url);" },
         write: false,
         logLevel: 'silent',
