@@ -14,6 +14,7 @@ import { buildApp, STACK_NAME } from '../app';
 import { PROJECT_ROOT } from '../constructs/stage-function';
 import { matchesPattern, objectCreatedEvent, transformInput } from './event-routing';
 import { LOCAL_ACCOUNT, LOCAL_REGION, startStandIns, type StandIns, type StandInsOptions } from './stand-ins';
+import { LocalLambdaSandboxes } from './lambda-sandboxes';
 import { withTempDir } from './temp-dirs';
 import { LocalStateMachineRunner, type LocalExecutionResult } from './state-machine-runner';
 import { readLocalStack, type CfnTemplate, type LocalStack } from './template';
@@ -26,6 +27,8 @@ export interface LocalSessionOptions {
   /** Test hook: answer model calls without the models (see the SageMaker stand-in). */
   intercept?: StandInsOptions['intercept'];
   retryIntervalMs?: number;
+  /** Test hook: the Express executions' time limit (default 300,000 ms, AWS's 5 minutes). */
+  expressTimeoutMs?: number;
   onMapBatch?: (done: number, total: number, assets: number) => void;
   /** Aborts the running execution (Ctrl-C): states in flight are abandoned as a crash would abandon them. */
   signal?: AbortSignal;
@@ -77,10 +80,14 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
     const dataBucket = bucketFor(stack, 'DATA_BUCKET_NAME');
     const reportsBucket = bucketFor(stack, 'REPORTS_BUCKET_NAME');
     const s3 = new S3Client({});
+    // Each function's handler runs in sandboxes of its own, with its own environment (not process.env).
+    const lambdas = new LocalLambdaSandboxes(PROJECT_ROOT, standIns.env);
+    lambdas.prepare(stack.functions);
     const runner = new LocalStateMachineRunner({
-      projectRoot: PROJECT_ROOT,
       functions: stack.functions,
+      lambdas,
       retryIntervalMs: options.retryIntervalMs,
+      expressTimeoutMs: options.expressTimeoutMs,
       onMapBatch: options.onMapBatch,
       signal: options.signal,
       s3,
@@ -101,10 +108,16 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
         if (rule === undefined) {
           throw new Error(`no EventBridge rule in the template starts the state machine for s3://${dataBucket}/${key} (is it a .zip under incoming/?)`);
         }
-        return runner.run(stack.stateMachine.definition as never, transformInput(rule, event));
+        return runner.run(stack.stateMachine.definition as never, transformInput(rule, event), { type: stack.stateMachine.type });
       },
       reportsDir: () => (standIns.s3Dir === undefined ? undefined : path.join(standIns.s3Dir, reportsBucket, 'reports')),
-      close: () => standIns.stop(),
+      async close() {
+        try {
+          await lambdas.close();
+        } finally {
+          await standIns.stop();
+        }
+      },
     };
     return session;
   } catch (error) {
@@ -120,21 +133,22 @@ function bucketFor(stack: LocalStack, variable: string): string {
 }
 
 /**
- * One process runs every stage, so the union of the functions' environments becomes process.env. Two functions
- * giving one variable different values would make that unsound, so it is refused.
+ * The session's own process (not the stages: each runs in its sandbox with its function's environment only) gets
+ * the stand-ins' endpoints, for the session's clients and for code that calls adapters or handlers directly (tests),
+ * plus every template variable on which the functions that set it agree, for that same code.
  */
 function applyEnvironment(standInEnv: Record<string, string>, stack: LocalStack): void {
-  const merged: Record<string, string> = {};
+  const shared: Record<string, string> = {};
+  const conflicting = new Set<string>();
   for (const fn of stack.functions) {
     for (const [name, value] of Object.entries(fn.environment)) {
       if (name === 'STAGE_NAME') continue;
-      if (merged[name] !== undefined && merged[name] !== value) {
-        throw new Error(`functions disagree on ${name} ("${merged[name]}" vs "${value}"); the local runner shares one environment`);
-      }
-      merged[name] = value;
+      if (shared[name] !== undefined && shared[name] !== value) conflicting.add(name);
+      shared[name] = value;
     }
   }
-  Object.assign(process.env, merged, standInEnv, { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'ERROR' });
+  for (const name of conflicting) delete shared[name];
+  Object.assign(process.env, shared, standInEnv, { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'ERROR' });
   resetClients();
 }
 

@@ -1,23 +1,31 @@
 /**
- * Executes the synthesized state machine definition in-process with aws-local-stepfunctions, every Lambda task
- * mapped to the real stage handler (found through the function's STAGE_NAME and the stage registry).
+ * Executes the synthesized state machine definition with aws-local-stepfunctions, every Lambda task mapped to the
+ * real stage handler (found through the function's STAGE_NAME and the stage registry), run in that function's own
+ * local sandbox (lambda-sandboxes.ts: a worker thread with the function's environment and timeout).
+ *
+ * AWS limits the interpreter does not know are enforced here, with AWS's error names: the 256 KiB payload limit on
+ * state and execution inputs and outputs (States.DataLimitExceeded, which no Retry or Catch can route), each
+ * function's timeout (Sandbox.Timedout) and a Task's own TimeoutSeconds (States.Timeout), and the 5-minute limit of
+ * Express executions (States.Timeout).
  *
  * The Distributed Map adapter: the interpreter cannot run a DISTRIBUTED Map with an ItemReader, so in the runner's
  * local copy of the definition (the deployed ASL is untouched) each such Map becomes a Task whose local handler
  * does what the service does: reads the items from (local) S3 as the ItemReader says, batches them as the
- * ItemBatcher says, runs the Map's own ItemProcessor definition in a nested interpreter per batch with at most
- * MaxConcurrency at once, and fails with States.ExceedToleratedFailureThreshold past the tolerated failures. The
- * state keeps its ResultPath, Retry, Catch and Next, so the surrounding flow is the template's.
+ * ItemBatcher says (MaxItemsPerBatch, MaxInputBytesPerBatch, BatchInput), runs the Map's own ItemProcessor definition
+ * in a nested interpreter per batch with at most MaxConcurrency at once, and fails with
+ * States.ExceedToleratedFailureThreshold past the tolerated failures. The state keeps its ResultPath, Retry, Catch and
+ * Next, so the surrounding flow is the template's.
  */
 import './promise-with-resolvers';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { pathToFileURL } from 'node:url';
-import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { mapWithConcurrency } from '../../lambdas/core/concurrency';
-import { isStageName, STAGES } from '../../lambdas/stages';
 import { selectPath } from './json-path';
+import { EXPRESS_EXECUTION_LIMIT_MS, executionTimedOut, NO_STATE_TIMEOUT_SECONDS } from './aws-limits';
+import { ExecutionGuard } from './execution-guard';
+import { batchItems } from './item-batcher';
 import type { LocalFunction } from './template';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -35,17 +43,25 @@ export interface ExecutionEvent {
 export interface LocalExecutionResult {
   status: 'SUCCEEDED' | 'FAILED';
   output?: unknown;
+  /** The error name, as AWS reports it (e.g. `States.DataLimitExceeded`, or a Fail state's Error). */
   error?: string;
   cause?: string;
   /** States entered, failed, retried and caught, in order (nested map runs included). */
   events: ExecutionEvent[];
 }
 
+/** Runs a function's handler the way Lambda does (see LocalLambdaSandboxes). */
+export interface LambdaInvoker {
+  invoke(fn: LocalFunction, payload: unknown, options?: { concurrency?: number }): Promise<Json>;
+}
+
 export interface RunnerOptions {
-  projectRoot: string;
   functions: LocalFunction[];
+  lambdas: LambdaInvoker;
   /** Override retry waits (ms) so local failures do not sleep for the deployed backoff. */
   retryIntervalMs?: number;
+  /** The time limit of an Express execution (default 300,000 ms, AWS's); tests lower it. */
+  expressTimeoutMs?: number;
   /** Called after each child batch of a Distributed Map finishes (progress reporting). */
   onMapBatch?: (done: number, total: number, assets: number) => void;
   /** Aborts every execution, nested map runs included (Ctrl-C); work in flight is abandoned, not awaited. */
@@ -53,26 +69,39 @@ export interface RunnerOptions {
   s3: S3Client;
 }
 
-const handlerCache = new Map<string, Promise<Handler>>();
-
-async function loadStageHandler(projectRoot: string, stageName: string): Promise<Handler> {
-  if (!isStageName(stageName)) throw new Error(`function STAGE_NAME "${stageName}" is not in the stage registry`);
-  let loaded = handlerCache.get(stageName);
-  if (loaded === undefined) {
-    const url = pathToFileURL(path.join(projectRoot, STAGES[stageName].entry)).href;
-    loaded = import(url).then((module: { handler?: Handler }) => {
-      if (typeof module.handler !== 'function') throw new Error(`${STAGES[stageName].entry} exports no handler`);
-      return module.handler;
-    });
-    handlerCache.set(stageName, loaded);
-  }
-  return loaded;
+export interface RunOptions {
+  /** The template's StateMachineType: an EXPRESS machine gets the Express time limit too. */
+  type?: 'STANDARD' | 'EXPRESS';
 }
 
-/** Invokes a handler the way Lambda does: JSON in, JSON out (so nothing non-serializable leaks between stages). */
-async function invokeLikeLambda(handler: Handler, payload: unknown): Promise<Json> {
-  const result = await handler(JSON.parse(JSON.stringify(payload ?? null)));
-  return JSON.parse(JSON.stringify(result ?? null)) as Json;
+interface ExecutionLimits {
+  /** What the execution is, for error messages ("execution", "child execution 3 of \"ProcessAssets\""). */
+  label: string;
+  /** Ends the execution with States.Timeout after this long (Express executions). */
+  timeoutMs?: number;
+  /** How many invocations of one function this execution's tasks may run at once (sandbox pool size). */
+  concurrency: number;
+}
+
+/**
+ * Sandboxes kept per function: as many as invocations can run at once (a Map's MaxConcurrency), but no more than
+ * the machine's cores, since every extra worker costs a cold start and the cores are what the stages compete for.
+ */
+function sandboxConcurrency(maxConcurrency?: number): number {
+  const cores = availableParallelism();
+  return maxConcurrency === undefined || maxConcurrency <= 0 ? cores : Math.min(maxConcurrency, cores);
+}
+
+/** The interpreter wraps a state's error in ExecutionError (cause = the error); give back AWS's name and cause. */
+function executionFailure(error: unknown, definition: MachineDefinition): Error {
+  const wrapped = error as Error & { cause?: unknown };
+  if (wrapped.name === 'ExecutionError' && wrapped.cause instanceof Error) {
+    const failure = new Error(wrapped.cause.message);
+    failure.name = wrapped.cause.name;
+    return failure;
+  }
+  if (wrapped.name === 'ExecutionTimeoutError') return executionTimedOut('the execution', Number(definition['TimeoutSeconds']) * 1000);
+  return wrapped;
 }
 
 export class LocalStateMachineRunner {
@@ -83,21 +112,27 @@ export class LocalStateMachineRunner {
     this.functionsByArn = new Map(options.functions.map((fn) => [fn.arn, fn]));
   }
 
-  async run(definition: MachineDefinition, input: unknown): Promise<LocalExecutionResult> {
+  async run(definition: MachineDefinition, input: unknown, options: RunOptions = {}): Promise<LocalExecutionResult> {
     this.events = [];
     try {
-      const output = await this.execute(definition, input);
+      const timeoutMs = options.type === 'EXPRESS' ? this.expressTimeoutMs : undefined;
+      const output = await this.execute(definition, input, { label: 'execution', timeoutMs, concurrency: sandboxConcurrency() });
       return { status: 'SUCCEEDED', output, events: this.events };
     } catch (error) {
       const { name, message } = error as Error;
-      const cause = (error as { cause?: { message?: string } }).cause?.message;
-      return { status: 'FAILED', error: name, cause: cause ?? message, events: this.events };
+      return { status: 'FAILED', error: name, cause: message, events: this.events };
     }
   }
 
-  private async execute(definition: MachineDefinition, input: unknown): Promise<unknown> {
+  private get expressTimeoutMs(): number {
+    return this.options.expressTimeoutMs ?? EXPRESS_EXECUTION_LIMIT_MS;
+  }
+
+  private async execute(definition: MachineDefinition, input: unknown, limits: ExecutionLimits): Promise<unknown> {
     this.options.signal?.throwIfAborted();
-    const { local, handlers } = await this.localDefinition(definition);
+    const guard = new ExecutionGuard();
+    guard.check(input, `input of the ${limits.label}`);
+    const { local, handlers } = this.localDefinition(definition, guard, limits.concurrency);
     const machine = new StateMachine(local as never, { validationOptions: { checkPaths: true, checkArn: false } });
     const retryIntervalOverrides =
       this.options.retryIntervalMs === undefined
@@ -106,34 +141,52 @@ export class LocalStateMachineRunner {
     const execution = machine.run(input as Json, {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
     });
+    guard.attach(() => execution.abort());
+    const timer =
+      limits.timeoutMs === undefined ? undefined : setTimeout(() => guard.stop(executionTimedOut(`the ${limits.label}`, limits.timeoutMs!)), limits.timeoutMs);
     const abort = (): void => execution.abort();
     this.options.signal?.addEventListener('abort', abort, { once: true });
     const logging = (async () => {
       for await (const event of execution.eventLogs) {
+        guard.observe(event as never);
         const e = event as { type: string; state?: { name?: string }; Error?: string; Cause?: string; error?: string; cause?: string };
         if (e.type === 'StateSucceeded' || e.type === 'StateExited') continue;
         this.events.push({ type: e.type, state: e.state?.name, error: e.Error ?? e.error, cause: e.Cause ?? e.cause });
       }
     })();
+    let output: unknown;
     try {
-      return await execution.result;
+      output = await execution.result;
+    } catch (error) {
+      throw guard.error ?? executionFailure(error, definition);
     } finally {
       this.options.signal?.removeEventListener('abort', abort);
+      clearTimeout(timer);
       await logging.catch(() => undefined);
+      const failure = guard.error;
+      // The interpreter logged an abort, not why: say it, as AWS's history would.
+      if (failure !== undefined && guard.stoppedExecution) this.events.push({ type: 'ExecutionFailed', error: failure.name, cause: failure.message });
     }
+    if (guard.error !== undefined) throw guard.error;
+    guard.check(output, `output of the ${limits.label}`);
+    return output;
   }
 
-  /** The local copy: Lambda tasks bound to handlers, Distributed Maps replaced by adapter tasks. */
-  private async localDefinition(definition: MachineDefinition): Promise<{ local: MachineDefinition; handlers: Record<string, Handler> }> {
+  /** The local copy: Lambda tasks bound to their sandboxes, Distributed Maps replaced by adapter tasks. */
+  private localDefinition(
+    definition: MachineDefinition,
+    guard: ExecutionGuard,
+    concurrency: number,
+  ): { local: MachineDefinition; handlers: Record<string, Handler> } {
     const handlers: Record<string, Handler> = {};
     const states: Record<string, StateDefinition> = {};
     for (const [name, state] of Object.entries(definition.States)) {
       if (state['Type'] === 'Task') {
-        handlers[name] = await this.taskHandler(name, state);
-        states[name] = state;
+        handlers[name] = this.guardedTask(name, guard, this.lambdaTask(name, state, concurrency));
+        states[name] = withStateTimeout(state);
       } else if (state['Type'] === 'Map' && isDistributed(state)) {
-        handlers[name] = (input) => this.runDistributedMap(name, state, input);
-        states[name] = distributedMapAsTask(state);
+        handlers[name] = this.guardedTask(name, guard, (input) => this.runDistributedMap(name, state, input));
+        states[name] = withStateTimeout(distributedMapAsTask(state));
       } else if (state['Type'] === 'Map' || state['Type'] === 'Parallel') {
         throw new Error(`local mode does not support inline ${String(state['Type'])} state "${name}" yet`);
       } else {
@@ -143,46 +196,63 @@ export class LocalStateMachineRunner {
     return { local: { ...definition, States: states }, handlers };
   }
 
-  private async taskHandler(name: string, state: StateDefinition): Promise<Handler> {
+  /** A task that starts only while the execution is within its limits, and whose input and result are checked. */
+  private guardedTask(name: string, guard: ExecutionGuard, task: Handler): Handler {
+    return async (input) => {
+      await guard.beforeTask();
+      guard.check(input, `input of task "${name}"`);
+      const result = await task(input);
+      guard.check(result, `result of task "${name}"`);
+      return result;
+    };
+  }
+
+  private lambdaTask(name: string, state: StateDefinition, concurrency: number): Handler {
     const resource = String(state['Resource']);
     if (resource === 'arn:aws:states:::lambda:invoke') {
       // The non-optimised integration: input {FunctionName, Payload}, output {Payload, ...}.
       return async (input) => {
         const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
-        const handler = await this.lambdaHandler(name, FunctionName);
-        return { Payload: await invokeLikeLambda(handler, Payload), StatusCode: 200 };
+        const fn = this.functionFor(name, FunctionName);
+        return { Payload: await this.options.lambdas.invoke(fn, Payload, { concurrency }), StatusCode: 200 };
       };
     }
-    const handler = await this.lambdaHandler(name, resource);
-    return (input) => invokeLikeLambda(handler, input);
+    const fn = this.functionFor(name, resource);
+    return (input) => this.options.lambdas.invoke(fn, input, { concurrency });
   }
 
-  private async lambdaHandler(stateName: string, functionRef: string): Promise<Handler> {
-    const fn = this.functionsByArn.get(functionRef) ?? this.options.functions.find((f) => f.logicalId === functionRef);
+  private functionFor(stateName: string, functionRef: string): LocalFunction {
+    const fn = this.functionsByArn.get(functionRef) ?? this.options.functions.find((f) => f.logicalId === functionRef || f.name === functionRef);
     if (fn === undefined) throw new Error(`task "${stateName}" calls ${functionRef}, which is not a pipeline stage in the template`);
-    return loadStageHandler(this.options.projectRoot, fn.stageName);
+    return fn;
   }
 
   private async runDistributedMap(name: string, state: StateDefinition, input: unknown): Promise<unknown> {
     const reader = state['ItemReader'] as { Resource?: string; ReaderConfig?: { InputType?: string }; Parameters?: Record<string, unknown> } | undefined;
     const items = reader === undefined ? (selectPath(input, String(state['ItemsPath'] ?? '$')) as unknown[]) : await this.readItems(reader, input);
     if (state['ItemSelector'] !== undefined) throw new Error(`local Distributed Map adapter: ItemSelector on "${name}" is not supported`);
-    const batcher = state['ItemBatcher'] as { MaxItemsPerBatch?: number; BatchInput?: Record<string, unknown> } | undefined;
+    const batcher = state['ItemBatcher'] as
+      | { MaxItemsPerBatch?: number; MaxItemsPerBatchPath?: string; MaxInputBytesPerBatch?: number; MaxInputBytesPerBatchPath?: string; BatchInput?: Record<string, unknown> }
+      | undefined;
     const batches: unknown[] =
       batcher === undefined
         ? items
-        : chunk(items, batcher.MaxItemsPerBatch ?? items.length).map((Items) => ({
-            Items,
-            ...(batcher.BatchInput === undefined ? {} : { BatchInput: resolveParameters(batcher.BatchInput, input) }),
-          }));
-    const processor = (state['ItemProcessor'] ?? state['Iterator']) as MachineDefinition;
+        : batchItems(items, {
+            maxItems: batcher.MaxItemsPerBatch ?? optionalNumberAt(input, batcher.MaxItemsPerBatchPath),
+            maxBytes: batcher.MaxInputBytesPerBatch ?? optionalNumberAt(input, batcher.MaxInputBytesPerBatchPath),
+            batchInput: batcher.BatchInput === undefined ? undefined : resolveParameters(batcher.BatchInput, input),
+          });
+    const processor = (state['ItemProcessor'] ?? state['Iterator']) as MachineDefinition & { ProcessorConfig?: { ExecutionType?: string } };
     const childDefinition: MachineDefinition = { StartAt: processor.StartAt, States: processor.States };
+    const express = processor.ProcessorConfig?.ExecutionType === 'EXPRESS';
     const maxConcurrency = Number(state['MaxConcurrency'] ?? 0) || batches.length || 1;
+    const concurrency = sandboxConcurrency(Number(state['MaxConcurrency'] ?? 0));
     let done = 0;
     let failed = 0;
-    const results = await mapWithConcurrency(batches, maxConcurrency, async (batch) => {
+    const results = await mapWithConcurrency(batches, maxConcurrency, async (batch, index) => {
       try {
-        return await this.execute(childDefinition, batch);
+        const label = `child execution ${index + 1} of "${name}"`;
+        return await this.execute(childDefinition, batch, { label, timeoutMs: express ? this.expressTimeoutMs : undefined, concurrency });
       } catch (error) {
         failed += 1;
         this.events.push({ type: 'MapIterationFailed', state: name, error: (error as Error).name, cause: (error as Error).message });
@@ -218,6 +288,20 @@ export class LocalStateMachineRunner {
   }
 }
 
+function optionalNumberAt(input: unknown, jsonPath: string | undefined): number | undefined {
+  return jsonPath === undefined ? undefined : Number(selectPath(input, jsonPath));
+}
+
+/**
+ * A Task without TimeoutSeconds has no state timeout on AWS, but the interpreter would give it 60 s: the local copy
+ * gets a practically unbounded one instead. One the template sets is kept (the interpreter fails it with
+ * States.Timeout, which Retry/Catch on States.TaskFailed do not match, as on AWS).
+ */
+function withStateTimeout(state: StateDefinition): StateDefinition {
+  if (state['TimeoutSeconds'] !== undefined || state['TimeoutSecondsPath'] !== undefined) return state;
+  return { ...state, TimeoutSeconds: NO_STATE_TIMEOUT_SECONDS };
+}
+
 function isDistributed(state: StateDefinition): boolean {
   const processor = state['ItemProcessor'] as { ProcessorConfig?: { Mode?: string } } | undefined;
   return processor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
@@ -229,12 +313,6 @@ function distributedMapAsTask(state: StateDefinition): StateDefinition {
   const task: StateDefinition = { Type: 'Task', Resource: 'arn:aws:states:::local:distributedMap' };
   for (const field of kept) if (state[field] !== undefined) task[field] = state[field];
   return task;
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
 }
 
 /** ASL Parameters: keys ending in `.$` take the value at a JSONPath of the input. */

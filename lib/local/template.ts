@@ -4,6 +4,7 @@
  * environment, the state machine definition, the EventBridge rule, the SageMaker endpoints). Nothing about the flow
  * is redefined here: it all comes from the template.
  */
+import { DEFAULT_FUNCTION_MEMORY_MB, DEFAULT_FUNCTION_TIMEOUT_SECONDS } from './aws-limits';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './local-identity';
 
 export type CfnTemplate = { Resources: Record<string, CfnResource> };
@@ -34,9 +35,15 @@ export interface LocalQueue {
 
 export interface LocalFunction {
   logicalId: string;
+  /** Physical name (what AWS_LAMBDA_FUNCTION_NAME says). */
+  name: string;
   arn: string;
   stageName: string;
   environment: Record<string, string>;
+  /** The function's `Timeout` (Lambda's default, 3 s, when the template gives none). */
+  timeoutSeconds: number;
+  /** The function's `MemorySize` (Lambda's default, 128 MB, when the template gives none). */
+  memorySizeMb: number;
 }
 
 export interface LocalEndpoint {
@@ -59,7 +66,8 @@ export interface LocalStack {
   functions: LocalFunction[];
   endpoints: LocalEndpoint[];
   rules: LocalRule[];
-  stateMachine: { logicalId: string; arn: string; definition: Record<string, unknown> };
+  /** `type` is the StateMachineType (STANDARD unless the template says EXPRESS). */
+  stateMachine: { logicalId: string; arn: string; type: 'STANDARD' | 'EXPRESS'; definition: Record<string, unknown> };
 }
 
 /** Local physical names: deterministic from the logical id, valid for each service. */
@@ -247,8 +255,17 @@ export function readLocalStack(template: CfnTemplate, queueUrl: (name: string) =
   });
   const functions = ofType(template, 'AWS::Lambda::Function')
     .map(([logicalId, resource]) => {
-      const environment = ((props(resource)['Environment'] as { Variables?: Record<string, string> } | undefined)?.Variables ?? {}) as Record<string, string>;
-      return { logicalId, arn: resolver.arn(logicalId), stageName: environment['STAGE_NAME'] ?? '', environment };
+      const p = props(resource);
+      const environment = ((p['Environment'] as { Variables?: Record<string, string> } | undefined)?.Variables ?? {}) as Record<string, string>;
+      return {
+        logicalId,
+        name: resolver.ref(logicalId),
+        arn: resolver.arn(logicalId),
+        stageName: environment['STAGE_NAME'] ?? '',
+        environment,
+        timeoutSeconds: Number(p['Timeout'] ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS),
+        memorySizeMb: Number(p['MemorySize'] ?? DEFAULT_FUNCTION_MEMORY_MB),
+      };
     })
     .filter((fn) => fn.stageName !== '');
   const endpoints = ofType(template, 'AWS::SageMaker::Endpoint').map(([logicalId, resource]) => {
@@ -281,6 +298,11 @@ export function readLocalStack(template: CfnTemplate, queueUrl: (name: string) =
     functions,
     endpoints,
     rules,
-    stateMachine: { logicalId: smId, arn: resolver.arn(smId), definition: JSON.parse(definitionString) as Record<string, unknown> },
+    stateMachine: {
+      logicalId: smId,
+      arn: resolver.arn(smId),
+      type: sm.Properties?.['StateMachineType'] === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
+      definition: JSON.parse(definitionString) as Record<string, unknown>,
+    },
   };
 }

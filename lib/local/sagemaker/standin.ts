@@ -42,8 +42,8 @@ export interface SageMakerStandInOptions {
   taxonomy: Taxonomy;
   /** 0 (the default) picks a free port. The server listens on 127.0.0.1 only. */
   port?: number;
-  /** Called for every well-formed invocation of a configured endpoint; a non-undefined result replaces the model. */
-  intercept?: (request: InvocationRequest) => InterceptResult;
+  /** Called for every well-formed invocation of a configured endpoint; a non-undefined result replaces the model (a promise delays the answer). */
+  intercept?: (request: InvocationRequest) => InterceptResult | Promise<InterceptResult>;
   /** Request bodies above this are refused; defaults to the real-time endpoint limit (6 MB). */
   payloadLimitBytes?: number;
 }
@@ -116,7 +116,7 @@ export async function startSageMakerStandIn(options: SageMakerStandInOptions): P
     const contentType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
     try {
-      const intercepted = options.intercept?.({ endpointName, contentType, body });
+      const intercepted = await options.intercept?.({ endpointName, contentType, body });
       let labels: LabelScores;
       if (intercepted !== undefined && 'throttle' in intercepted) {
         return awsError(429, 'ThrottlingException', 'Rate exceeded');
