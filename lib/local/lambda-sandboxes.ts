@@ -16,8 +16,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -63,14 +63,20 @@ function bundledHandler(projectRoot: string, entry: string): Promise<string> {
         logLevel: 'silent',
       });
       const code = result.outputFiles[0]!.contents;
-      const dir = path.join(tmpdir(), 'media-triage-lambdas');
-      const file = path.join(dir, `${path.basename(entry, '.ts')}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+      // A build cache where build tools keep theirs (not the OS temp dir: no run may leave a folder there).
+      const dir = path.join(projectRoot, 'node_modules', '.cache', 'media-triage', 'lambdas');
+      const stem = path.basename(entry, '.ts');
+      const file = path.join(dir, `${stem}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
       if (!existsSync(file)) {
         await mkdir(dir, { recursive: true });
         // Written aside, then renamed: another process may be writing the same bundle.
         const partial = `${file}.${randomUUID()}`;
         await writeFile(partial, code);
         await rename(partial, file);
+        // Bundles of older sources of this handler are never used again (best effort: another process may race us).
+        for (const name of await readdir(dir)) {
+          if (name.startsWith(`${stem}-`) && name.endsWith('.mjs') && path.join(dir, name) !== file) await rm(path.join(dir, name), { force: true }).catch(() => undefined);
+        }
       }
       return pathToFileURL(file).href;
     })();
