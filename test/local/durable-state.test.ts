@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveBatchId } from '../../lambdas/core/batch-plan';
-import { needsReview, type AssetRecord } from '../../lambdas/core/records';
+import { currentReviewRevision, needsReview, sentReviewRevision, type AssetRecord } from '../../lambdas/core/records';
 import { buildZip, manifestCsv, stdlibPhoto, type DemoRow, type PhotoName } from '../../lib/local/demo-batch';
 import { synthesizeTemplate } from '../../lib/local/local-session';
 import { bucketDir, countFiles, savedRecords, savedReviewMessages, startCli, waitFor, type CliRun } from '../support/cli-process';
@@ -64,12 +64,20 @@ async function killWhen(archive: string, stateDir: string, when: () => boolean):
   return reached;
 }
 
-/** The invariants that must hold between records, review messages and objects at any moment. */
+/**
+ * The invariants that must hold between records, review messages and objects at any moment: at most one message per
+ * review revision of a record (the FIFO queue's deduplication id is the revision's task id); every record that names a
+ * message has it; a message the record does not name yet is its pending revision (a kill between the send and the
+ * record's mark), which the next sender's deduplicated send marks without a second message.
+ */
 async function expectConsistent(stateDir: string): Promise<AssetRecord[]> {
   const records = await savedRecords(stateDir);
   const messages = savedReviewMessages(stateDir);
   const byId = new Map<string, number>();
   for (const message of messages) byId.set(message.messageId, (byId.get(message.messageId) ?? 0) + 1);
+  const byTask = new Map<string, number>();
+  for (const message of messages) byTask.set(message.body.reviewTaskId, (byTask.get(message.body.reviewTaskId) ?? 0) + 1);
+  expect([...byTask.values()].every((count) => count === 1), 'one message per review task').toBe(true);
   const recordsByKey = new Map(records.map((record) => [`${record.pk}|${record.sk}`, record]));
   for (const record of records) {
     if (record.reviewMessageId === undefined) continue;
@@ -79,12 +87,12 @@ async function expectConsistent(stateDir: string): Promise<AssetRecord[]> {
   for (const message of messages) {
     const record = recordsByKey.get(`${message.body.recordKey.pk}|${message.body.recordKey.sk}`);
     expect(record, `record of message ${message.messageId}`).toBeDefined();
-    // Either the record names this message, or a kill fell between the send and the record's update (the claim
-    // stands, so nothing sends a second message).
-    if (record!.reviewMessageId !== message.messageId) {
-      expect(record!.reviewMessageId).toBeUndefined();
-      expect((record as AssetRecord & { reviewClaimedAt?: string }).reviewClaimedAt).toBeDefined();
-    }
+    const current = currentReviewRevision(record!);
+    const sent = sentReviewRevision(record!);
+    expect(message.body.revision).toBeLessThanOrEqual(current);
+    if (message.body.revision === sent) expect(record!.reviewMessageId).toBe(message.messageId);
+    // Sent but not yet marked: only ever the pending (current) revision.
+    if (message.body.revision > sent) expect(message.body.revision).toBe(current);
   }
   const data = bucketDir(stateDir, 'local-storagedata');
   for (const record of records) {
@@ -92,6 +100,11 @@ async function expectConsistent(stateDir: string): Promise<AssetRecord[]> {
     if (input !== undefined) expect(existsSync(path.join(data, ...input.split('/'))), input).toBe(true);
   }
   return records;
+}
+
+/** Messages a completed batch must hold: one per review revision of each reviewable record. */
+function expectedMessages(records: AssetRecord[]): number {
+  return records.filter((record) => needsReview(record)).reduce((sum, record) => sum + currentReviewRevision(record), 0);
 }
 
 async function expectComplete(archive: string, stateDir: string): Promise<Record<string, unknown>> {
@@ -104,11 +117,9 @@ async function expectComplete(archive: string, stateDir: string): Promise<Record
   const records = (await expectConsistent(stateDir)).filter((record) => record.batchId === summary['batchId']);
   expect(records).toHaveLength(summary['assets'] as number);
   const messages = savedReviewMessages(stateDir).filter((message) => message.body.batchId === summary['batchId']);
-  // At most one message per record. A record may own a message it has not been told about yet: a kill between the
-  // send and the record update (its claim stands, see expectConsistent); every record that names one has it.
-  expect(new Set(messages.map((message) => message.body.recordKey.sk)).size).toBe(messages.length);
-  const named = new Set(records.flatMap((record) => (record.reviewMessageId === undefined ? [] : [record.reviewMessageId])));
-  expect(messages.filter((message) => named.has(message.messageId))).toHaveLength(named.size);
+  // Complete: every reviewable record's current revision is marked sent, and each revision has exactly one message.
+  expect(records.filter((record) => needsReview(record) && sentReviewRevision(record) !== currentReviewRevision(record))).toEqual([]);
+  expect(messages).toHaveLength(expectedMessages(records));
   expect(summary['sentToReview']).toBe(records.filter((record) => record.reviewMessageId !== undefined).length);
   return summary;
 }
@@ -148,7 +159,8 @@ describe('local state under SIGKILL', () => {
 
     const a = await expectComplete(first, stateDir);
     const aMessages = savedReviewMessages(stateDir).filter((message) => message.body.batchId === a['batchId']);
-    expect(aMessages.length).toBe(a['sentToReview']);
+    const aRecords = (await savedRecords(stateDir)).filter((record) => record.batchId === a['batchId']);
+    expect(aMessages.length).toBe(expectedMessages(aRecords));
     expect(aMessages.length).toBeGreaterThan(0);
 
     const b = await expectComplete(second, stateDir);
@@ -157,6 +169,6 @@ describe('local state under SIGKILL', () => {
     expect(again['sentToReview']).toBe(a['sentToReview']);
     const all = savedReviewMessages(stateDir);
     expect(all.filter((message) => message.body.batchId === a['batchId']).map((m) => m.messageId).sort()).toEqual(aMessages.map((m) => m.messageId).sort());
-    expect(all).toHaveLength((a['sentToReview'] as number) + (b['sentToReview'] as number));
+    expect(all).toHaveLength(expectedMessages(await savedRecords(stateDir)));
   });
 });

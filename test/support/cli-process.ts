@@ -99,7 +99,7 @@ export async function savedRecords(stateDir: string): Promise<AssetRecord[]> {
 
 export interface SavedReviewMessage {
   messageId: string;
-  body: { batchId: string; assetKey: string; recordKey: { pk: string; sk: string } };
+  body: { batchId: string; assetKey: string; recordKey: { pk: string; sk: string }; revision: number; reviewTaskId: string };
 }
 
 /** The review queue's messages as the next start would restore them (the queue whose name starts ReviewQueue). */
