@@ -11,6 +11,11 @@ import type { Taxonomy } from './taxonomy';
 
 /** Re-uploading the same archive is the same batch; new content under the same name is a new one. */
 export function deriveBatchId(archiveKey: string, archive: Uint8Array): string {
+  return batchIdFromDigest(archiveKey, createHash('sha256').update(archive).digest('hex'));
+}
+
+/** `deriveBatchId` from the archive's hex SHA-256 (hashed while it streams, never held whole). */
+export function batchIdFromDigest(archiveKey: string, sha256Hex: string): string {
   const base = archiveKey.split('/').pop() ?? archiveKey;
   const slug =
     base
@@ -21,8 +26,7 @@ export function deriveBatchId(archiveKey: string, archive: Uint8Array): string {
       .replace(/[^a-z0-9]+/g, '-')
       .slice(0, 40)
       .replace(/^-+|-+$/g, '') || 'batch';
-  const digest = createHash('sha256').update(archive).digest('hex').slice(0, 12);
-  return `${slug}-${digest}`;
+  return `${slug}-${sha256Hex.slice(0, 12)}`;
 }
 
 export function rowAssetKey(rowNumber: number): string {
