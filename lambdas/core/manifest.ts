@@ -232,6 +232,7 @@ function boundedAttributes(fields: Record<string, string>, truncated: Record<str
   const attributes: Record<string, string> = {};
   let total = 2; // "{}"
   let dropped = false;
+  let full = false;
   for (const [name, original] of all) {
     const nameBytes = jsonBytes(name);
     if (nameBytes > ATTRIBUTE_LIMITS.maxNameBytes) {
@@ -241,7 +242,8 @@ function boundedAttributes(fields: Record<string, string>, truncated: Record<str
     const cut = truncateToBytes(original, ATTRIBUTE_LIMITS.maxValueBytes);
     // "name":"value" plus the comma before it (the first one's comma pays for nothing, which errs on the safe side).
     const size = nameBytes + jsonBytes(cut) + 6;
-    if (dropped || total + size > ATTRIBUTE_LIMITS.maxTotalBytes) {
+    if (full || total + size > ATTRIBUTE_LIMITS.maxTotalBytes) {
+      full = true;
       dropped = true;
       continue;
     }

@@ -16,7 +16,7 @@ import {
   type BatchArchive,
   type ExtractOutcome,
 } from '../core/archive';
-import { batchIdFromDigest, planBatch, type BatchPlan } from '../core/batch-plan';
+import { batchIdFromDigest, planBatch, toWorkItem, type BatchPlan } from '../core/batch-plan';
 import { baseLineage } from '../core/lineage';
 import { chooseManifest, parseManifestBytes, type ManifestParseResult } from '../core/manifest';
 import { assetRecord, batchPk, partitionDate, type BatchRecord } from '../core/records';
@@ -173,16 +173,7 @@ async function planAndStage({ batch, archive, manifest, pipelineVersion, now }: 
     pending.map((item) => item.listing.merchantId),
     batchId,
   );
-  const items: WorkItem[] = pending.map((item) => ({
-    batchId,
-    assetKey: item.assetKey,
-    rowNumber: item.rowNumber,
-    file: item.file,
-    stagedKey: `${prefix}files/${item.file}`,
-    receivedAt: stored.receivedAt,
-    listing: item.listing,
-    merchantProfile: profiles.get(item.listing.merchantId),
-  }));
+  const items: WorkItem[] = pending.map((item) => toWorkItem(item, stored.receivedAt, profiles.get(item.listing.merchantId)));
   const itemsKey = `${prefix}items.jsonl`;
   await putObjectStream(dataBucket, itemsKey, Readable.from(jsonLines(items)), 'application/x-ndjson');
   await putJson(dataBucket, `${prefix}expected-assets.json`, {
