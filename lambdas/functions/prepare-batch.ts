@@ -212,9 +212,9 @@ async function stageAndVerify(
       .filter((entry): entry is ArchiveEntry => entry !== undefined && !toStage.has(entry)),
   );
   const found = new Map<ArchiveEntry, ArchiveEntry>();
-  const work: Array<[ArchiveEntry, boolean]> = [...[...toStage].map((e) => [e, true] as [ArchiveEntry, boolean]), ...[...toVerify].map((e) => [e, false] as [ArchiveEntry, boolean])];
-  await mapWithConcurrency(work, STAGING_CONCURRENCY, async ([entry, keep]) => {
-    const outcome: ExtractOutcome = await archive.extract(entry, keep ? (bytes) => store(entry, bytes) : discard);
+  const work = [...[...toStage].map((entry) => ({ entry, sink: (bytes: Readable) => store(entry, bytes) })), ...[...toVerify].map((entry) => ({ entry, sink: discard }))];
+  await mapWithConcurrency(work, STAGING_CONCURRENCY, async ({ entry, sink }) => {
+    const outcome: ExtractOutcome = await archive.extract(entry, sink);
     if (!outcome.ok) found.set(entry, { ...entry, problem: outcome.problem, detail: outcome.detail });
   });
   return found;
