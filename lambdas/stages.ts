@@ -18,6 +18,8 @@ export interface StageDefinition {
   entry: string;
   description: string;
   memorySizeMb: number;
+  /** /tmp size; Lambda's default (512 MiB) when absent. */
+  ephemeralStorageMb?: number;
   timeoutSeconds: number;
   /** Settings (environment variables) the stage reads. */
   settings: SettingKey[];
@@ -29,8 +31,12 @@ export const STAGES = {
   PrepareBatch: {
     entry: 'lambdas/functions/prepare-batch.ts',
     description: 'Opens the batch archive safely, parses the manifest, records rejected rows and files, stages images, writes items.jsonl',
-    // The archive and its inflated files are held in memory (limits: 512 MiB archive, 2 GiB uncompressed).
-    memorySizeMb: 8192,
+    // The archive is streamed to /tmp and its files inflated entry by entry straight to S3; only the manifest (at most
+    // 50 MiB) and the plan are in memory. Measured: 225 MB peak RSS for a 451 MiB archive (README, "Archive limits");
+    // the rest is headroom for a manifest near its bound.
+    memorySizeMb: 2048,
+    // Room for the largest archive allowed (512 MiB) with margin; nothing else is written there.
+    ephemeralStorageMb: 1024,
     timeoutSeconds: 900,
     settings: ['pipelineVersion', 'tableName', 'dataBucket'],
     // records:read for the merchant profiles of earlier batches
@@ -39,6 +45,7 @@ export const STAGES = {
   Preprocess: {
     entry: 'lambdas/functions/preprocess.ts',
     description: 'Checks image headers, decodes with jimp, hashes, and writes the model input JPEG',
+    // A 36 MP JPEG (the pixel limit, core/image.ts) peaks at ~1.26 GB RSS and ~4 s; CMYK would need somewhat more.
     memorySizeMb: 2048,
     // 5 assets; a ~35 MP JPEG (the largest the pixel guard lets jimp decode) takes ≈2 s on x64 and up to ≈4 s on
     // arm64, so ≈20 s of decoding plus the S3 reads and writes.

@@ -1,15 +1,17 @@
 /**
- * Safe reading of a batch archive (zip) held in memory. Batch-level failures (the archive as a whole cannot or must
- * not be opened) are returned as an error; problems with single entries (unsafe paths, empty/oversized/corrupt files,
- * duplicates, zip bombs) are reported on the entry and its data is never inflated, so one bad file never sinks the
- * batch.
+ * Safe reading of a batch archive (zip), entry by entry. Opening judges the archive from its central directory alone
+ * (batch-level limits, and a problem per entry: unsafe path, empty, oversized, zip bomb, duplicate, unsupported);
+ * nothing is inflated until a caller asks for one entry, and then its bytes stream through a verifier (declared
+ * size, CRC-32, the archive's total inflated budget) into a sink the caller provides — an S3 upload, a buffer, or
+ * nothing at all. So memory never has to hold the archive's files, and one bad file never sinks the batch.
  *
  * Names are decoded here rather than by yauzl (`decodeStrings: false`): yauzl would throw on the first unsafe name and
  * abort the whole archive, whereas an unsafe name is an asset-level problem for us.
  */
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import * as yauzl from 'yauzl';
-import type { Entry, ZipFile } from 'yauzl';
+import type { Entry, Options as YauzlOptions, ZipFile } from 'yauzl';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -63,9 +65,9 @@ export interface ArchiveEntry {
   path: string;
   /** The name as stored in the zip, decoded (UTF-8 when flagged, else CP437), separators untouched. */
   rawPath: string;
-  /** Actual bytes when extracted; the declared uncompressed size otherwise. */
+  /** The declared uncompressed size (verified when the entry is extracted). */
   size: number;
-  /** Present only when there is no problem. */
+  /** Only from `readBatchArchive` (in memory), and only when there is no problem. */
   data?: Buffer;
   problem?: ArchiveEntryProblem;
   /** One human sentence on what is wrong, when there is a problem. */
@@ -117,108 +119,299 @@ interface Candidate {
   detail?: string;
 }
 
-export async function readBatchArchive(zip: Buffer, limits?: Partial<ArchiveLimits>): Promise<ArchiveReadResult> {
+/** Where the zip is: a file on disk (the Lambda's ephemeral storage) with its size, or bytes in memory (tests). */
+export type ArchiveSource = { path: string; size: number } | Buffer;
+
+/** Consumes one entry's verified bytes (to the end, or until the stream fails); resolves once they are stored. */
+export type EntrySink = (bytes: Readable, entry: ArchiveEntry) => Promise<void>;
+
+export type ExtractOutcome = { ok: true; size: number } | { ok: false; problem: 'CORRUPT_ENTRY'; detail: string };
+
+export type ArchiveOpenResult = { ok: true; archive: BatchArchive } | BatchLevelFailure;
+
+/** Thrown by `extract` when the bytes inflated from the archive, all entries together, pass the total limit. */
+export class ArchiveBudgetExceeded extends Error {
+  readonly code = 'ARCHIVE_TOO_LARGE_UNCOMPRESSED' satisfies ArchiveErrorCode;
+  constructor(limit: number) {
+    super(`The archive's files expand to more than the ${formatBytes(limit)} limit for one batch.`);
+    this.name = 'ArchiveBudgetExceeded';
+  }
+}
+
+/**
+ * Opens an archive and classifies every central-directory record, inflating nothing. Batch-level limits are judged
+ * here: size, entry count, and the declared uncompressed total of the files that would be extracted.
+ */
+export async function openBatchArchive(source: ArchiveSource, limits?: Partial<ArchiveLimits>): Promise<ArchiveOpenResult> {
   const lim: ArchiveLimits = { ...DEFAULT_ARCHIVE_LIMITS, ...limits };
-  if (zip.length > lim.maxArchiveBytes) {
-    return fail('ARCHIVE_TOO_LARGE', `The archive is ${formatBytes(zip.length)}, above the ${formatBytes(lim.maxArchiveBytes)} limit for one batch.`);
+  const size = Buffer.isBuffer(source) ? source.length : source.size;
+  if (size > lim.maxArchiveBytes) {
+    return fail('ARCHIVE_TOO_LARGE', `The archive is ${formatBytes(size)}, above the ${formatBytes(lim.maxArchiveBytes)} limit for one batch.`);
   }
 
   let zipFile: ZipFile;
   try {
-    zipFile = await openZip(zip);
+    zipFile = await openZip(source);
   } catch (error) {
     return unreadable(error);
   }
+  let handedOver = false;
   try {
     // EOCD's count bounds how many records yauzl will read, so this caps the work before any is parsed.
     if (zipFile.entryCount > lim.maxEntries) {
       return fail('TOO_MANY_ENTRIES', `The archive has ${zipFile.entryCount} entries, more than the limit of ${lim.maxEntries}.`);
     }
-
     let records: Entry[];
     try {
       records = await listEntries(zipFile);
     } catch (error) {
       return unreadable(error);
     }
-
-    // Pass 1: classify every record from the central directory alone, so batch-level limits are judged before
-    // anything is inflated.
-    const candidates: Candidate[] = [];
-    const ignored: string[] = [];
-    const seenPaths = new Set<string>();
-    for (const entry of records) {
-      const rawPath = getFileNameLowLevel(entry.generalPurposeBitFlag, (entry as RawEntry).fileNameRaw, entry.extraFields, true);
-      const unixType = (entry.externalFileAttributes >>> 16) & S_IFMT;
-      if (isDirectory(rawPath, entry, unixType)) continue;
-
-      const resolved = resolveEntryPath(rawPath);
-      if ('unsafe' in resolved) {
-        candidates.push({ entry, rawPath, path: displayPath(rawPath), problem: 'UNSAFE_PATH', detail: `The path ${resolved.unsafe}.` });
-        continue;
-      }
-      const path = resolved.path;
-      if (unixType === S_IFLNK || (unixType !== 0 && unixType !== S_IFREG)) {
-        const what = unixType === S_IFLNK ? 'a symbolic link' : 'a special file (device, FIFO or socket)';
-        candidates.push({ entry, rawPath, path, problem: 'UNSAFE_PATH', detail: `The entry is ${what}, not a regular file.` });
-        continue;
-      }
-      if (isJunk(path)) {
-        ignored.push(path);
-        continue;
-      }
-      if (seenPaths.has(path)) {
-        candidates.push({ entry, rawPath, path, problem: 'DUPLICATE_ENTRY', detail: `An earlier entry already has the path "${path}".` });
-        continue;
-      }
-      seenPaths.add(path);
-      candidates.push({ entry, rawPath, path, ...sizeProblem(entry, lim) });
-    }
-
-    const toExtract = candidates.filter((candidate) => candidate.problem === undefined);
-    const totalUncompressed = toExtract.reduce((sum, candidate) => sum + candidate.entry.uncompressedSize, 0);
+    const { candidates, ignored } = classifyRecords(records, lim);
+    const totalUncompressed = candidates.filter((c) => c.problem === undefined).reduce((sum, c) => sum + c.entry.uncompressedSize, 0);
     if (totalUncompressed > lim.maxTotalUncompressedBytes) {
       return fail(
         'ARCHIVE_TOO_LARGE_UNCOMPRESSED',
         `The archive's files expand to ${formatBytes(totalUncompressed)}, above the ${formatBytes(lim.maxTotalUncompressedBytes)} limit for one batch.`,
       );
     }
-
-    // Pass 2: inflate, one entry at a time to bound memory to the data we keep.
-    const entries: ArchiveEntry[] = [];
-    for (const candidate of candidates) {
-      const { entry, path, rawPath } = candidate;
-      if (candidate.problem !== undefined) {
-        entries.push({ path, rawPath, size: entry.uncompressedSize, problem: candidate.problem, detail: candidate.detail });
-        continue;
-      }
-      const extracted = await extractEntry(zipFile, entry);
-      entries.push(
-        'data' in extracted
-          ? { path, rawPath, size: extracted.data.length, data: extracted.data }
-          : { path, rawPath, size: entry.uncompressedSize, problem: 'CORRUPT_ENTRY', detail: extracted.detail },
-      );
-    }
-    return { ok: true, entries, ignored };
+    handedOver = true;
+    return { ok: true, archive: new BatchArchive(zipFile, candidates, ignored, lim.maxTotalUncompressedBytes) };
   } finally {
-    zipFile.close();
+    if (!handedOver) zipFile.close();
   }
 }
 
-function fail(code: ArchiveErrorCode, message: string): ArchiveReadResult {
+/**
+ * An opened archive: the classified entries, and extraction of one entry at a time into a sink. Several extractions
+ * may run at once (each reads its own range of the file). Close it when done.
+ */
+export class BatchArchive {
+  /** Regular files in central-directory order (directories are skipped, junk is in `ignored`); no `data`. */
+  readonly entries: readonly ArchiveEntry[];
+  /** OS junk (`__MACOSX/…`, `.DS_Store`, `Thumbs.db`, `desktop.ini`, AppleDouble `._*`), by normalized path. */
+  readonly ignored: readonly string[];
+  private readonly records = new Map<ArchiveEntry, Entry>();
+  private inflated = 0;
+
+  constructor(
+    private readonly zipFile: ZipFile,
+    candidates: readonly Candidate[],
+    ignored: readonly string[],
+    private readonly maxTotalInflatedBytes: number,
+  ) {
+    this.entries = candidates.map(({ entry, path, rawPath, problem, detail }) => {
+      const archiveEntry: ArchiveEntry = { path, rawPath, size: entry.uncompressedSize };
+      if (problem !== undefined) Object.assign(archiveEntry, { problem, detail });
+      this.records.set(archiveEntry, entry);
+      return archiveEntry;
+    });
+    this.ignored = ignored;
+  }
+
+  /** Bytes inflated so far by every extraction together. */
+  get inflatedBytes(): number {
+    return this.inflated;
+  }
+
+  /**
+   * Streams one problem-free entry through the verifier into `sink`. The stream fails — before it ends, so a sink
+   * that stores only on a clean end (an S3 upload) stores nothing — when the data outgrows the declared size, ends
+   * short, or fails its CRC-32; that is a CORRUPT_ENTRY outcome. An error of the sink's own is rethrown, and so is
+   * ArchiveBudgetExceeded: the running total of inflated bytes is counted here, whatever the headers declared.
+   */
+  async extract(entry: ArchiveEntry, sink: EntrySink): Promise<ExtractOutcome> {
+    const record = this.records.get(entry);
+    if (record === undefined || entry.problem !== undefined) throw new Error(`archive entry "${entry.path}" is not one to extract`);
+    const corrupt = (reason: string): ExtractOutcome => ({ ok: false, problem: 'CORRUPT_ENTRY', detail: `The file cannot be extracted (${reason}).` });
+    let source: Readable;
+    try {
+      source = await openReadStream(this.zipFile, record);
+    } catch (error) {
+      return corrupt((error as Error).message);
+    }
+    const verifier = new EntryVerifier(record, (bytes) => {
+      this.inflated += bytes;
+      if (this.inflated > this.maxTotalInflatedBytes) throw new ArchiveBudgetExceeded(this.maxTotalInflatedBytes);
+    });
+    source.on('error', (error: Error) => verifier.fail(error));
+    verifier.on('close', () => source.destroy());
+    source.pipe(verifier);
+    try {
+      await sink(verifier, entry);
+    } catch (error) {
+      if (verifier.failure === undefined) throw error;
+    } finally {
+      verifier.destroy();
+    }
+    if (verifier.failure instanceof ArchiveBudgetExceeded) throw verifier.failure;
+    if (verifier.failure !== undefined) return corrupt(verifier.failure.message);
+    if (!verifier.verified) throw new Error(`the sink for "${entry.path}" returned before reading the entry to its end`);
+    return { ok: true, size: record.uncompressedSize };
+  }
+
+  /** An entry's bytes in memory (for the manifest). The per-file limit already bounds them. */
+  async readIntoMemory(entry: ArchiveEntry): Promise<{ ok: true; data: Buffer } | Extract<ExtractOutcome, { ok: false }>> {
+    let data = Buffer.alloc(0);
+    const outcome = await this.extract(entry, async (bytes) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of bytes) chunks.push(chunk as Buffer);
+      data = Buffer.concat(chunks);
+    });
+    return outcome.ok ? { ok: true, data } : outcome;
+  }
+
+  close(): void {
+    this.zipFile.close();
+  }
+}
+
+/**
+ * Counts, checks and passes through one entry's inflated bytes. yauzl's `validateEntrySizes` already fails a
+ * deflated stream that passes its declared size, and the declared size already passed the per-file and ratio limits,
+ * so a lying header cannot make us inflate past them; the size check here is independent of yauzl's options, and the
+ * CRC check is ours alone (yauzl does not check CRCs: stored entries would pass corrupted bytes through silently).
+ */
+class EntryVerifier extends Transform {
+  failure: Error | undefined;
+  verified = false;
+  private received = 0;
+  private crc = 0;
+
+  constructor(
+    private readonly record: Entry,
+    private readonly count: (bytes: number) => void,
+  ) {
+    super();
+  }
+
+  /** Fails the stream with the reason (kept for the outcome). */
+  fail(error: Error): void {
+    this.failure ??= error;
+    this.destroy(this.failure);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.received += chunk.length;
+    if (this.received > this.record.uncompressedSize) {
+      callback(this.remember(new Error(`more data than the declared ${this.record.uncompressedSize} bytes`)));
+      return;
+    }
+    try {
+      this.count(chunk.length);
+    } catch (error) {
+      callback(this.remember(error as Error));
+      return;
+    }
+    this.crc = crc32(chunk, this.crc);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.received !== this.record.uncompressedSize) {
+      callback(this.remember(new Error(`${this.received} bytes instead of the declared ${this.record.uncompressedSize}`)));
+    } else if (this.crc >>> 0 !== this.record.crc32 >>> 0) {
+      callback(this.remember(new Error('CRC-32 mismatch')));
+    } else {
+      this.verified = true;
+      callback();
+    }
+  }
+
+  private remember(error: Error): Error {
+    this.failure ??= error;
+    return error;
+  }
+}
+
+/**
+ * Reads a whole archive into memory: every problem-free entry's `data`, or CORRUPT_ENTRY when it cannot be
+ * extracted. For small archives and tests; PrepareBatch streams entries with `openBatchArchive` instead.
+ */
+export async function readBatchArchive(zip: Buffer, limits?: Partial<ArchiveLimits>): Promise<ArchiveReadResult> {
+  const opened = await openBatchArchive(zip, limits);
+  if (!opened.ok) return opened;
+  const { archive } = opened;
+  try {
+    const entries: ArchiveEntry[] = [];
+    for (const entry of archive.entries) {
+      if (entry.problem !== undefined) {
+        entries.push(entry);
+        continue;
+      }
+      const read = await archive.readIntoMemory(entry);
+      entries.push(read.ok ? { ...entry, size: read.data.length, data: read.data } : { ...entry, problem: read.problem, detail: read.detail });
+    }
+    return { ok: true, entries, ignored: [...archive.ignored] };
+  } finally {
+    archive.close();
+  }
+}
+
+/** Pass 1: every record judged from the central directory alone, so batch-level limits come before any inflating. */
+function classifyRecords(records: readonly Entry[], lim: ArchiveLimits): { candidates: Candidate[]; ignored: string[] } {
+  const candidates: Candidate[] = [];
+  const ignored: string[] = [];
+  const seenPaths = new Set<string>();
+  for (const entry of records) {
+    const rawPath = getFileNameLowLevel(entry.generalPurposeBitFlag, (entry as RawEntry).fileNameRaw, entry.extraFields, true);
+    const unixType = (entry.externalFileAttributes >>> 16) & S_IFMT;
+    if (isDirectory(rawPath, entry, unixType)) continue;
+
+    const resolved = resolveEntryPath(rawPath);
+    if ('unsafe' in resolved) {
+      candidates.push({ entry, rawPath, path: displayPath(rawPath), problem: 'UNSAFE_PATH', detail: `The path ${resolved.unsafe}.` });
+      continue;
+    }
+    const path = resolved.path;
+    if (unixType === S_IFLNK || (unixType !== 0 && unixType !== S_IFREG)) {
+      const what = unixType === S_IFLNK ? 'a symbolic link' : 'a special file (device, FIFO or socket)';
+      candidates.push({ entry, rawPath, path, problem: 'UNSAFE_PATH', detail: `The entry is ${what}, not a regular file.` });
+      continue;
+    }
+    if (isJunk(path)) {
+      ignored.push(path);
+      continue;
+    }
+    if (seenPaths.has(path)) {
+      candidates.push({ entry, rawPath, path, problem: 'DUPLICATE_ENTRY', detail: `An earlier entry already has the path "${path}".` });
+      continue;
+    }
+    seenPaths.add(path);
+    candidates.push({ entry, rawPath, path, ...sizeProblem(entry, lim) });
+  }
+  return { candidates, ignored };
+}
+
+type BatchLevelFailure = { ok: false; error: { code: ArchiveErrorCode; message: string } };
+
+function fail(code: ArchiveErrorCode, message: string): BatchLevelFailure {
   return { ok: false, error: { code, message } };
 }
 
-function unreadable(error: unknown): ArchiveReadResult {
+function unreadable(error: unknown): BatchLevelFailure {
   const reason = error instanceof Error ? error.message : String(error);
   return fail('ARCHIVE_UNREADABLE', `The file is not a readable zip archive (${reason}).`);
 }
 
-function openZip(zip: Buffer): Promise<ZipFile> {
+function openZip(source: ArchiveSource): Promise<ZipFile> {
+  // autoClose off: entries are extracted after the directory is read, possibly several at once.
+  const options: YauzlOptions = { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false };
   return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(zip, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true }, (error, zipFile) => {
+    const done = (error: Error | null, zipFile: ZipFile): void => {
       if (error) reject(error);
       else resolve(zipFile);
+    };
+    if (Buffer.isBuffer(source)) yauzl.fromBuffer(source, options, done);
+    else yauzl.open(source.path, options, done);
+  });
+}
+
+function openReadStream(zipFile: ZipFile, entry: Entry): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    zipFile.openReadStream(entry, (error, stream) => {
+      if (error) reject(error);
+      else resolve(stream);
     });
   });
 }
@@ -291,56 +484,6 @@ function sizeProblem(entry: Entry, lim: ArchiveLimits): Pick<Candidate, 'problem
     return { problem: 'CORRUPT_ENTRY', detail: `The file uses compression method ${entry.compressionMethod}; only stored and deflate are supported.` };
   }
   return {};
-}
-
-/**
- * Inflates one entry, never holding more than its declared size: yauzl's `validateEntrySizes` fails the stream as
- * soon as the output passes the declared size, and the declared size already passed the per-file and ratio limits,
- * so a lying header cannot make us inflate past them either.
- */
-function extractEntry(zipFile: ZipFile, entry: Entry): Promise<{ data: Buffer } | { detail: string }> {
-  const corrupt = (reason: string) => ({ detail: `The file cannot be extracted (${reason}).` });
-  return new Promise((resolve) => {
-    zipFile.openReadStream(entry, (openError, stream) => {
-      if (openError) {
-        resolve(corrupt(openError.message));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let received = 0;
-      let settled = false;
-      const settle = (result: { data: Buffer } | { detail: string }): void => {
-        if (settled) return;
-        settled = true;
-        resolve(result);
-      };
-      stream.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        // Redundant with yauzl's own check for deflated entries, but cheap and independent of yauzl's options.
-        if (received > entry.uncompressedSize) {
-          settle(corrupt(`more data than the declared ${entry.uncompressedSize} bytes`));
-          stream.destroy();
-          return;
-        }
-        chunks.push(chunk);
-      });
-      stream.on('error', (error: Error) => {
-        settle(corrupt(error.message));
-        stream.destroy();
-      });
-      stream.on('end', () => {
-        const data = Buffer.concat(chunks, received);
-        if (data.length !== entry.uncompressedSize) {
-          settle(corrupt(`${data.length} bytes instead of the declared ${entry.uncompressedSize}`));
-        } else if (crc32(data) !== entry.crc32) {
-          // yauzl does not check CRCs; stored entries would otherwise pass corrupted bytes through silently.
-          settle(corrupt('CRC-32 mismatch'));
-        } else {
-          settle({ data });
-        }
-      });
-    });
-  });
 }
 
 function formatBytes(bytes: number): string {

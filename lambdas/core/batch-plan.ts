@@ -8,9 +8,16 @@ import type { ArchiveEntry } from './archive';
 import { normalizeRow, type ManifestRow, type NormalizedListing } from './manifest';
 import type { ReasonCode } from './outcomes';
 import type { Taxonomy } from './taxonomy';
+import type { MerchantProfile } from './triage';
+import { stagingPrefix, type WorkItem } from './work-items';
 
 /** Re-uploading the same archive is the same batch; new content under the same name is a new one. */
 export function deriveBatchId(archiveKey: string, archive: Uint8Array): string {
+  return batchIdFromDigest(archiveKey, createHash('sha256').update(archive).digest('hex'));
+}
+
+/** `deriveBatchId` from the archive's hex SHA-256 (hashed while it streams, never held whole). */
+export function batchIdFromDigest(archiveKey: string, sha256Hex: string): string {
   const base = archiveKey.split('/').pop() ?? archiveKey;
   const slug =
     base
@@ -21,8 +28,21 @@ export function deriveBatchId(archiveKey: string, archive: Uint8Array): string {
       .replace(/[^a-z0-9]+/g, '-')
       .slice(0, 40)
       .replace(/^-+|-+$/g, '') || 'batch';
-  const digest = createHash('sha256').update(archive).digest('hex').slice(0, 12);
-  return `${slug}-${digest}`;
+  return `${slug}-${sha256Hex.slice(0, 12)}`;
+}
+
+/** The line of items.jsonl for a planned item. Its size is bounded by the listing limits (listing-limits.ts). */
+export function toWorkItem(item: PlannedItem, receivedAt: string, merchantProfile: MerchantProfile | undefined): WorkItem {
+  return {
+    batchId: item.batchId,
+    assetKey: item.assetKey,
+    rowNumber: item.rowNumber,
+    file: item.file,
+    stagedKey: `${stagingPrefix(item.batchId)}files/${item.file}`,
+    receivedAt,
+    listing: item.listing,
+    merchantProfile,
+  };
 }
 
 export function rowAssetKey(rowNumber: number): string {

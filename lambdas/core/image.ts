@@ -17,7 +17,10 @@ export type ImageProblem = 'UNSUPPORTED_FORMAT' | 'CORRUPT_IMAGE' | 'IMAGE_TOO_L
 export type ImageHeader = { format: ImageFormat; width: number; height: number; orientation?: number };
 
 export interface PreprocessOptions {
-  /** Pixel-bomb guard, judged from the header before decoding. */
+  /**
+   * Pixel-bomb guard, judged from the header before decoding; the decoder is configured from the same number
+   * (`decoderOptions`), so whatever passes the guard decodes and nothing above it is ever decoded.
+   */
   maxPixels?: number;
   /** Longest side of the model input; smaller images are never upscaled. */
   targetMaxSide?: number;
@@ -44,8 +47,13 @@ export type PreprocessResult =
     }
   | { ok: false; problem: ImageProblem; detail: string };
 
+/**
+ * 36 MP: above common 24–33 MP camera output, and the largest whose worst-case decode (jpeg-js's own accounting for
+ * four full-resolution components: ~1 GB) leaves the Preprocess function (2,048 MB) its headroom. Measured on a
+ * 6000×6000 JPEG: see README "The batch contract".
+ */
 export const DEFAULT_PREPROCESS_OPTIONS: Readonly<Required<PreprocessOptions>> = Object.freeze({
-  maxPixels: 40_000_000,
+  maxPixels: 36_000_000,
   targetMaxSide: 512,
   jpegQuality: 85,
 });
@@ -88,6 +96,14 @@ function inspect(bytes: Buffer): Inspection {
   const metadata = scanJpegMetadata(bytes);
   // Without a clean marker walk we could not be sure jimp will not rotate a second time.
   if (metadata === undefined) return { problem: 'CORRUPT_IMAGE', detail: 'the JPEG marker segments are malformed' };
+  if (metadata.frame !== undefined && !(metadata.frame.width > 0 && metadata.frame.height > 0)) {
+    return { problem: 'CORRUPT_IMAGE', detail: 'the JPEG frame declares no dimensions' };
+  }
+  if (metadata.frame !== undefined) {
+    // The frame jpeg-js will decode is the one the pixel guard must judge, whatever image-size reported.
+    header.width = metadata.frame.width;
+    header.height = metadata.frame.height;
+  }
   if (metadata.orientation !== undefined) header.orientation = metadata.orientation;
   return { header, decodable: metadata.withoutExif };
 }
@@ -110,10 +126,7 @@ export async function preprocessImage(bytes: Buffer, options?: PreprocessOptions
 
   let image: Awaited<ReturnType<typeof Jimp.fromBuffer>>;
   try {
-    image = await Jimp.fromBuffer(decodable, {
-      // Second guard in case the header image-size read is not the frame jpeg-js decodes.
-      'image/jpeg': { maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: jpegMemoryBudgetMB(maxPixels) },
-    });
+    image = await Jimp.fromBuffer(decodable, decoderOptions(maxPixels));
   } catch (error) {
     const message = (error as Error).message;
     if (/maxResolutionInMP|maxMemoryUsageInMB/.test(message)) {
@@ -170,12 +183,27 @@ function definedOnly(options: PreprocessOptions | undefined): PreprocessOptions 
   return Object.fromEntries(Object.entries(options ?? {}).filter(([, value]) => value !== undefined));
 }
 
+const MiB = 1024 * 1024;
+/** JPEG frames are at most 65,535 pixels on a side. */
+const JPEG_MAX_SIDE = 65_535;
+
 /**
- * jpeg-js accounts ~4 bytes per coefficient per component (up to 3 at full resolution) plus 4 bytes per output pixel;
- * its 512 MB default would refuse images our pixel limit allows.
+ * What jimp 1.6.1 is told, so that it decodes exactly what the header guard lets through. JPEG goes to jpeg-js 0.4.4,
+ * which refuses a frame above `maxResolutionInMP` (from its SOF, before any scan) and counts its allocations against
+ * `maxMemoryUsageInMB` (default 512 MB, which would refuse a 4:4:4 JPEG above ~24 MP after seconds of decoding).
+ * Its accounting, per component: 256 bytes per 8×8 coefficient block (padded to whole MCUs), one byte per sample for
+ * the component's lines; then one byte per pixel per component for colour conversion, and 4 per pixel for the RGBA
+ * output. The budget is that sum for the worst layout (4 components at full resolution, MCUs of 32×32 on an extreme
+ * aspect ratio) at `maxPixels`, plus 1 MiB for tables, so no image within the guard is refused for memory.
+ * PNG goes to pngjs 7, which has no size option: the header guard alone bounds it (≤ ~16 bytes per pixel).
  */
-function jpegMemoryBudgetMB(maxPixels: number): number {
-  return Math.max(512, Math.ceil((maxPixels * 20) / (1024 * 1024)));
+export function decoderOptions(maxPixels: number): { 'image/jpeg': { maxResolutionInMP: number; maxMemoryUsageInMB: number } } {
+  const longSide = JPEG_MAX_SIDE;
+  const shortSide = Math.ceil(maxPixels / longSide);
+  const mcuPadded = maxPixels + 31 * (longSide + shortSide) + 31 * 31;
+  const components = 4;
+  const bytes = components * (256 / 64 + 1) * mcuPadded + components * maxPixels + 4 * maxPixels + MiB;
+  return { 'image/jpeg': { maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.ceil(bytes / MiB) } };
 }
 
 /**
@@ -183,9 +211,10 @@ function jpegMemoryBudgetMB(maxPixels: number): number {
  * places after SOI; image-size would report the last one), and a copy without any APP1 "Exif" segment (ICC, XMP and
  * the rest are kept). Undefined when the segments cannot be walked.
  */
-function scanJpegMetadata(jpeg: Buffer): { orientation?: number; withoutExif: Buffer } | undefined {
+function scanJpegMetadata(jpeg: Buffer): { orientation?: number; frame?: { width: number; height: number }; withoutExif: Buffer } | undefined {
   const kept: Buffer[] = [];
   let orientation: number | undefined;
+  let frame: { width: number; height: number } | undefined;
   let sawExif = false;
   let keepFrom = 0;
   let pos = 2; // after SOI
@@ -205,6 +234,10 @@ function scanJpegMetadata(jpeg: Buffer): { orientation?: number; withoutExif: Bu
     const length = jpeg.readUInt16BE(pos + 2);
     const end = pos + 2 + length;
     if (length < 2 || end > jpeg.length) return undefined;
+    // SOF0–SOF2, the frames jpeg-js decodes: P (height) at +5, X (width) at +7.
+    if (marker >= 0xc0 && marker <= 0xc2 && frame === undefined && length >= 8) {
+      frame = { height: jpeg.readUInt16BE(pos + 5), width: jpeg.readUInt16BE(pos + 7) };
+    }
     if (marker === 0xe1 && jpeg.subarray(pos + 4, pos + 10).toString('latin1') === 'Exif\0\0') {
       if (!sawExif) orientation = readTiffOrientation(jpeg.subarray(pos + 10, end));
       sawExif = true;
@@ -213,9 +246,9 @@ function scanJpegMetadata(jpeg: Buffer): { orientation?: number; withoutExif: Bu
     }
     pos = end;
   }
-  if (!sawExif) return { withoutExif: jpeg };
+  if (!sawExif) return { frame, withoutExif: jpeg };
   kept.push(jpeg.subarray(keepFrom));
-  return { orientation, withoutExif: Buffer.concat(kept) };
+  return { orientation, frame, withoutExif: Buffer.concat(kept) };
 }
 
 /** IFD0 Orientation (tag 0x0112, one SHORT) of a TIFF structure; undefined when absent, malformed or out of range. */

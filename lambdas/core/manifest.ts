@@ -6,6 +6,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { ReasonCode } from './outcomes';
 import type { Taxonomy } from './taxonomy';
+import { ATTRIBUTE_LIMITS, jsonBytes, LISTING_FIELD_LIMITS, truncateToBytes, type LimitedField } from './listing-limits';
 import { cleanText } from './text';
 
 export const MANIFEST_FILE_NAMES = ['manifest.csv', 'manifest.jsonl'] as const;
@@ -32,8 +33,14 @@ export interface NormalizedListing {
   sku?: string;
   price?: number;
   currency?: string;
-  /** Unknown columns, kept as the merchant sent them. */
+  /** Unknown columns, kept as the merchant sent them (within ATTRIBUTE_LIMITS). */
   attributes: Record<string, string>;
+  /**
+   * Fields cut to their size limit, with their original size (UTF-8 bytes as JSON text): `title`, `description`,
+   * `attributes.<name>` for a cut value, `attributes` (the original total) when attributes were dropped. Absent when
+   * nothing was cut. See lambdas/core/listing-limits.ts.
+   */
+  truncated?: Record<string, number>;
 }
 
 export type RowVerdict =
@@ -46,15 +53,29 @@ export type ManifestParseResult =
 
 /** Picks the manifest among the archive's root entries and parses it into raw rows. */
 export function parseManifest(entries: ReadonlyMap<string, Buffer>): ManifestParseResult {
-  const present = MANIFEST_FILE_NAMES.filter((name) => entries.has(name));
+  const chosen = chooseManifest([...entries.keys()]);
+  if (!chosen.ok) return chosen;
+  return parseManifestBytes(chosen.fileName, entries.get(chosen.fileName)!);
+}
+
+/** Which of the archive's paths is the manifest: exactly one of MANIFEST_FILE_NAMES at the root. */
+export function chooseManifest(
+  paths: Iterable<string>,
+): { ok: true; fileName: (typeof MANIFEST_FILE_NAMES)[number] } | Extract<ManifestParseResult, { ok: false }> {
+  const available = new Set(paths);
+  const present = MANIFEST_FILE_NAMES.filter((name) => available.has(name));
   if (present.length === 0) {
     return { ok: false, code: 'MANIFEST_MISSING', message: 'the archive has no manifest.csv or manifest.jsonl at its root' };
   }
   if (present.length > 1) {
     return { ok: false, code: 'MANIFEST_AMBIGUOUS', message: 'the archive has both manifest.csv and manifest.jsonl; keep one' };
   }
-  const fileName = present[0]!;
-  const text = entries.get(fileName)!.toString('utf8').replace(/^\uFEFF/, '');
+  return { ok: true, fileName: present[0]! };
+}
+
+/** Parses the manifest's bytes (CSV or JSONL by its name) into raw rows, checking the required columns. */
+export function parseManifestBytes(fileName: string, bytes: Buffer): ManifestParseResult {
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   const parsed = fileName.endsWith('.csv') ? parseCsvRows(text) : parseJsonlRows(text);
   if (!parsed.ok) return { ok: false, code: 'MANIFEST_UNREADABLE', message: `${fileName}: ${parsed.message}` };
   const missing = REQUIRED_COLUMNS.filter((column) => !parsed.columns.has(column));
@@ -126,13 +147,27 @@ function parseJsonlRows(text: string): RawParse {
   return { ok: true, columns, rows };
 }
 
-/** Normalizes one row against the contract and the taxonomy. Duplicate ids are judged by the caller (batch scope). */
+/**
+ * Normalizes one row against the contract and the taxonomy. Duplicate ids are judged by the caller (batch scope).
+ * Every value is bounded (LISTING_FIELD_LIMITS) before anything else, so even a rejected row's partial listing is.
+ */
 export function normalizeRow(row: ManifestRow, taxonomy: Taxonomy): RowVerdict {
-  const value = (column: string): string => cleanText(row.fields[column] ?? '');
-  const optional = (column: string): string | undefined => value(column) || undefined;
-  const attributes = Object.fromEntries(
-    Object.entries(row.fields).filter(([column]) => !KNOWN_COLUMNS.has(column)).map(([k, v]) => [k, cleanText(v)]),
-  );
+  const truncated: Record<string, number> = {};
+  const overLimit: string[] = [];
+  const bounded = new Map<LimitedField, string>();
+  for (const [field, limit] of Object.entries(LISTING_FIELD_LIMITS) as Array<[LimitedField, (typeof LISTING_FIELD_LIMITS)[LimitedField]]>) {
+    const raw = cleanText(row.fields[field] ?? '');
+    const size = jsonBytes(raw);
+    if (size > limit.maxBytes) {
+      // An identity field is shown cut on the rejected row's record, but the row itself is rejected.
+      if (limit.over === 'reject') overLimit.push(`${field} is ${size} bytes, above the ${limit.maxBytes}-byte limit`);
+      truncated[field] = size;
+    }
+    bounded.set(field, truncateToBytes(raw, limit.maxBytes));
+  }
+  const value = (column: LimitedField): string => bounded.get(column) ?? '';
+  const optional = (column: LimitedField): string | undefined => value(column) || undefined;
+  const attributes = boundedAttributes(row.fields, truncated);
   const partial: Partial<NormalizedListing> = {
     assetId: optional('asset_id'),
     file: optional('file') === undefined ? undefined : normalizeManifestPath(value('file')),
@@ -144,11 +179,13 @@ export function normalizeRow(row: ManifestRow, taxonomy: Taxonomy): RowVerdict {
     currency: optional('currency'),
     attributes,
   };
+  if (Object.keys(truncated).length > 0) partial.truncated = truncated;
   const reject = (reason: ReasonCode, detail: string): RowVerdict => ({ ok: false, reason, detail, partial });
 
   if (row.unreadable !== undefined) return reject('INVALID_MANIFEST_ROW', `manifest row ${row.rowNumber} ${row.unreadable}`);
   const emptyRequired = REQUIRED_COLUMNS.filter((column) => value(column) === '');
   if (emptyRequired.length > 0) return reject('INVALID_MANIFEST_ROW', `empty required field: ${emptyRequired.join(', ')}`);
+  if (overLimit.length > 0) return reject('INVALID_MANIFEST_ROW', overLimit.join('; '));
 
   let price: number | undefined;
   const rawPrice = value('price');
@@ -167,22 +204,55 @@ export function normalizeRow(row: ManifestRow, taxonomy: Taxonomy): RowVerdict {
   if (category === undefined) {
     return reject('UNKNOWN_CATEGORY', `declared category "${declaredCategory}" is not in taxonomy ${taxonomy.version}`);
   }
-  return {
-    ok: true,
-    listing: {
-      assetId: value('asset_id'),
-      file: normalizeManifestPath(value('file')),
-      merchantId: value('merchant_id'),
-      declaredCategory,
-      declaredCategoryId: category.id,
-      title: value('title'),
-      description: optional('description'),
-      sku: optional('sku'),
-      price,
-      currency,
-      attributes,
-    },
+  const listing: NormalizedListing = {
+    assetId: value('asset_id'),
+    file: normalizeManifestPath(value('file')),
+    merchantId: value('merchant_id'),
+    declaredCategory,
+    declaredCategoryId: category.id,
+    title: value('title'),
+    description: optional('description'),
+    sku: optional('sku'),
+    price,
+    currency,
+    attributes,
   };
+  if (partial.truncated !== undefined) listing.truncated = partial.truncated;
+  return { ok: true, listing };
+}
+
+/**
+ * Unknown columns within ATTRIBUTE_LIMITS, in column order: a name too long is dropped, a value too long is cut, and
+ * once the total is reached the remaining attributes are dropped. Cuts and drops are added to `truncated`.
+ */
+function boundedAttributes(fields: Record<string, string>, truncated: Record<string, number>): Record<string, string> {
+  const all = Object.entries(fields)
+    .filter(([column]) => !KNOWN_COLUMNS.has(column))
+    .map(([name, raw]) => [name, cleanText(raw)] as const);
+  const attributes: Record<string, string> = {};
+  let total = 2; // "{}"
+  let dropped = false;
+  let full = false;
+  for (const [name, original] of all) {
+    const nameBytes = jsonBytes(name);
+    if (nameBytes > ATTRIBUTE_LIMITS.maxNameBytes) {
+      dropped = true;
+      continue;
+    }
+    const cut = truncateToBytes(original, ATTRIBUTE_LIMITS.maxValueBytes);
+    // "name":"value" plus the comma before it (the first one's comma pays for nothing, which errs on the safe side).
+    const size = nameBytes + jsonBytes(cut) + 6;
+    if (full || total + size > ATTRIBUTE_LIMITS.maxTotalBytes) {
+      full = true;
+      dropped = true;
+      continue;
+    }
+    if (cut !== original) truncated[`attributes.${name}`] = jsonBytes(original);
+    attributes[name] = cut;
+    total += size;
+  }
+  if (dropped) truncated['attributes'] = Buffer.byteLength(JSON.stringify(Object.fromEntries(all)), 'utf8');
+  return attributes;
 }
 
 /** Manifest paths are compared with archive paths in the same form: forward slashes, no leading "./". */

@@ -3,7 +3,7 @@
  * Docker), active tracing, its own log group with retention, and STAGE_NAME so the local runner can map a task in the
  * synthesized state machine back to its handler.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -47,6 +47,7 @@ export class StageFunction extends NodejsFunction {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.stage.memorySizeMb,
+      ephemeralStorageSize: props.stage.ephemeralStorageMb === undefined ? undefined : Size.mebibytes(props.stage.ephemeralStorageMb),
       timeout: Duration.seconds(props.stage.timeoutSeconds),
       tracing: Tracing.ACTIVE,
       logGroup,

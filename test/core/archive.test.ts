@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import { strToU8, zipSync } from 'fflate';
 import type { Zippable } from 'fflate';
 import * as yauzl from 'yauzl';
 import type { Entry } from 'yauzl';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readBatchArchive } from '../../lambdas/core/archive';
-import type { ArchiveEntry, ArchiveReadResult } from '../../lambdas/core/archive';
+import { ArchiveBudgetExceeded, openBatchArchive, readBatchArchive } from '../../lambdas/core/archive';
+import type { ArchiveEntry, ArchiveReadResult, EntrySink } from '../../lambdas/core/archive';
 
 const MiB = 1024 * 1024;
 
@@ -340,5 +343,101 @@ describe('readBatchArchive', () => {
       ['caf\u00e9.jpg', 'caf\u00e9.jpg'],
       ['cre\u0300me.jpg', 'cr\u00e8me.jpg'],
     ]);
+  });
+});
+
+describe('openBatchArchive: entry by entry into a sink', () => {
+  async function openOk(source: Parameters<typeof openBatchArchive>[0], limits?: Parameters<typeof openBatchArchive>[1]) {
+    const opened = await openBatchArchive(source, limits);
+    if (!opened.ok) throw new Error(`expected ok, got ${opened.error.code}`);
+    return opened.archive;
+  }
+
+  /** A sink that, like an S3 upload, stores the bytes only when the stream ends cleanly. */
+  function storingSink(store: Map<string, Buffer>): EntrySink {
+    return async (bytes, entry) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of bytes) chunks.push(chunk as Buffer);
+      store.set(entry.path, Buffer.concat(chunks));
+    };
+  }
+
+  it('classifies from the central directory without inflating, then streams one entry into a sink from a file', async () => {
+    const photo = randomBytes(300_000);
+    const archive = zip({ 'manifest.csv': strToU8('asset_id\n1\n'), 'a.jpg': [photo, { level: 0 }], 'b.jpg': randomBytes(10) });
+    const dir = await mkdtemp(path.join(tmpdir(), 'archive-test-'));
+    try {
+      const file = path.join(dir, 'batch.zip');
+      await writeFile(file, archive);
+      const { result: opened, inflated } = await countInflated(() => openOk({ path: file, size: archive.length }));
+      expect(inflated).toBe(0);
+      expect(opened.entries.map((entry) => [entry.path, entry.size, entry.data])).toEqual([
+        ['manifest.csv', 11, undefined],
+        ['a.jpg', 300_000, undefined],
+        ['b.jpg', 10, undefined],
+      ]);
+      const stored = new Map<string, Buffer>();
+      expect(await opened.extract(opened.entries[1]!, storingSink(stored))).toEqual({ ok: true, size: 300_000 });
+      expect(stored.get('a.jpg')?.equals(photo)).toBe(true);
+      expect(stored.has('b.jpg')).toBe(false);
+      expect(opened.inflatedBytes).toBe(300_000);
+      opened.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails the stream before its end on a CRC mismatch, so a storing sink stores nothing, and reports CORRUPT_ENTRY', async () => {
+    const good = Buffer.from('good bytes');
+    const archive = craftZip([
+      { name: 'bad-crc.jpg', stored: good, method: 0, crc: zlib.crc32(good) ^ 1, uncompressedSize: good.length },
+      // Deflated data that ends short of the declared size.
+      { name: 'short.jpg', stored: zlib.deflateRawSync(good), crc: zlib.crc32(good), uncompressedSize: good.length + 5 },
+    ]);
+    const opened = await openOk(archive);
+    const stored = new Map<string, Buffer>();
+    for (const entry of opened.entries) {
+      const outcome = await opened.extract(entry, storingSink(stored));
+      expect(outcome).toMatchObject({ ok: false, problem: 'CORRUPT_ENTRY' });
+    }
+    expect(stored.size).toBe(0);
+    opened.close();
+  });
+
+  it("rethrows the sink's own failure rather than calling the entry corrupt", async () => {
+    const opened = await openOk(zip({ 'a.jpg': randomBytes(1000) }));
+    const failing: EntrySink = async (bytes) => {
+      bytes.resume();
+      throw new Error('S3 is down');
+    };
+    await expect(opened.extract(opened.entries[0]!, failing)).rejects.toThrow('S3 is down');
+    opened.close();
+  });
+
+  it('refuses to extract an entry that has a problem, and notices a sink that returns without reading', async () => {
+    const opened = await openOk(zip({ 'empty.jpg': new Uint8Array(0), 'a.jpg': randomBytes(100) }));
+    const [empty, photo] = opened.entries;
+    await expect(opened.extract(empty!, async () => {})).rejects.toThrow(/not one to extract/);
+    await expect(opened.extract(photo!, async () => {})).rejects.toThrow(/returned before reading/);
+    opened.close();
+  });
+
+  it('counts inflated bytes across extractions and stops at the total limit, whatever the headers declared', async () => {
+    const opened = await openOk(zip({ 'a.jpg': randomBytes(1000) }), { maxTotalUncompressedBytes: 1500 });
+    const entry = opened.entries[0]!;
+    expect(await opened.extract(entry, storingSink(new Map()))).toEqual({ ok: true, size: 1000 });
+    await expect(opened.extract(entry, storingSink(new Map()))).rejects.toBeInstanceOf(ArchiveBudgetExceeded);
+    expect(opened.inflatedBytes).toBeLessThanOrEqual(1500 + 64 * 1024);
+    opened.close();
+  });
+
+  it('extracts several entries at once from one file', async () => {
+    const files = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`p${i}.jpg`, randomBytes(200_000 + i)]));
+    const opened = await openOk(zip(Object.fromEntries(Object.entries(files).map(([name, data]) => [name, [data, { level: 0 }]]))));
+    const stored = new Map<string, Buffer>();
+    const outcomes = await Promise.all(opened.entries.map((entry) => opened.extract(entry, storingSink(stored))));
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+    for (const [name, data] of Object.entries(files)) expect(stored.get(name)?.equals(data), name).toBe(true);
+    opened.close();
   });
 });

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mulberry32 } from '../support/random';
 import { describe, expect, it } from 'vitest';
 import type { ArchiveEntry, ArchiveEntryProblem } from '../../lambdas/core/archive';
-import { deriveBatchId, fileAssetKey, planBatch, rowAssetKey } from '../../lambdas/core/batch-plan';
+import { deriveBatchId, fileAssetKey, planBatch, rowAssetKey, toWorkItem } from '../../lambdas/core/batch-plan';
+import { ATTRIBUTE_LIMITS, jsonBytes, LISTING_FIELD_LIMITS } from '../../lambdas/core/listing-limits';
 import type { BatchPlan } from '../../lambdas/core/batch-plan';
 import type { ManifestRow } from '../../lambdas/core/manifest';
 import type { ReasonCode } from '../../lambdas/core/outcomes';
@@ -422,5 +423,53 @@ describe('deriveBatchId slugs', () => {
     const bytes = Buffer.from('x');
     expect(deriveBatchId('Café Déjà-Vu!!.zip', bytes)).toMatch(/^cafe-deja-vu-[0-9a-f]{12}$/);
     expect(deriveBatchId(`${'a'.repeat(39)} b.zip`, bytes)).toMatch(/^a{39}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('work item size: the listing limits bound one item whatever the manifest holds', () => {
+  const ITEM_BUDGET = 16 * 1024;
+  const emoji = '😀'; // 4 bytes in UTF-8, 2 UTF-16 units, not escaped in JSON
+
+  /** Every field at (or far past) its limit, written with `unit` (a 4-byte character, or a character JSON escapes). */
+  function worstRow(unit: string, unitBytes: number): { row: ManifestRow; path: string } {
+    const fill = (bytes: number): string => unit.repeat(Math.floor(bytes / unitBytes));
+    const path = `${fill(LISTING_FIELD_LIMITS.file.maxBytes - 4)}.jpg`;
+    const fields: Record<string, string> = {
+      asset_id: fill(LISTING_FIELD_LIMITS.asset_id.maxBytes),
+      file: path,
+      merchant_id: fill(LISTING_FIELD_LIMITS.merchant_id.maxBytes),
+      // Symbols and quotes are punctuation to category matching, so this still resolves to "pets".
+      declared_category: `pets${fill(LISTING_FIELD_LIMITS.declared_category.maxBytes - 4)}`,
+      title: fill(40_000),
+      description: fill(400_000),
+      sku: fill(LISTING_FIELD_LIMITS.sku.maxBytes),
+      price: `${'9'.repeat(LISTING_FIELD_LIMITS.price.maxBytes - 5)}.9999`,
+      currency: 'EUR',
+    };
+    for (let i = 0; i < 40; i += 1) {
+      const suffix = String(i).padStart(4, '0');
+      fields[`${fill(ATTRIBUTE_LIMITS.maxNameBytes - 4)}${suffix}`] = fill(4_000);
+    }
+    return { row: { rowNumber: 1_000_000, fields }, path };
+  }
+
+  const worstProfile = { assets: 9_999_999_999, categories: Object.fromEntries(taxonomy.categories.map((c) => [c.id, 9_999_999_999])) };
+
+  it.each([
+    ['4-byte characters', emoji, 4],
+    ['quotes (two bytes each as JSON)', '"', 2],
+    ['control characters (six bytes each as JSON)', '\u0001', 6],
+  ])('with every field at its maximum in %s, the serialized work item is at most 16 KiB', (_name, unit, unitBytes) => {
+    const { row: worst, path } = worstRow(unit, unitBytes);
+    const result = planBatch(`${'x'.repeat(40)}-0123456789ab`, MANIFEST, [worst], [file(MANIFEST), file(path)], [], taxonomy);
+    expect(result.rejections).toEqual([]);
+    const [item] = result.items;
+    const line = JSON.stringify(toWorkItem(item!, new Date(8.64e15).toISOString(), worstProfile));
+    expect(Buffer.byteLength(line, 'utf8')).toBeLessThanOrEqual(ITEM_BUDGET);
+    // The limits were reached (this is the worst case, not a small row), and every cut is recorded.
+    expect(jsonBytes(item!.listing.description!)).toBeGreaterThan(LISTING_FIELD_LIMITS.description.maxBytes - 8);
+    expect(item!.listing.truncated).toMatchObject({ title: 40_000 - (40_000 % unitBytes), description: 400_000 - (400_000 % unitBytes) });
+    expect(item!.listing.truncated!['attributes']).toBeGreaterThan(ATTRIBUTE_LIMITS.maxTotalBytes);
+    expect(Buffer.byteLength(JSON.stringify(item!.listing.attributes))).toBeLessThanOrEqual(ATTRIBUTE_LIMITS.maxTotalBytes);
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Jimp } from 'jimp';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hammingDistance, inspectImageHeader, preprocessImage } from '../../lambdas/core/image';
+import { decoderOptions, DEFAULT_PREPROCESS_OPTIONS, hammingDistance, inspectImageHeader, preprocessImage } from '../../lambdas/core/image';
 import type { PreprocessResult } from '../../lambdas/core/image';
 
 const require = createRequire(import.meta.url);
@@ -185,6 +185,52 @@ describe('preprocessImage', () => {
 
     expect(await preprocessImage(boats, { maxPixels: 500_000 })).toMatchObject({ ok: false, problem: 'IMAGE_TOO_LARGE' });
     expect(fromBuffer).not.toHaveBeenCalled();
+  });
+
+  it('refuses 8000x5000 (40 MP) from the header at once, without decoding', async () => {
+    const fromBuffer = vi.spyOn(Jimp, 'fromBuffer');
+    const declared = withJpegDimensions(boats, 8000, 5000); // the header lies: the scan data is still 1024 px wide
+    expect(inspectImageHeader(declared)).toMatchObject({ format: 'jpeg', width: 8000, height: 5000 });
+    expect(await preprocessImage(declared)).toEqual({
+      ok: false,
+      problem: 'IMAGE_TOO_LARGE',
+      detail: `8000x5000 is 40.0 megapixels, above the ${(DEFAULT_PREPROCESS_OPTIONS.maxPixels / 1e6).toFixed(1)} megapixel limit`,
+    });
+    expect(fromBuffer).not.toHaveBeenCalled();
+  });
+
+  it('judges the frame jpeg-js decodes (SOF), and refuses a frame without dimensions as corrupt', async () => {
+    const zeroHeight = withJpegDimensions(boats, 1024, 0);
+    expect(await preprocessImage(zeroHeight)).toMatchObject({ ok: false, problem: 'CORRUPT_IMAGE' });
+  });
+
+  it('decodes an image exactly at the limit, telling the decoder the same limit, and refuses one pixel more', async () => {
+    const [width, height] = [1600, 1000];
+    const image = new Jimp({ width, height, color: 0x2266aaff });
+    for (let x = 0; x < width; x += 7) image.setPixelColor(0xffcc00ff, x, (x * 13) % height);
+    const jpeg = await image.getBuffer('image/jpeg', { quality: 90 });
+    const fromBuffer = vi.spyOn(Jimp, 'fromBuffer');
+
+    const atLimit = await preprocessOk(jpeg, { maxPixels: width * height });
+    expect([atLimit.width, atLimit.height]).toEqual([width, height]);
+    expect(fromBuffer).toHaveBeenCalledTimes(1);
+    expect(fromBuffer.mock.calls[0]?.[1]).toEqual(decoderOptions(width * height));
+    expect(decoderOptions(width * height)['image/jpeg'].maxResolutionInMP * 1e6).toBe(width * height);
+
+    expect(await preprocessImage(jpeg, { maxPixels: width * height - 1 })).toMatchObject({ ok: false, problem: 'IMAGE_TOO_LARGE' });
+    expect(fromBuffer).toHaveBeenCalledTimes(1);
+  });
+
+  it("gives jpeg-js a memory budget that its own accounting of a 4:4:4 image at the limit fits, and a smaller one would not", async () => {
+    // jpeg-js is what jimp decodes JPEGs with; its 512 MB default refuses 4:4:4 images above ~24 MP.
+    const jpegJs = require('jpeg-js') as { decode: (data: Buffer, options: Record<string, unknown>) => unknown };
+    const [width, height] = [1200, 800];
+    const jpeg = await new Jimp({ width, height, color: 0x808080ff }).getBuffer('image/jpeg', { quality: 90 });
+    const options = decoderOptions(width * height)['image/jpeg'];
+    expect(() => jpegJs.decode(jpeg, { ...options, formatAsRGBA: true })).not.toThrow();
+    // 22 bytes per pixel is what jpeg-js counts for three full-resolution components: below that it refuses.
+    const tooSmall = Math.floor((width * height * 20) / (1024 * 1024));
+    expect(() => jpegJs.decode(jpeg, { ...options, maxMemoryUsageInMB: tooSmall })).toThrow(/maxMemoryUsageInMB/);
   });
 
   describe('EXIF orientation', () => {

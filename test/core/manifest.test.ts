@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ATTRIBUTE_LIMITS, LISTING_FIELD_LIMITS } from '../../lambdas/core/listing-limits';
 import { normalizeManifestPath, normalizeRow, parseManifest, REQUIRED_COLUMNS } from '../../lambdas/core/manifest';
 import type { ManifestParseResult, ManifestRow, NormalizedListing, RowVerdict } from '../../lambdas/core/manifest';
 import { loadTaxonomy } from '../../lambdas/core/taxonomy';
@@ -289,5 +290,62 @@ describe('normalizeManifestPath', () => {
     for (const path of ['./a\\b.jpg', '.\\.\\x.png', 'a/b/c.jpg']) {
       expect(normalizeManifestPath(normalizeManifestPath(path))).toBe(normalizeManifestPath(path));
     }
+  });
+});
+
+describe('normalizeRow: field size limits', () => {
+  it('truncates a 40 KB description to its limit and records the original size', () => {
+    const listing = listingOf(normalizeRow(row({ description: 'a'.repeat(40_960) }), taxonomy));
+    expect(listing.description).toBe('a'.repeat(LISTING_FIELD_LIMITS.description.maxBytes));
+    expect(listing.truncated).toEqual({ description: 40_960 });
+  });
+
+  it('cuts on a grapheme boundary: never inside a UTF-8 sequence, a surrogate pair or an emoji sequence', () => {
+    const family = '👨‍👩‍👧'; // 18 bytes: three surrogate pairs joined by two zero-width joiners
+    const title = listingOf(normalizeRow(row({ title: `x${family.repeat(100)}` }), taxonomy)).title;
+    expect(Buffer.byteLength(title)).toBeLessThanOrEqual(LISTING_FIELD_LIMITS.title.maxBytes);
+    expect(title.slice(1)).toBe(family.repeat((title.length - 1) / family.length));
+    expect(Buffer.byteLength(title)).toBeGreaterThan(LISTING_FIELD_LIMITS.title.maxBytes - 18);
+  });
+
+  it('counts sizes as JSON text: a quote counts two bytes', () => {
+    const listing = listingOf(normalizeRow(row({ title: '"'.repeat(300) }), taxonomy));
+    expect(listing.title).toBe('"'.repeat(256));
+    expect(listing.truncated).toEqual({ title: 600 });
+  });
+
+  it('rejects a row whose identity field is too long, naming field and limit, and keeps a cut copy on the record', () => {
+    const verdict = rejectionOf(normalizeRow(row({ asset_id: 'A'.repeat(129), merchant_id: 'é'.repeat(70) }), taxonomy));
+    expect(verdict.reason).toBe('INVALID_MANIFEST_ROW');
+    expect(verdict.detail).toBe('asset_id is 129 bytes, above the 128-byte limit; merchant_id is 140 bytes, above the 128-byte limit');
+    expect(verdict.partial.assetId).toBe('A'.repeat(128));
+    expect(verdict.partial.merchantId).toBe('é'.repeat(64));
+    expect(verdict.partial.truncated).toEqual({ asset_id: 129, merchant_id: 140 });
+  });
+
+  it.each(['file', 'sku', 'declared_category'] as const)('rejects a %s above its limit rather than cutting it', (field) => {
+    const verdict = rejectionOf(normalizeRow(row({ [field]: 'x'.repeat(LISTING_FIELD_LIMITS[field].maxBytes + 1) }), taxonomy));
+    expect(verdict.reason).toBe('INVALID_MANIFEST_ROW');
+    expect(verdict.detail).toMatch(new RegExp(`^${field} is \\d+ bytes, above the \\d+-byte limit$`));
+  });
+
+  it('bounds attributes: a too-long name is dropped, a long value cut, and the ones past the total dropped, all recorded', () => {
+    const longName = 'n'.repeat(ATTRIBUTE_LIMITS.maxNameBytes + 1);
+    const fields: Record<string, string> = { colour: 'red', [longName]: 'dropped', notes: 'v'.repeat(2000) };
+    for (let i = 0; i < 10; i += 1) fields[`extra_${i}`] = 'w'.repeat(400);
+    const listing = listingOf(normalizeRow(row(fields), taxonomy));
+    expect(listing.attributes['colour']).toBe('red');
+    expect(listing.attributes[longName]).toBeUndefined();
+    expect(listing.attributes['notes']).toBe('v'.repeat(ATTRIBUTE_LIMITS.maxValueBytes));
+    expect(Buffer.byteLength(JSON.stringify(listing.attributes))).toBeLessThanOrEqual(ATTRIBUTE_LIMITS.maxTotalBytes);
+    const kept = Object.keys(listing.attributes);
+    expect(kept.slice(0, 2)).toEqual(['colour', 'notes']);
+    expect(kept.length).toBeLessThan(12);
+    const original = Object.fromEntries(Object.entries(fields));
+    expect(listing.truncated).toEqual({ 'attributes.notes': 2000, attributes: Buffer.byteLength(JSON.stringify(original)) });
+  });
+
+  it('records nothing when nothing was cut', () => {
+    expect(listingOf(normalizeRow(row({ description: 'short', colour: 'red' }), taxonomy))).not.toHaveProperty('truncated');
   });
 });
