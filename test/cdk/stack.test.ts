@@ -739,8 +739,6 @@ describe('Lambda stages', () => {
     expect(functions.length).toBeGreaterThan(STAGE_NAMES.length);
     for (const [id, fn] of functions) {
       const memory = Number(fn['Properties'].MemorySize ?? 128);
-      // TODO(merge): PrepareBatch is being brought down from 8,192 MB on another branch; drop this skip when merged.
-      if (id === functionId('PrepareBatch') && memory === 8192) continue;
       expect(memory, id).toBeLessThanOrEqual(LOW_QUOTA_LAMBDA_MEMORY_MB);
     }
   });

@@ -5,6 +5,7 @@
  * the SageMaker stand-in's intercept hook (no model runs), delayed where a test needs slow work.
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { crc32, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadTaxonomy } from '../../lambdas/core/taxonomy';
 import { stagingPrefix } from '../../lambdas/core/work-items';
@@ -13,6 +14,7 @@ import { buildZip, manifestCsv, stdlibPhoto, type DemoRow } from '../../lib/loca
 import type { ExecutionEvent } from '../../lib/local/state-machine-runner';
 import { TemplateResolver, type CfnTemplate } from '../../lib/local/template';
 import { runIn, runOnce, session, template, type RunOutcome } from '../support/local-pipeline';
+import { mulberry32 } from '../support/random';
 
 type State = Record<string, unknown>;
 type Definition = { StartAt: string; States: Record<string, State> };
@@ -78,11 +80,12 @@ function withFunction(stage: string, change: (properties: Record<string, unknown
   return base;
 }
 
-/** The template's retries for a task's own failures (the retrier that matches States.TaskFailed). */
-function taskFailedAttempts(t: CfnTemplate, stateName: string): number {
+/** The template's retries of a timed-out invocation (the retrier matching Sandbox.Timedout, States.TaskFailed or States.ALL; none: 0). */
+function timeoutRetries(t: CfnTemplate, stateName: string): number {
   const state = distributedMap(definitionOf(t)).ItemProcessor.States[stateName]!;
-  const retrier = (state['Retry'] as Array<{ ErrorEquals: string[]; MaxAttempts?: number }>).find((r) => r.ErrorEquals.includes('States.TaskFailed'))!;
-  return retrier.MaxAttempts ?? 3;
+  const retriers = (state['Retry'] as Array<{ ErrorEquals: string[]; MaxAttempts?: number }> | undefined) ?? [];
+  const retrier = retriers.find((r) => r.ErrorEquals.some((name) => ['Sandbox.Timedout', 'States.TaskFailed', 'States.ALL'].includes(name)));
+  return retrier === undefined ? 0 : (retrier.MaxAttempts ?? 3);
 }
 
 /** These tests open whole sessions (several sandboxes' cold starts): a generous cap for a loaded machine. */
@@ -100,22 +103,34 @@ function expectEveryAssetUnprocessed(run: RunOutcome, assets: number): void {
 }
 
 describe('the 256 KiB state payload limit', () => {
-  it('fails a child whose batch of listings passes 256 KiB (10 × 40 KB descriptions), whatever its Retry, and Report reconciles it', async () => {
-    const description = 'Long listing text. '.repeat(2_100); // ~40 KB per asset, ~400 KB for a batch of ten
-    const run = await runOnce(boats(10, { description }), { template: withDefinition(withoutByteCap), intercept: boatAnswer });
+  it('fails a child whose batch of listings passes 256 KiB (40 assets of long listings in one child), whatever its Retry, and Report reconciles it', async () => {
+    // The manifest cuts each description to its 8 KiB limit (recorded truncation), so one item is ~9 KB: the old
+    // batching — 10 items, no byte cap — stays under the limit now, and 40 items per child without the cap do not.
+    // ~40 KB as given, 8 KiB after the manifest limit; seeded words, so the 1.6 MB manifest does not compress like
+    // a zip bomb (the archive guard would refuse it).
+    const random = mulberry32(7);
+    const word = () => Array.from({ length: 3 + Math.floor(random() * 6) }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('');
+    const description = Array.from({ length: 6_000 }, word).join(' ').slice(0, 40_000);
+    const run = await runOnce(boats(40, { description }), {
+      template: withDefinition((definition) => {
+        withoutByteCap(definition);
+        distributedMap(definition).ItemBatcher!['MaxItemsPerBatch'] = 40;
+      }),
+      intercept: boatAnswer,
+    });
 
     const mapFailures = run.execution.events.filter((e) => e.type === 'MapIterationFailed');
     expect(mapFailures.map((e) => e.error)).toEqual(['States.DataLimitExceeded']);
     expect(mapFailures[0]!.cause).toContain(`${STATE_PAYLOAD_LIMIT_BYTES}-byte`);
     // Nothing in the child ran, retried or was caught.
     expect(run.execution.events.filter((e) => ['StateRetried', 'StateCaught'].includes(e.type) && e.error === 'States.DataLimitExceeded')).toEqual([]);
-    expectEveryAssetUnprocessed(run, 10);
+    expectEveryAssetUnprocessed(run, 40);
   }, SESSION_TEST_MS);
 
   it('fails the child when a state grows past the limit mid-way, even with Catch on States.ALL and Retry on States.TaskFailed', async () => {
-    // A policy model answering every one of its 1,000 classes (~40 KB per image) makes Classify's output about
-    // 400 KB for ten assets, while the batch itself is small.
-    const manyLabels = Array.from({ length: 1_000 }, (_, i) => ({ label: `imagenet-class-${String(i).padStart(4, '0')}`, score: 0.001 }));
+    // A policy model answering 2,000 classes (~80 KB per image) makes Classify's output about 400 KB for the five
+    // assets of one child, while the batch itself is small.
+    const manyLabels = Array.from({ length: 2_000 }, (_, i) => ({ label: `imagenet-class-${String(i).padStart(4, '0')}`, score: 0.001 }));
     const caughtTo = 'CaughtLocally';
     const altered = withDefinition((definition) => {
       const child = distributedMap(definition).ItemProcessor;
@@ -124,7 +139,7 @@ describe('the 256 KiB state payload limit', () => {
       }
       child.States[caughtTo] = { Type: 'Succeed' };
     });
-    const run = await runOnce(boats(10), {
+    const run = await runOnce(boats(5), {
       template: altered,
       intercept: (request) => (request.endpointName.startsWith('PolicyModel') ? { labels: manyLabels } : boatAnswer(request)),
     });
@@ -135,43 +150,55 @@ describe('the 256 KiB state payload limit', () => {
     // The Catch on States.ALL did not route it, the Retry did not repeat it, and Triage/Persist never ran.
     expect(run.execution.events.filter((e) => e.type === 'StateCaught' || e.type === 'StateRetried')).toEqual([]);
     expect(run.execution.events.filter((e) => e.type === 'StateEntered' && (e.state === caughtTo || e.state === 'Persist'))).toEqual([]);
-    expectEveryAssetUnprocessed(run, 10);
+    expectEveryAssetUnprocessed(run, 5);
   }, SESSION_TEST_MS);
 });
 
+/**
+ * A valid PNG of one colour that is cheap to make and to ship (≈75 KB for 25 MP) but takes the decoder seconds:
+ * real slow work for a function timeout, no mock.
+ */
+function largeSolidPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body) >>> 0);
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
+  const scanlines = Buffer.alloc(height * (1 + width * 3), 0x40); // filter byte 0x40 is invalid: fill, then fix
+  for (let row = 0; row < height; row += 1) scanlines[row * (1 + width * 3)] = 0;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(scanlines)), chunk('IEND', Buffer.alloc(0))]);
+}
+
 describe('function timeouts', () => {
   it('fails an invocation past its function’s Timeout with Sandbox.Timedout, retried as the template says', async () => {
-    const altered = withFunction('Classify', (properties) => (properties['Timeout'] = 5));
-    const attempts = 1 + taskFailedAttempts(altered, 'Classify');
-    let policyCalls = 0;
-    const run = await runOnce(boats(1), {
-      template: altered,
-      intercept: async (request) => {
-        if (!request.endpointName.startsWith('PolicyModel')) return boatAnswer(request);
-        policyCalls += 1;
-        return never();
-      },
+    // Preprocess decodes three 35 MP images (about a second of jimp work each, measured here) under a 1-second
+    // Timeout: Lambda would kill it.
+    const altered = withFunction('Preprocess', (properties) => (properties['Timeout'] = 1));
+    const attempts = 1 + timeoutRetries(altered, 'Preprocess');
+    const big = largeSolidPng(5_900, 5_900);
+    const names = ['big-1.png', 'big-2.png', 'big-3.png'];
+    const archive = buildZip({
+      'manifest.csv': manifestCsv(names.map((file, i) => ({ asset_id: `BIG-${i}`, file, merchant_id: 'm-big', declared_category: 'Boats', title: 'A very large image' }))),
+      ...Object.fromEntries(names.map((name) => [name, big])),
     });
+    const run = await runOnce(archive, { template: altered, intercept: boatAnswer });
 
-    const classifyFailures = failedIn(run.execution.events, 'Classify');
-    expect(classifyFailures).toHaveLength(attempts);
-    expect(new Set(classifyFailures.map((e) => e.error))).toEqual(new Set(['Sandbox.Timedout']));
-    expect(run.execution.events.filter((e) => e.type === 'StateRetried' && e.state === 'Classify')).toHaveLength(attempts - 1);
-    expect(policyCalls).toBe(attempts);
+    const failures = failedIn(run.execution.events, 'Preprocess');
+    expect(failures).toHaveLength(attempts);
+    expect(new Set(failures.map((e) => e.error))).toEqual(new Set(['Sandbox.Timedout']));
+    expect(run.execution.events.filter((e) => e.type === 'StateRetried' && e.state === 'Preprocess')).toHaveLength(attempts - 1);
     expect(run.execution.events.find((e) => e.type === 'MapIterationFailed')?.error).toBe('Sandbox.Timedout');
-    expectEveryAssetUnprocessed(run, 1);
-  }, SESSION_TEST_MS);
-
-  it('lets a retry succeed after one timed-out attempt', async () => {
-    // 5 s is far more than the stage needs when the model answers at once.
-    const altered = withFunction('Classify', (properties) => (properties['Timeout'] = 5));
-    let policyCalls = 0;
-    const run = await runOnce(boats(1), {
-      template: altered,
-      intercept: async (request) => (request.endpointName.startsWith('PolicyModel') && ++policyCalls === 1 ? never() : boatAnswer(request)),
-    });
-    expect(failedIn(run.execution.events, 'Classify').map((e) => e.error)).toEqual(['Sandbox.Timedout']);
-    expect(run.records.map((record) => record.outcome)).toEqual(['AUTO_PASS']);
+    expectEveryAssetUnprocessed(run, names.length);
+    // With the template's own Timeout the same image is decoded: the limit, not the image, failed it.
+    const normal = await runOnce(archive, { intercept: boatAnswer });
+    expect(normal.records.map((record) => record.outcome)).not.toContain('FAILED');
   }, SESSION_TEST_MS);
 
   it('fails a Task past its own TimeoutSeconds with States.Timeout, which Retry on States.TaskFailed does not match', async () => {
