@@ -6,6 +6,7 @@
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { labelScoresSchema, zeroShotRequest, type LabelScores } from '../core/hf-contract';
 import type { ModelLineage } from '../core/records';
+import { answeringModel } from '../core/model-variants';
 import { sageMakerClient } from './aws-clients';
 import { withModelRetries, type ModelCallBudget } from './model-retry';
 import { numericSetting, setting } from './settings';
@@ -78,15 +79,12 @@ function parseLabels(raw: string, endpointName: string): LabelScores {
 }
 
 function answerFrom(raw: { body: string; variant: string }, endpointName: string, model: 'category' | 'policy'): ModelAnswer {
-  return {
-    labels: parseLabels(raw.body, endpointName),
-    lineage: {
-      modelId: setting(model === 'category' ? 'categoryModelId' : 'policyModelId'),
-      modelVersion: setting(model === 'category' ? 'categoryModelVersion' : 'policyModelVersion'),
-      endpointName,
-      variant: raw.variant,
-    },
+  const configured = {
+    modelId: setting(model === 'category' ? 'categoryModelId' : 'policyModelId'),
+    modelVersion: setting(model === 'category' ? 'categoryModelVersion' : 'policyModelVersion'),
   };
+  // The lineage names the model that answered (the variant says which), not only the one the stack configured.
+  return { labels: parseLabels(raw.body, endpointName), lineage: { ...answeringModel(raw.variant, configured), endpointName, variant: raw.variant } };
 }
 
 /**

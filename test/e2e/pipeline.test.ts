@@ -102,6 +102,9 @@ describe('the demo batch through the local pipeline', () => {
         const { thresholds } = evidence.category;
         expect(record.lineage.categoryModel?.variant).not.toBe('');
         expect(record.lineage.policyModel?.modelId).not.toBe('');
+        // The local models answered, and the record says so (not the CLIP / Falconsai ids the stack configures).
+        expect(record.lineage.categoryModel).toMatchObject({ variant: 'local-centernet-coco80', modelId: 'local/centernet-coco80' });
+        expect(record.lineage.policyModel).toMatchObject({ variant: 'local-nsfwjs-mobilenetv2', modelId: 'local/nsfwjs-mobilenetv2' });
         expect(record.image?.sha256).toMatch(/^[0-9a-f]{64}$/);
         expect(record.reasons.length === 0).toBe(record.outcome === 'AUTO_PASS');
         if (record.reasons.includes('CATEGORY_MISMATCH')) {
@@ -137,6 +140,7 @@ describe('the demo batch through the local pipeline', () => {
         expect(row['reason_codes']).toBe(record.reasons.join('|'));
         expect(row['taxonomy_version']).toBe(taxonomy.version);
         expect(row['pipeline_version']).not.toBe('');
+        expect(row['category_model_id']).toBe(record.lineage.categoryModel?.modelId ?? '');
         expect(row['sent_to_review']).toBe(String(needsReview(record)));
         expect(row['audit_sampled']).toBe(String(record.auditSampled === true));
       }

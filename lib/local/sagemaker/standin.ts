@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { PAYLOAD_LIMIT_BYTES, zeroShotRequestSchema, type HuggingFaceTask, type LabelScores } from '../../../lambdas/core/hf-contract';
 import type { Taxonomy } from '../../../lambdas/core/taxonomy';
+import type { StandInVariant } from '../../../lambdas/core/model-variants';
 import { detectObjects, loadObjectDetector } from './object-detector';
 import { classifyPolicy, loadPolicyModel } from './policy-model';
 import { ImageDecodeError } from './tf-runtime';
@@ -56,7 +57,8 @@ export interface SageMakerStandIn {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_VARIANTS: Record<HuggingFaceTask, string> = {
+/** The variant each local model answers under; records name the model behind it (lambdas/core/model-variants.ts). */
+export const DEFAULT_VARIANTS: Record<HuggingFaceTask, StandInVariant> = {
   'zero-shot-image-classification': 'local-centernet-coco80',
   'image-classification': 'local-nsfwjs-mobilenetv2',
 };
