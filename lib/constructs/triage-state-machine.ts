@@ -21,6 +21,7 @@ import {
   DefinitionBody,
   DistributedMap,
   Fail,
+  ResultWriterV2,
   ItemBatcher,
   JsonPath,
   LogLevel,
@@ -90,6 +91,9 @@ export interface TriageStateMachineProps {
 /** 64 KiB: see {@link TriageStateMachineProps.maxInputBytesPerBatch}. */
 export const DEFAULT_MAX_INPUT_BYTES_PER_BATCH = 64 * 1024;
 
+/** Where the map's ResultWriter puts each Map Run's results in the data bucket (`<prefix>/<map run id>/manifest.json`). */
+export const MAP_RESULTS_PREFIX = 'map-results';
+
 /** State names are part of the local runner's contract (it replaces the Distributed Map by name). */
 export const STATE_NAMES = {
   prepare: 'PrepareBatch',
@@ -150,6 +154,10 @@ export class TriageStateMachine extends Construct {
       // Report reconciles from the records table, so a failed child never needs to stop the others.
       toleratedFailurePercentage: 100,
       resultPath: JsonPath.DISCARD,
+      // The children's results go to S3, not into the map's output: without a ResultWriter every child's output
+      // (and every failed child's error and cause) adds to the map's result, which may hold 256 KiB — a batch of
+      // thousands of children would fail there with States.DataLimitExceeded.
+      resultWriterV2: new ResultWriterV2({ bucket: props.dataBucket, prefix: MAP_RESULTS_PREFIX }),
       label: 'ProcessAssets',
     });
     processAssets.itemProcessor(child);

@@ -18,7 +18,9 @@
  */
 import './promise-with-resolvers';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { randomUUID } from 'node:crypto';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './local-identity';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { availableParallelism } from 'node:os';
 import { mapWithConcurrency } from '../../lambdas/core/concurrency';
@@ -249,13 +251,17 @@ export class LocalStateMachineRunner {
     const concurrency = sandboxConcurrency(Number(state['MaxConcurrency'] ?? 0));
     let done = 0;
     let failed = 0;
+    const children: ChildRun[] = [];
     const results = await mapWithConcurrency(batches, maxConcurrency, async (batch, index) => {
       try {
         const label = `child execution ${index + 1} of "${name}"`;
-        return await this.execute(childDefinition, batch, { label, timeoutMs: express ? this.expressTimeoutMs : undefined, concurrency });
+        const output = await this.execute(childDefinition, batch, { label, timeoutMs: express ? this.expressTimeoutMs : undefined, concurrency });
+        children[index] = { index, input: batch, status: 'SUCCEEDED', output };
+        return output;
       } catch (error) {
         failed += 1;
         this.events.push({ type: 'MapIterationFailed', state: name, error: (error as Error).name, cause: (error as Error).message });
+        children[index] = { index, input: batch, status: 'FAILED', error: (error as Error).name, cause: (error as Error).message };
         return null;
       } finally {
         done += 1;
@@ -271,7 +277,44 @@ export class LocalStateMachineRunner {
       error.name = 'States.ExceedToleratedFailureThreshold';
       throw error;
     }
-    return results;
+    const writer = state['ResultWriter'] as ResultWriterDefinition | undefined;
+    return writer === undefined ? results : this.writeResults(name, writer, input, children);
+  }
+
+  /**
+   * The Map Run's results written to S3 as its ResultWriter says, in the service's layout: `<Prefix>/<map run id>/`
+   * holds `manifest.json` and one `SUCCEEDED_0.json` / `FAILED_0.json` with an entry per child execution; the state's
+   * result is then only `{MapRunArn, ResultWriterDetails}` — which is why a large batch needs one (without it every
+   * child's output adds to the 256 KiB the map's result may hold).
+   */
+  private async writeResults(name: string, writer: ResultWriterDefinition, input: unknown, children: ChildRun[]): Promise<unknown> {
+    if (writer.Resource !== 'arn:aws:states:::s3:putObject') {
+      throw new Error(`local Distributed Map adapter: ResultWriter resource ${String(writer.Resource)} is not supported`);
+    }
+    const parameters = resolveParameters(writer.Parameters ?? {}, input) as { Bucket: string; Prefix?: string };
+    const runId = randomUUID();
+    const mapRunArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:mapRun:local/${name}:${runId}`;
+    const folder = `${parameters.Prefix === undefined || parameters.Prefix === '' ? '' : `${parameters.Prefix.replace(/\/$/, '')}/`}${runId}`;
+    const resultFiles: Record<'SUCCEEDED' | 'FAILED' | 'PENDING', Array<{ Key: string; Size: number }>> = { SUCCEEDED: [], FAILED: [], PENDING: [] };
+    for (const status of ['SUCCEEDED', 'FAILED'] as const) {
+      const entries = children
+        .filter((child) => child.status === status)
+        .map((child) => ({
+          Name: `${runId}-${child.index}`,
+          Status: status,
+          Input: JSON.stringify(child.input),
+          ...(status === 'SUCCEEDED' ? { Output: JSON.stringify(child.output ?? null) } : { Error: child.error, Cause: child.cause }),
+        }));
+      if (entries.length === 0) continue;
+      const key = `${folder}/${status}_0.json`;
+      const body = JSON.stringify(entries);
+      await this.options.s3.send(new PutObjectCommand({ Bucket: parameters.Bucket, Key: key, Body: Buffer.from(body), ContentType: 'application/json' }));
+      resultFiles[status].push({ Key: key, Size: Buffer.byteLength(body) });
+    }
+    const manifestKey = `${folder}/manifest.json`;
+    const manifest = JSON.stringify({ DestinationBucket: parameters.Bucket, MapRunArn: mapRunArn, ResultFiles: resultFiles });
+    await this.options.s3.send(new PutObjectCommand({ Bucket: parameters.Bucket, Key: manifestKey, Body: Buffer.from(manifest), ContentType: 'application/json' }));
+    return { MapRunArn: mapRunArn, ResultWriterDetails: { Bucket: parameters.Bucket, Key: manifestKey } };
   }
 
   private async readItems(reader: { Resource?: string; ReaderConfig?: { InputType?: string }; Parameters?: Record<string, unknown> }, input: unknown): Promise<unknown[]> {
@@ -286,6 +329,20 @@ export class LocalStateMachineRunner {
     if (inputType === 'JSON') return JSON.parse(text) as unknown[];
     throw new Error(`local Distributed Map adapter: ItemReader InputType ${inputType} is not supported`);
   }
+}
+
+interface ResultWriterDefinition {
+  Resource?: string;
+  Parameters?: Record<string, unknown>;
+}
+
+interface ChildRun {
+  index: number;
+  input: unknown;
+  status: 'SUCCEEDED' | 'FAILED';
+  output?: unknown;
+  error?: string;
+  cause?: string;
 }
 
 function optionalNumberAt(input: unknown, jsonPath: string | undefined): number | undefined {

@@ -27,7 +27,7 @@ import {
 } from '../../lambdas/stages';
 import { buildApp, RegionMissingError, resolveRegion } from '../../lib/app';
 import { PROJECT_ROOT } from '../../lib/constructs/stage-function';
-import { DEFAULT_MAX_INPUT_BYTES_PER_BATCH } from '../../lib/constructs/triage-state-machine';
+import { DEFAULT_MAX_INPUT_BYTES_PER_BATCH, MAP_RESULTS_PREFIX } from '../../lib/constructs/triage-state-machine';
 import { MediaTriageStack } from '../../lib/media-triage-stack';
 import { expressChildWorstCase, type CfnTemplateJson } from './express-worst-case';
 
@@ -209,6 +209,7 @@ interface AslState {
   readonly ItemProcessor?: AslGraph & { readonly ProcessorConfig?: Record<string, unknown> };
   readonly ItemReader?: Record<string, unknown>;
   readonly ItemBatcher?: Record<string, unknown>;
+  readonly ResultWriter?: { readonly Resource: string; readonly Parameters: { readonly Bucket: string; readonly Prefix: string } };
   readonly MaxConcurrency?: number;
   readonly ToleratedFailurePercentage?: number;
   readonly ResultPath?: string | null;
@@ -563,6 +564,11 @@ describe('state machine', () => {
     expect(map.MaxConcurrency).toBe(5);
     expect(map.ToleratedFailurePercentage).toBe(100);
     expect(map).toHaveProperty('ResultPath', null);
+    // The children's results go to the data bucket, not into the map's (256 KiB) result.
+    expect(map.ResultWriter).toEqual({
+      Resource: 'arn:aws:states:::s3:putObject',
+      Parameters: { Bucket: `\${${logicalId(stack.storage.dataBucket)}}`, Prefix: MAP_RESULTS_PREFIX },
+    });
     expect(map.Next).toBe('CrossCheck');
     expect(map.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.mapError', Next: 'CrossCheck' }]);
     // CrossCheck is best effort: success and failure both lead to Report.
@@ -689,7 +695,15 @@ describe('state machine', () => {
       const dataArn = `\${${logicalId(stack.storage.dataBucket)}.Arn}`;
       expect(allows(smStatements(), 's3:GetObject', `${dataArn}/staging/batch-1/items.jsonl`)).toBe(true);
       expect(allows(smStatements(), 's3:GetObject', `\${${logicalId(stack.storage.reportsBucket)}.Arn}/reports/x.csv`)).toBe(false);
-      expect(allows(smStatements(), 's3:PutObject', `${dataArn}/staging/batch-1/items.jsonl`)).toBe(false);
+      expect(allows(smStatements(), 's3:PutObject', `\${${logicalId(stack.storage.reportsBucket)}.Arn}/reports/x.csv`)).toBe(false);
+    });
+
+    it('may write the Map Run results where the ResultWriter puts them', () => {
+      const map = stateOf(definition(), 'ProcessAssets');
+      const writer = map.ResultWriter!;
+      // The statement names the bucket by name (arn:${Partition}:s3:::${bucket}/*), as CDK's ResultWriterV2 writes it.
+      const object = `arn:\${AWS::Partition}:s3:::\${${logicalId(stack.storage.dataBucket)}}/${writer.Parameters.Prefix}/run-1/manifest.json`;
+      expect(allows(smStatements(), 's3:PutObject', object)).toBe(true);
     });
 
     it.each(STAGE_NAMES)('may invoke the %s function', (stage) => {

@@ -4,7 +4,7 @@
  * Template copies are altered where a limit needs a smaller setting to be reached quickly; model answers come from
  * the SageMaker stand-in's intercept hook (no model runs), delayed where a test needs slow work.
  */
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { crc32, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadTaxonomy } from '../../lambdas/core/taxonomy';
@@ -275,5 +275,34 @@ describe('MaxInputBytesPerBatch', () => {
     };
     expect(await batchSizes(twoItems)).toEqual([1, 2]);
     expect(await batchSizes(twoItems - 1)).toEqual([1, 1, 1]);
+  }, SESSION_TEST_MS);
+});
+
+describe('the map’s ResultWriter', () => {
+  it('writes every child’s result to S3 in the service’s layout, so the map’s own result stays small', async () => {
+    const local = await session({ intercept: boatAnswer });
+    try {
+      const run = await runIn(local, boats(7)); // 5 per child: two children
+      expect(run.records).toHaveLength(7);
+      const writer = distributedMap(definitionOf(template())).ResultWriter as unknown as { Parameters: { Prefix: string } };
+      const s3 = new S3Client({});
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: local.dataBucket, Prefix: `${writer.Parameters.Prefix}/` }));
+      const manifests = (listed.Contents ?? []).map((object) => object.Key!).filter((key) => key.endsWith('/manifest.json'));
+      expect(manifests).toHaveLength(1);
+      const manifest = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: local.dataBucket, Key: manifests[0]! }))).Body!.transformToString()) as {
+        DestinationBucket: string;
+        ResultFiles: { SUCCEEDED: Array<{ Key: string }>; FAILED: unknown[] };
+      };
+      expect(manifest.DestinationBucket).toBe(local.dataBucket);
+      expect(manifest.ResultFiles.FAILED).toEqual([]);
+      const succeeded = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: local.dataBucket, Key: manifest.ResultFiles.SUCCEEDED[0]!.Key }))).Body!.transformToString()) as Array<{
+        Status: string;
+        Input: string;
+      }>;
+      expect(succeeded.map((entry) => entry.Status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      expect(succeeded.map((entry) => (JSON.parse(entry.Input) as { Items: unknown[] }).Items.length).sort()).toEqual([2, 5]);
+    } finally {
+      await local.close();
+    }
   }, SESSION_TEST_MS);
 });
