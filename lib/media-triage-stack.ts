@@ -21,6 +21,8 @@ import {
 import { PipelineFunctions } from './constructs/pipeline-functions';
 import { RecordsTable } from './constructs/records-table';
 import { ReviewQueue } from './constructs/review-queue';
+import { ReviewerAccess } from './constructs/reviewer-access';
+import { MODEL_INPUT_PREFIX } from '../lambdas/core/work-items';
 import { TriageStorage } from './constructs/storage';
 import { TriageStateMachine } from './constructs/triage-state-machine';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
@@ -108,6 +110,8 @@ export class MediaTriageStack extends Stack {
   readonly storage: TriageStorage;
   readonly records: RecordsTable;
   readonly review: ReviewQueue;
+  /** The reviewers' managed policy and the review backlog alarm. */
+  readonly reviewers: ReviewerAccess;
   readonly categoryEndpoint: HuggingFaceEndpoint;
   readonly policyEndpoint: HuggingFaceEndpoint;
   readonly pipeline: PipelineFunctions;
@@ -127,6 +131,12 @@ export class MediaTriageStack extends Stack {
     this.storage = new TriageStorage(this, 'Storage');
     this.records = new RecordsTable(this, 'Records');
     this.review = new ReviewQueue(this, 'Review');
+    this.reviewers = new ReviewerAccess(this, 'Reviewers', {
+      reviewQueue: this.review.queue,
+      table: this.records.table,
+      dataBucket: this.storage.dataBucket,
+      imagePrefix: MODEL_INPUT_PREFIX,
+    });
 
     const category = props.categoryModel ?? CATEGORY_MODEL_SETTINGS;
     this.categoryEndpoint = new HuggingFaceEndpoint(this, 'CategoryModel', {
@@ -206,6 +216,10 @@ export class MediaTriageStack extends Stack {
     });
     new CfnOutput(this, 'ReportsLocation', { value: `s3://${this.storage.reportsBucket.bucketName}/reports/` });
     new CfnOutput(this, 'ReviewQueueUrl', { value: this.review.queue.queueUrl });
+    new CfnOutput(this, 'ReviewerPolicyArn', {
+      value: this.reviewers.policy.managedPolicyArn,
+      description: 'Attach to the reviewers’ role or permission set (media-triage review … --stack)',
+    });
     new CfnOutput(this, 'RecordsTableName', { value: this.records.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachine.stateMachineArn });
     new CfnOutput(this, 'CategoryEndpointName', {

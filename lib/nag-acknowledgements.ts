@@ -6,6 +6,7 @@
  */
 import { Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import { MODEL_INPUT_PREFIX } from '../lambdas/core/work-items';
 import type { MediaTriageStack } from './media-triage-stack';
 
 function acknowledge(scope: IConstruct, findings: string[], reason: string): void {
@@ -55,8 +56,15 @@ export function acknowledgeNagFindings(stack: MediaTriageStack): void {
       'AwsSolutions-IAM5[Resource::*]',
     ],
     'The state machine invokes its stage functions (any version: ARN:*), reads each batch’s items.jsonl from the data ' +
-      'bucket, describes/stops its own Distributed Map child executions (names known only at run time), and delivers ' +
+      'bucket and writes the Map Run results under map-results/<map run id>/ there (ResultWriter), describes/stops its own Distributed Map child executions (names known only at run time), and delivers ' +
       'X-Ray traces and logs, which support no resource-level permissions.',
+  );
+
+  acknowledge(
+    stack.reviewers,
+    [`AwsSolutions-IAM5[Resource::<${data}.Arn>/${MODEL_INPUT_PREFIX}*]`],
+    'Reviewers read the preprocessed images they are shown; those keys are content-addressed (preprocessed/<sha256>.jpg), ' +
+      'so the grant is the prefix: nothing else in the data bucket.',
   );
 
   acknowledge(stack.triggerDeadLetterQueue, ['AwsSolutions-SQS3'], 'This queue is itself the dead-letter queue of the EventBridge rule target.');

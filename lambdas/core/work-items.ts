@@ -60,3 +60,6 @@ export function stagingPrefix(batchId: string): string {
 export function itemsKey(batchId: string): string {
   return `${stagingPrefix(batchId)}items.jsonl`;
 }
+
+/** Where Preprocess writes model inputs (content-addressed: `<prefix><sha256>.jpg`); reviewers are shown these. */
+export const MODEL_INPUT_PREFIX = 'preprocessed/';

@@ -3,7 +3,7 @@
  * (content-addressed, so identical images are stored once) and only its key travels on.
  */
 import { preprocessImage } from '../core/image';
-import type { AssetBatch, AssetWork, ItemBatch, WorkItem } from '../core/work-items';
+import { MODEL_INPUT_PREFIX, type AssetBatch, type AssetWork, type ItemBatch, type WorkItem } from '../core/work-items';
 import { getObjectBytes, putObject } from '../adapters/object-store';
 import { setting } from '../adapters/settings';
 import { logger } from './logger';
@@ -27,7 +27,7 @@ async function preprocessOne(bucket: string, item: WorkItem): Promise<AssetWork>
   if (!result.ok) {
     return { item, early: { outcome: 'REJECTED_INPUT', reasons: [result.problem], detail: `${item.file}: ${result.detail}`, stage: 'Preprocess' } };
   }
-  const modelInputKey = `preprocessed/${result.sha256}.jpg`;
+  const modelInputKey = `${MODEL_INPUT_PREFIX}${result.sha256}.jpg`;
   await putObject(bucket, modelInputKey, result.modelInput, 'image/jpeg');
   return {
     item,

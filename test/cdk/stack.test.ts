@@ -28,6 +28,8 @@ import {
 import { buildApp, RegionMissingError, resolveRegion } from '../../lib/app';
 import { PROJECT_ROOT } from '../../lib/constructs/stage-function';
 import { DEFAULT_MAX_INPUT_BYTES_PER_BATCH, MAP_RESULTS_PREFIX } from '../../lib/constructs/triage-state-machine';
+import { REVIEW_KEY_PREFIXES } from '../../lib/constructs/reviewer-access';
+import { MODEL_INPUT_PREFIX } from '../../lambdas/core/work-items';
 import { MediaTriageStack } from '../../lib/media-triage-stack';
 import { expressChildWorstCase, type CfnTemplateJson } from './express-worst-case';
 
@@ -998,6 +1000,64 @@ describe('SageMaker endpoints', () => {
     for (const model of Object.values(template.findResources('AWS::SageMaker::Model'))) {
       expect(model['Properties'].PrimaryContainer.Image).toMatch(new RegExp(`^${DLC_ACCOUNT}\\.dkr\\.ecr\\.${REGION}\\.`));
     }
+  });
+});
+
+describe('reviewer access', () => {
+  interface RawStatement {
+    Sid?: string;
+    Effect: string;
+    Action: unknown;
+    Resource: unknown;
+    Condition?: Record<string, Record<string, unknown>>;
+  }
+  const policy = (): RawStatement[] => {
+    const policies = template.findResources('AWS::IAM::ManagedPolicy');
+    const id = logicalId(stack.reviewers.policy);
+    return policies[id]!['Properties'].PolicyDocument.Statement as RawStatement[];
+  };
+  const statements = (): Array<Statement & { condition?: RawStatement['Condition'] }> =>
+    policy().map((s) => ({ effect: s.Effect, actions: asArray(s.Action).map(render), resources: asArray(s.Resource).map(render), condition: s.Condition }));
+  const leadingKeys = (action: string, effect = 'Allow'): string[] =>
+    statements()
+      .filter((s) => s.effect === effect && s.actions.includes(action))
+      .flatMap((s) => asArray(Object.values(s.condition ?? {})[0]?.['dynamodb:LeadingKeys'] ?? ['<any key>']).map(String));
+
+  it('lets reviewers work the review queue and read only the images they are shown', () => {
+    const queueArn = `\${${logicalId(stack.review.queue)}.Arn}`;
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']) expect(allows(statements(), action, queueArn), action).toBe(true);
+    expect(allows(statements(), 'sqs:SendMessage', queueArn)).toBe(false);
+    const data = `\${${logicalId(stack.storage.dataBucket)}.Arn}`;
+    expect(allows(statements(), 's3:GetObject', `${data}/${MODEL_INPUT_PREFIX}abc.jpg`)).toBe(true);
+    expect(allows(statements(), 's3:GetObject', `${data}/incoming/batch.zip`)).toBe(false);
+    expect(allows(statements(), 's3:PutObject', `${data}/${MODEL_INPUT_PREFIX}abc.jpg`)).toBe(false);
+  });
+
+  it('fences DynamoDB writes by partition: the audit log and decisions are append-only, only claims can be deleted', () => {
+    const p = REVIEW_KEY_PREFIXES;
+    expect(leadingKeys('dynamodb:DeleteItem')).toEqual([`${p.reviewers}*`]);
+    expect(leadingKeys('dynamodb:UpdateItem').sort()).toEqual([`${p.assetRecords}*`, `${p.reviewers}*`].sort());
+    expect(leadingKeys('dynamodb:PutItem').sort()).toEqual([`${p.audit}*`, `${p.decisions}*`, `${p.gold}*`, `${p.reviewers}*`].sort());
+    // and an explicit deny on edits of the audit log and decisions, whatever else is attached
+    expect(leadingKeys('dynamodb:DeleteItem', 'Deny')).toEqual(expect.arrayContaining([`${p.audit}*`, `${p.decisions}*`]));
+    expect(leadingKeys('dynamodb:UpdateItem', 'Deny')).toEqual(expect.arrayContaining([`${p.audit}*`, `${p.decisions}*`]));
+    // no table-wide reads that bypass the keys, no table administration
+    const actions = statements().flatMap((s) => s.actions);
+    for (const forbidden of ['dynamodb:Scan', 'dynamodb:DeleteTable', 'dynamodb:*', 's3:*', 'sqs:*']) expect(actions).not.toContain(forbidden);
+  });
+
+  it('alarms when the oldest review message waits longer than a day', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.review.queue), 'QueueName'] } }],
+      Threshold: 24 * 3600,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('publishes the policy as a stack output', () => {
+    template.hasOutput('ReviewerPolicyArn', { Value: { Ref: logicalId(stack.reviewers.policy) } });
   });
 });
 
