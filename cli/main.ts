@@ -31,10 +31,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** Errors whose `code` is part of the JSON contract (README "CLI output"); anything else is code ERROR. */
+const CODED_ERRORS = new Set(['ReviewError', 'StateDirError', 'TargetError']);
+
 function reportUnexpected(error: unknown, settings: ErrorSettings): void {
   const message = error instanceof Error ? error.message || error.name : String(error);
   const stack = settings.debug && error instanceof Error ? error.stack : undefined;
-  printError(message, { error: message, code: 'ERROR' }, { json: settings.json, stack });
+  const own = error instanceof Error && CODED_ERRORS.has(error.name) ? (error as { code?: unknown }).code : undefined;
+  const code = typeof own === 'string' ? own : error instanceof Error && error.name === 'TargetError' ? 'TARGET' : 'ERROR';
+  printError(message, { error: message, code }, { json: settings.json, stack });
 }
 
 /** An error thrown outside the awaited chain (a stand-in's socket, a timer) still ends as one line, not a trace. */
