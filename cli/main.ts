@@ -44,6 +44,10 @@ function reportUnexpected(error: unknown, settings: ErrorSettings): void {
 
 /** An error thrown outside the awaited chain (a stand-in's socket, a timer) still ends as one line, not a trace. */
 function catchStrayErrors(settings: ErrorSettings): void {
+  // `media-triage show … | head`: the reader went away, which is not an error of the command.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+  });
   const fail = (error: unknown): void => {
     reportUnexpected(error, settings);
     process.exit(1);

@@ -15,6 +15,7 @@ import { PROJECT_ROOT } from '../constructs/stage-function';
 import { matchesPattern, objectCreatedEvent, transformInput } from './event-routing';
 import { LOCAL_ACCOUNT, LOCAL_REGION, startStandIns, type StandIns, type StandInsOptions } from './stand-ins';
 import { LocalLambdaSandboxes } from './lambda-sandboxes';
+import { readCachedTemplate, templateCacheKey, writeCachedTemplate } from './template-cache';
 import { withTempDir } from './temp-dirs';
 import { LocalStateMachineRunner, type LocalExecutionResult } from './state-machine-runner';
 import { readLocalStack, type CfnTemplate, type LocalStack } from './template';
@@ -54,10 +55,16 @@ export interface LocalSession {
  * default outdir is a new `cdk.out*` folder in the OS temp dir per synth, never removed).
  */
 export function synthesizeTemplate(): CfnTemplate {
-  return withTempDir('synth', (outdir) => {
+  // The same sources give the same template: reuse it (lib/local/template-cache.ts) rather than synthesize again.
+  const key = templateCacheKey(PROJECT_ROOT);
+  const cached = readCachedTemplate(PROJECT_ROOT, key);
+  if (cached !== undefined) return cached;
+  const template = withTempDir('synth', (outdir) => {
     const { app } = buildApp({ skipBundling: true, nag: false, outdir, region: LOCAL_REGION });
     return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
   });
+  writeCachedTemplate(PROJECT_ROOT, key, template);
+  return template;
 }
 
 export async function openLocalSession(options: LocalSessionOptions = {}): Promise<LocalSession> {
