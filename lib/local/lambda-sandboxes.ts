@@ -16,7 +16,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -73,9 +73,14 @@ function bundledHandler(projectRoot: string, entry: string): Promise<string> {
         const partial = `${file}.${randomUUID()}`;
         await writeFile(partial, code);
         await rename(partial, file);
-        // Bundles of older sources of this handler are never used again (best effort: another process may race us).
+        // Bundles of older sources of this handler go once nobody can still be starting from them (another checkout
+        // sharing node_modules, a run that began before an edit): only those untouched for a day.
+        const dayAgo = Date.now() - 86_400_000;
         for (const name of await readdir(dir)) {
-          if (name.startsWith(`${stem}-`) && name.endsWith('.mjs') && path.join(dir, name) !== file) await rm(path.join(dir, name), { force: true }).catch(() => undefined);
+          if (!name.startsWith(`${stem}-`) || !name.endsWith('.mjs') || path.join(dir, name) === file) continue;
+          const stale = path.join(dir, name);
+          const modified = (await stat(stale).catch(() => undefined))?.mtimeMs ?? Infinity;
+          if (modified < dayAgo) await rm(stale, { force: true }).catch(() => undefined);
         }
       }
       return pathToFileURL(file).href;
