@@ -15,7 +15,7 @@
  *   results are SSE-S3 encrypted under `athena-results/` of the reports bucket (block public access, SSE, TLS-only,
  *   access logs), and a query that would scan more than `bytesScannedCutoffPerQuery` is cancelled.
  */
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import { CfnWorkGroup, CfnNamedQuery } from 'aws-cdk-lib/aws-athena';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -50,6 +50,7 @@ export class ReportAnalytics extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     // Glue database names: lower case, digits and underscores; one per stack so two stacks in an account coexist.
+    if (Token.isUnresolved(stack.stackName)) throw new Error('ReportAnalytics needs a stack with a concrete name (it names the Glue database)');
     this.databaseName = `${stack.stackName.toLowerCase().replace(/[^a-z0-9]+/g, '_')}_reports`;
     const database = new CfnDatabase(this, 'Database', {
       catalogId: stack.account,

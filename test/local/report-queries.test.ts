@@ -56,7 +56,8 @@ beforeAll(async () => {
   const local = await session({ stateDir });
   try {
     const outcome = await runIn(local, demoBatch(), 'demo-batch.zip');
-    summary = outcome.summary!;
+    if (outcome.summary === undefined) throw new Error(`the demo run did not complete: ${JSON.stringify(outcome.execution).slice(0, 2000)}`);
+    summary = outcome.summary;
     records = outcome.records;
   } finally {
     await local.close();
