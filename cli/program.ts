@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { CommandContext } from './commands/context';
 import { demoCommand } from './commands/demo';
 import { modelCommand } from './commands/model';
+import { queryCommand } from './commands/query';
 import { resetCommand } from './commands/reset';
 import { datasetCommand, reviewCommand } from './commands/review';
 import { showCommand, statusCommand } from './commands/records';
@@ -43,6 +44,7 @@ export function buildProgram(): CliProgram {
     .addCommand(datasetCommand(context))
     .addCommand(showCommand(context))
     .addCommand(statusCommand(context))
+    .addCommand(queryCommand(context))
     .hook('preAction', (_program, action) => {
       actionCommand = action;
     });

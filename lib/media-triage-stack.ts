@@ -20,6 +20,7 @@ import {
 } from './constructs/hugging-face-endpoint';
 import { PipelineFunctions } from './constructs/pipeline-functions';
 import { RecordsTable } from './constructs/records-table';
+import { ReportAnalytics } from './constructs/report-analytics';
 import { ReviewQueue } from './constructs/review-queue';
 import { ReviewerAccess } from './constructs/reviewer-access';
 import { MODEL_INPUT_PREFIX } from '../lambdas/core/work-items';
@@ -116,6 +117,8 @@ export class MediaTriageStack extends Stack {
   readonly policyEndpoint: HuggingFaceEndpoint;
   readonly pipeline: PipelineFunctions;
   readonly stateMachine: TriageStateMachine;
+  /** Glue tables over the report CSVs, the Athena workgroup and the named queries. */
+  readonly analytics: ReportAnalytics;
   /** Dead-letter queue of the EventBridge rule's target (events that could not start an execution). */
   readonly triggerDeadLetterQueue: Queue;
 
@@ -181,6 +184,8 @@ export class MediaTriageStack extends Stack {
       maxConcurrency: props.maxConcurrency ?? 5,
     });
 
+    this.analytics = new ReportAnalytics(this, 'Analytics', { reportsBucket: this.storage.reportsBucket });
+
     this.triggerDeadLetterQueue = new Queue(this, 'TriggerDeadLetter', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -215,6 +220,10 @@ export class MediaTriageStack extends Stack {
       description: 'Upload batch archives (<name>.zip) here',
     });
     new CfnOutput(this, 'ReportsLocation', { value: `s3://${this.storage.reportsBucket.bucketName}/reports/` });
+    new CfnOutput(this, 'AthenaWorkGroup', {
+      value: this.analytics.workGroup.ref,
+      description: `Athena workgroup for the report tables (database ${this.analytics.databaseName}; named queries: README "Report tables")`,
+    });
     new CfnOutput(this, 'ReviewQueueUrl', { value: this.review.queue.queueUrl });
     new CfnOutput(this, 'ReviewerPolicyArn', {
       value: this.reviewers.policy.managedPolicyArn,

@@ -47,6 +47,12 @@ export const ASSET_COLUMNS = [
   'policy_variant',
   'audit_sampled',
   'duplicate_of',
+  // Appended for analysts (issue 10): the listing's remaining fields.
+  'description',
+  'sku',
+  'price',
+  'currency',
+  'attributes',
 ] as const;
 
 export type AssetRow = Record<(typeof ASSET_COLUMNS)[number], string | number>;
@@ -98,7 +104,18 @@ export function assetRow(record: AssetRecord): AssetRow {
     policy_variant: lineage.policyModel?.variant ?? '',
     audit_sampled: record.auditSampled === true ? 'true' : 'false',
     duplicate_of: record.duplicates?.[0] === undefined ? '' : `${record.duplicates[0].batchId}/${record.duplicates[0].assetKey}`,
+    description: record.listing.description ?? '',
+    sku: record.listing.sku ?? '',
+    price: record.listing.price ?? '',
+    currency: record.listing.currency ?? '',
+    // One JSON object (keys sorted so reruns are byte-identical); Athena reads it with json_extract_scalar.
+    attributes: attributesJson(record.listing.attributes),
   };
+}
+
+function attributesJson(attributes: Record<string, string> | undefined): string {
+  const entries = Object.entries(attributes ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length === 0 ? '' : JSON.stringify(Object.fromEntries(entries));
 }
 
 /**
@@ -106,12 +123,33 @@ export function assetRow(record: AssetRecord): AssetRow {
  * would run as a formula are neutralized (core/csv-safety.ts).
  */
 export function assetsCsv(records: AssetRecord[]): string {
-  const rows = [...records].sort((a, b) => a.assetKey.localeCompare(b.assetKey)).map((record) => neutralizeRow(assetRow(record)));
-  return stringify(rows, { header: true, columns: [...ASSET_COLUMNS] });
+  return tableCsv(ASSET_COLUMNS, [...records].sort((a, b) => a.assetKey.localeCompare(b.assetKey)).map(assetRow));
+}
+
+/**
+ * The CSV of one report table: header row, then each row's cells in column order. Line breaks inside a cell become
+ * spaces because Athena's OpenCSVSerde cannot read a quoted field that spans lines; then every cell goes through the
+ * CSV-injection guard.
+ */
+export function tableCsv<Column extends string>(columns: readonly Column[], rows: ReadonlyArray<Record<Column, string | number>>): string {
+  const cells = rows.map((row) => neutralizeRow(Object.fromEntries(columns.map((column) => [column, singleLine(row[column])])) as Record<Column, string | number>));
+  return stringify(cells, { header: true, columns: [...columns] });
+}
+
+function singleLine(value: string | number): string | number {
+  return typeof value === 'string' ? value.replace(/\r\n|[\r\n]/g, ' ') : value;
 }
 
 export function reportKey(table: string, dt: string, batchId: string, fileName: string): string {
   return `reports/${table}/dt=${dt}/batch_id=${batchId}/${fileName}`;
+}
+
+/** S3 keys (reports bucket) of a batch's report files. */
+export interface ReportKeys {
+  assets: string;
+  summary: string;
+  exceptions: string;
+  batches: string;
 }
 
 export interface BatchSummary {
@@ -123,14 +161,14 @@ export interface BatchSummary {
   sentToReview: number;
   /** Auto-passed assets sampled for a human audit (included in sentToReview). */
   auditSamples: number;
-  reports: { assets: string; summary: string };
+  reports: ReportKeys;
   versions: { pipeline: string; taxonomy: string; policy: string };
 }
 
 export function summarize(
   batch: { batchId: string; dt: string; pipelineVersion: string; taxonomyVersion: string; policyVersion: string },
   records: AssetRecord[],
-  reports: { assets: string; summary: string },
+  reports: ReportKeys,
 ): BatchSummary {
   const outcomes = emptyOutcomeCounts();
   const reasonCounts = new Map<ReasonCode, number>();

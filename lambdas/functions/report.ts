@@ -2,11 +2,12 @@
  * Report: reads the batch's records from DynamoDB (not the map's results), reconciles them against the assets
  * PrepareBatch expected — a missing one becomes FAILED / NOT_PROCESSED with the row, file and listing it was planned
  * with, so nothing is silently dropped — sweeps review revisions that have no message yet (an earlier crash), then
- * writes the CSV table and the summary.
+ * writes the report tables (assets, exceptions, batches; core/report-tables.ts) and the summary.
  */
 import { baseLineage } from '../core/lineage';
 import { assetRecord, type AssetRecord } from '../core/records';
-import { assetsCsv, reportKey, summarize, type BatchSummary } from '../core/report';
+import { assetsCsv, reportKey, summarize, type BatchSummary, type ReportKeys } from '../core/report';
+import { batchesCsv, exceptionsCsv } from '../core/report-tables';
 import { itemsKey, stagingPrefix } from '../core/work-items';
 import { recordMerchantBatch } from '../adapters/merchant-profiles';
 import { getObjectBytes, putJson, putObject } from '../adapters/object-store';
@@ -60,12 +61,16 @@ export async function handler(input: ReportInput): Promise<BatchSummary & { stat
   if (missing.length > 0 || swept > 0) records = await listAssetRecords(batchId);
 
   const reportsBucket = setting('reportsBucket');
-  const keys = {
+  const keys: ReportKeys = {
     assets: reportKey('assets', batch.dt, batchId, 'assets.csv'),
     summary: reportKey('summaries', batch.dt, batchId, 'summary.json'),
+    exceptions: reportKey('exceptions', batch.dt, batchId, 'exceptions.csv'),
+    batches: reportKey('batches', batch.dt, batchId, 'batches.csv'),
   };
   const summary = summarize({ ...batch, pipelineVersion }, records, keys);
   await putObject(reportsBucket, keys.assets, assetsCsv(records), 'text/csv');
+  await putObject(reportsBucket, keys.exceptions, exceptionsCsv(records), 'text/csv');
+  await putObject(reportsBucket, keys.batches, batchesCsv({ batch, records, completedAt: now, pipelineVersion }), 'text/csv');
   await putJson(reportsBucket, keys.summary, summary);
   await recordMerchantMix(batchId, records, now);
   await upsertBatchRecord({ ...batch, status: 'COMPLETED', counts: summary.outcomes, completedAt: now, lastRunAt: now });

@@ -84,12 +84,14 @@ describe('assetsCsv', () => {
     expect(assetsCsv([...records].reverse())).toBe(assetsCsv(records));
   });
 
-  it('escapes commas, quotes and newlines so titles round-trip', () => {
+  // Athena's OpenCSVSerde cannot read a quoted cell that spans lines, so a line break becomes one space.
+  it('escapes commas and quotes so titles round-trip, and writes line breaks as spaces', () => {
     const titles = ['Cat tree, large', 'The "best" mug', 'two\nlines', 'mixed, "all"\r\nof it', ' padded '];
     const records = titles.map((title, i) => record(`row-00000${i + 1}`, 'AUTO_PASS', { title }));
     const rows = parseCsv(assetsCsv(records));
     expect(rows).toHaveLength(titles.length);
-    expect(rows.map((r) => r['title'])).toEqual(titles);
+    expect(rows.map((r) => r['title'])).toEqual(['Cat tree, large', 'The "best" mug', 'two lines', 'mixed, "all" of it', ' padded ']);
+    expect(assetsCsv(records).split('\n')).toHaveLength(titles.length + 2);
     for (const r of rows) expect(Object.keys(r)).toEqual([...ASSET_COLUMNS]);
   });
 
@@ -193,7 +195,7 @@ describe('assetsCsv', () => {
 
 describe('summarize', () => {
   const batch = { batchId: 'batch-7', dt: '2026-11-20', pipelineVersion: 'p1', taxonomyVersion: 't1', policyVersion: 'q1' };
-  const reports = { assets: 'reports/assets/x.csv', summary: 'reports/summary/x.json' };
+  const reports = { assets: 'reports/assets/x.csv', summary: 'reports/summary/x.json', exceptions: 'reports/exceptions/x.csv', batches: 'reports/batches/x.csv' };
 
   it('counts every outcome, zeros included, and every reason', () => {
     const records = [
