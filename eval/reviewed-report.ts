@@ -47,10 +47,14 @@ export function runReviewedDataset(path: string, json: boolean, taxonomy: Taxono
     `  (${metrics.auditSamples} of the ${metrics.evaluated} were recorded AUTO_PASS, i.e. audit samples)`,
     '',
     '95% Wilson intervals and counts (current policy vs human labels):',
-    `  auto-pass precision (re-run AUTO_PASS that humans approved)   ${pct(rates.autoPassPrecision).padStart(8)}  ${interval(intervals.autoPassPrecision)}`,
-    `  recall of human rejections (reject/recategorize sent to a person) ${pct(rates.rejectionRecall).padStart(8)}  ${interval(intervals.rejectionRecall)}`,
-    `  review rate (of reviewed traffic)                             ${pct(rates.reviewRate).padStart(8)}  ${interval(intervals.reviewRate)}`,
-    `  agreement (recorded outcome = re-run outcome)                 ${pct(rates.agreement).padStart(8)}  ${interval(intervals.agreement)}`,
+    ...(
+      [
+        ['auto-pass precision (re-run AUTO_PASS that humans approved)', 'autoPassPrecision'],
+        ['recall of human rejections (reject/recategorize to a person)', 'rejectionRecall'],
+        ['review rate (of reviewed traffic)', 'reviewRate'],
+        ['agreement (recorded outcome = re-run outcome)', 'agreement'],
+      ] as const
+    ).map(([label, key]) => `  ${label.padEnd(62)}${pct(rates[key]).padStart(8)}  ${interval(intervals[key])}`),
     '',
     'confusion (rows: re-run outcome; columns: human label)',
     `${''.padEnd(16)}${HUMAN_LABELS.map((l) => l.padStart(14)).join('')}`,
