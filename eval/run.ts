@@ -1,4 +1,5 @@
 /**
+ * `npm run eval -- --dataset <file> [--json]` evaluates the current policy on a reviewed dataset (eval/reviewed-dataset.ts).
  * `npm run eval [-- --seed N] [-- --size N] [-- --seeds K] [-- --json] [-- --calibrate [--write]] [-- --clip-top1 X]`:
  * generates a HELD-OUT set in memory (the seeded generator, any seed but the calibration one), replays its recorded
  * model outputs through the real triage with the current taxonomy and triage policy, and prints every rate with its
@@ -13,6 +14,7 @@ import { loadTriagePolicy, type TriagePolicy } from '../lambdas/core/triage-poli
 import { OUTCOMES } from '../lambdas/core/outcomes';
 import { calibrate, CALIBRATION_TARGETS, type CalibrationPoint } from './calibrate';
 import { checkGate, GATE } from './gate';
+import { runReviewedDataset } from './reviewed-report';
 import { fitClipSignal } from './generator';
 import { CITED, clipTop1, policyTop1, wilson, type Interval } from './score-models';
 import { CALIBRATION_SEED, CALIBRATION_SIZE, HELD_OUT_SEED, HELD_OUT_SIZE, generatedSet, type GeneratedSet } from './splits';
@@ -29,7 +31,9 @@ import {
   type PointMetrics,
 } from './metrics';
 
-const USAGE = 'usage: npm run eval -- [--seed N] [--size N] [--seeds K] [--json] [--calibrate [--write]] [--clip-top1 X]';
+const USAGE =
+  'usage: npm run eval -- [--seed N] [--size N] [--seeds K] [--json] [--calibrate [--write]] [--clip-top1 X]\n' +
+  '       npm run eval -- --dataset <reviewed.jsonl> [--json]   (the current policy on a `dataset export` file)';
 
 interface Options {
   json: boolean;
@@ -39,10 +43,11 @@ interface Options {
   size: number | undefined;
   seeds: number;
   clipTop1: number | undefined;
+  dataset: string | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Options | string {
-  const options: Options = { json: false, calibrate: false, write: false, seed: HELD_OUT_SEED, size: undefined, seeds: 1, clipTop1: undefined };
+  const options: Options = { json: false, calibrate: false, write: false, seed: HELD_OUT_SEED, size: undefined, seeds: 1, clipTop1: undefined, dataset: undefined };
   const number = (name: string, value: string | undefined, check: (n: number) => boolean): number | string => {
     const parsed = Number(value);
     return value !== undefined && Number.isFinite(parsed) && check(parsed) ? parsed : `${name} needs a valid number\n${USAGE}`;
@@ -52,6 +57,11 @@ function parseArgs(argv: readonly string[]): Options | string {
     if (arg === '--json') options.json = true;
     else if (arg === '--calibrate' || arg === '--sweep') options.calibrate = true;
     else if (arg === '--write') options.write = true;
+    else if (arg === '--dataset') {
+      const path = argv[(i += 1)];
+      if (path === undefined || path.startsWith('--')) return `--dataset needs a file\n${USAGE}`;
+      options.dataset = path;
+    }
     else if (arg === '--seed' || arg === '--size' || arg === '--seeds' || arg === '--clip-top1') {
       const value = number(arg, argv[(i += 1)], arg === '--clip-top1' ? (n) => n > 0.06 && n < 1 : (n) => Number.isInteger(n) && n >= (arg === '--seed' ? 0 : 1));
       if (typeof value === 'string') return value;
@@ -63,6 +73,7 @@ function parseArgs(argv: readonly string[]): Options | string {
     else return `unknown argument "${arg}"\n${USAGE}`;
   }
   if (options.write && !options.calibrate) return `--write only goes with --calibrate\n${USAGE}`;
+  if (options.dataset !== undefined && argv.some((a) => a !== '--json' && a !== '--dataset' && a !== options.dataset)) return `--dataset only goes with --json\n${USAGE}`;
   return options;
 }
 
@@ -307,6 +318,7 @@ export function main(argv: readonly string[]): number {
   const started = performance.now();
   const taxonomy = loadTaxonomy();
   const policy = loadTriagePolicy();
+  if (options.dataset !== undefined) return runReviewedDataset(options.dataset, options.json, taxonomy, policy);
   const clipSignal = options.clipTop1 === undefined ? undefined : fitClipSignal(taxonomy, options.clipTop1);
   if (options.calibrate) return runCalibration(options, taxonomy, policy, clipSignal);
 

@@ -10,7 +10,12 @@ import type { AssetRecord } from '../core/records';
 import { s3Client } from './aws-clients';
 import { ReviewStore } from './review-store';
 
-export const DATASET_SCHEMA_VERSION = 1;
+/**
+ * 2 adds what re-running triage needs (eval --dataset): the listing text, the declared category's support, the
+ * merchant-history evidence and the endpoints' raw labels (null on records written before Persist kept them).
+ * Version-1 lines are still read by eval/reviewed-dataset.ts, with what they lack named.
+ */
+export const DATASET_SCHEMA_VERSION = 2;
 
 export interface DatasetLine {
   schemaVersion: typeof DATASET_SCHEMA_VERSION;
@@ -19,6 +24,8 @@ export interface DatasetLine {
   assetId?: string;
   merchantId?: string;
   declaredCategoryId?: string;
+  /** The listing text triage read (title and description). */
+  listing: { title: string | null; description: string | null };
   image: { bucket: string; key: string | null; sha256?: string };
   /** The human label (approve, reject, recategorize:<id>), how it was reached, and by whom. */
   label: string;
@@ -26,7 +33,19 @@ export interface DatasetLine {
   reviewers: string[];
   reviewedAt?: string;
   triage: { outcome: string; reasons: string[] };
-  modelOutputs: { categoryScores: Array<{ categoryId: string; score: number }>; topCategoryId: string | null; topScore: number | null; policy: Array<{ classId: string; score: number }> };
+  modelOutputs: {
+    /** The five best categories (as triage recorded them) and the declared category's summed support. */
+    categoryScores: Array<{ categoryId: string; score: number }>;
+    topCategoryId: string | null;
+    topScore: number | null;
+    declaredSupport: number | null;
+    policy: Array<{ classId: string; score: number }>;
+    /** The endpoints' raw answers; null when the record predates them (then eval rebuilds equivalent labels). */
+    categoryLabels: Array<{ label: string; score: number }> | null;
+    policyLabels: Array<{ label: string; score: number }> | null;
+  };
+  /** The merchant-history evidence triage used (earlier assets, the declared category's share); null when unknown. */
+  merchant: { historyAssets: number; declaredShare: number } | null;
   lineage: AssetRecord['lineage'];
 }
 
@@ -46,6 +65,7 @@ export function datasetLine(record: AssetRecord, dataBucket: string): DatasetLin
     assetId: record.listing.assetId,
     merchantId: record.listing.merchantId,
     declaredCategoryId: record.listing.declaredCategoryId,
+    listing: { title: record.listing.title ?? null, description: record.listing.description ?? null },
     image: { bucket: dataBucket, key: record.image?.modelInputKey ?? null, sha256: record.image?.sha256 },
     label: record.reviewOutcome,
     labelBy: record.reviewOutcomeBy,
@@ -56,8 +76,13 @@ export function datasetLine(record: AssetRecord, dataBucket: string): DatasetLin
       categoryScores: record.evidence?.category.scores ?? [],
       topCategoryId: record.evidence?.category.topCategoryId ?? null,
       topScore: record.evidence?.category.topScore ?? null,
+      declaredSupport: record.evidence?.category.declaredSupport ?? null,
       policy: (record.evidence?.policy ?? []).map(({ classId, score }) => ({ classId, score })),
+      categoryLabels: record.modelOutputs?.categoryLabels ?? null,
+      policyLabels: record.modelOutputs?.policyLabels ?? null,
     },
+    merchant:
+      record.evidence?.merchant === undefined ? null : { historyAssets: record.evidence.merchant.historyAssets, declaredShare: record.evidence.merchant.declaredShare },
     lineage: record.lineage,
   };
 }

@@ -5,6 +5,7 @@
 import { describeDuplicates, type DuplicateFinding, type DuplicateMatch } from './duplicates';
 import type { NormalizedListing } from './manifest';
 import { mostSevere, REVIEWABLE_OUTCOMES, type Outcome, type ReasonCode } from './outcomes';
+import type { LabelScores } from './hf-contract';
 import type { TriageEvidence } from './triage';
 
 export interface ModelLineage {
@@ -51,6 +52,11 @@ export interface AssetRecord {
   explanation: string;
   image?: ImageFacts;
   evidence?: TriageEvidence;
+  /**
+   * The endpoints' raw answers triage read (a few dozen label/score pairs), so a reviewed dataset can re-run a later
+   * triage policy on exactly what this one saw (eval --dataset). Absent on early-decided assets and older records.
+   */
+  modelOutputs?: { categoryLabels: LabelScores; policyLabels: LabelScores };
   lineage: Lineage;
   /** The stage that decided the outcome (PrepareBatch, Preprocess, Classify, Triage, Report). */
   decidedBy: string;
@@ -150,6 +156,7 @@ export function assetRecord(
     decidedBy: string;
     image?: ImageFacts;
     evidence?: TriageEvidence;
+    modelOutputs?: AssetRecord['modelOutputs'];
     auditSampled?: boolean;
   },
 ): AssetRecord {
@@ -169,6 +176,7 @@ export function assetRecord(
     explanation: asset.explanation,
     image: asset.image,
     evidence: asset.evidence,
+    modelOutputs: asset.modelOutputs,
     auditSampled: asset.auditSampled === true ? true : undefined,
     reviewRevision: needsReview({ outcome: asset.outcome, auditSampled: asset.auditSampled }) ? 1 : undefined,
     lineage: context.lineage,

@@ -53,6 +53,8 @@ export function toRecord(asset: AssetWork, pipelineVersion: string, now: string)
     reasons: asset.decision.reasons,
     explanation: asset.decision.explanation,
     evidence: asset.decision.evidence,
+    modelOutputs:
+      asset.classification === undefined ? undefined : { categoryLabels: asset.classification.categoryLabels, policyLabels: asset.classification.policyLabels },
     auditSampled: asset.decision.auditSampled,
     decidedBy: 'Triage',
   });

@@ -7,7 +7,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqsClient } from '../../lambdas/adapters/aws-clients';
-import { exportDataset } from '../../lambdas/adapters/dataset-export';
+import { DATASET_SCHEMA_VERSION, exportDataset } from '../../lambdas/adapters/dataset-export';
 import { getAssetRecord, listAssetRecords } from '../../lambdas/adapters/record-store';
 import { ReviewStore } from '../../lambdas/adapters/review-store';
 import { reviewStats } from '../../lambdas/adapters/review-stats';
@@ -137,7 +137,9 @@ describe('blind double review and adjudication', () => {
 
     const dataset = await exportDataset({ tableName: target.tableName, dataBucket: local.dataBucket, reportsBucket: local.reportsBucket }, { from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) });
     expect(dataset.items).toBe(3);
-    expect(dataset.key).toMatch(/^datasets\/v1-[0-9a-f]{12}\/labelled\.jsonl$/);
+    expect(dataset.key).toMatch(new RegExp(`^datasets/v${DATASET_SCHEMA_VERSION}-[0-9a-f]{12}/labelled\\.jsonl$`));
+    // the raw endpoint answers travel with the line, so eval --dataset re-runs triage on exactly what it saw
+    expect(dataset.lines.every((line) => (line.modelOutputs.categoryLabels?.length ?? 0) > 0 && (line.modelOutputs.policyLabels?.length ?? 0) > 0)).toBe(true);
     const disputedLine = dataset.lines.find((line) => line.assetKey === disputed)!;
     expect(disputedLine).toMatchObject({ label: 'approve', labelBy: 'adjudication', triage: { reasons: expect.arrayContaining(['POLICY_SENSITIVE']) } });
     expect(disputedLine.modelOutputs.policy.length).toBeGreaterThan(0);
