@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import type { CommandContext } from './commands/context';
+import { costCommand } from './commands/cost';
 import { demoCommand } from './commands/demo';
 import { modelCommand } from './commands/model';
 import { resetCommand } from './commands/reset';
@@ -43,6 +44,7 @@ export function buildProgram(): CliProgram {
     .addCommand(datasetCommand(context))
     .addCommand(showCommand(context))
     .addCommand(statusCommand(context))
+    .addCommand(costCommand(context))
     .hook('preAction', (_program, action) => {
       actionCommand = action;
     });
