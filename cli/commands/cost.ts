@@ -12,7 +12,7 @@ import { jsonOption, type JsonOption } from './options';
 
 interface CostOptions extends JsonOption {
   images: number;
-  avgMb: number;
+  avgMb?: number;
   batchSize?: number;
   prices?: string;
   template?: string;
@@ -25,18 +25,19 @@ export function costCommand(context: CommandContext): Command {
   return new Command('cost')
     .description('estimate the AWS cost of N images from the synthesized stack and the bench durations')
     .addOption(new Option('--images <n>', 'how many images').argParser(positiveNumber).makeOptionMandatory())
-    .addOption(new Option('--avg-mb <x>', 'average image size in MB').argParser(positiveNumber).default(DEFAULT_DURATIONS.measuredAvgMb))
+    .addOption(new Option('--avg-mb <x>', 'average image size in MB (default: that of the images the durations were measured on)').argParser(positiveNumber))
     .addOption(new Option('--batch-size <n>', 'images per uploaded archive (default: all N in one)').argParser(positiveNumber))
     .addOption(new Option('--prices <file>', 'JSON object overriding unit prices (keys as in cli/commands/cost-model.ts)').argParser(optionValue))
     .addOption(new Option('--template <file>', 'price this synthesized template instead of synthesizing in-process').argParser(optionValue))
     .addOption(jsonOption())
     .action(async (options: CostOptions) => {
       const template = options.template === undefined ? synthesizeTemplate() : await readTemplateFile(options.template);
+      const durations = latestBenchDurations() ?? DEFAULT_DURATIONS;
       const estimate = estimateCost(template, {
         images: Math.ceil(options.images),
         batchSize: Math.ceil(options.batchSize ?? options.images),
-        avgMb: options.avgMb,
-        durations: latestBenchDurations() ?? DEFAULT_DURATIONS,
+        avgMb: options.avgMb ?? durations.measuredAvgMb,
+        durations,
         prices: options.prices === undefined ? US_EAST_1_PRICES : { ...US_EAST_1_PRICES, ...(JSON.parse(readFileSync(options.prices, 'utf8')) as Partial<PriceTable>) },
       });
       if (options.json === true) printJsonLine(estimate);
@@ -57,7 +58,16 @@ export function latestBenchDurations(dir = BENCH_RESULTS_DIR): StageDurations | 
   const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort().reverse();
   for (const file of files) {
     const result = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { costDurations?: Omit<StageDurations, 'source'> };
-    if (result.costDurations !== undefined) return { ...result.costDurations, source: `bench result ${path.join('bench', 'results', file)}` };
+    const measured = result.costDurations;
+    if (measured === undefined) continue;
+    // A figure the bench did not take (e.g. --skip-models) falls back to its documented default.
+    const missing = [...Object.keys(DEFAULT_DURATIONS.stageMsPerImage).filter((stage) => measured.stageMsPerImage[stage] === undefined), ...Object.keys(DEFAULT_DURATIONS.modelMsPerCall).filter((task) => measured.modelMsPerCall[task] === undefined)];
+    return {
+      stageMsPerImage: { ...DEFAULT_DURATIONS.stageMsPerImage, ...measured.stageMsPerImage },
+      modelMsPerCall: { ...DEFAULT_DURATIONS.modelMsPerCall, ...measured.modelMsPerCall },
+      measuredAvgMb: measured.measuredAvgMb,
+      source: `bench result ${path.join('bench', 'results', file)}${missing.length === 0 ? '' : ` (defaults for ${missing.join(', ')})`}`,
+    };
   }
   return undefined;
 }

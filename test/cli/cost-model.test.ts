@@ -1,5 +1,9 @@
 /** The cost arithmetic, checked against figures read from the synthesized template rather than restated. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { latestBenchDurations } from '../../cli/commands/cost';
 import { DEFAULT_DURATIONS, estimateCost, happyPath, US_EAST_1_PRICES, type CostInput } from '../../cli/commands/cost-model';
 import { synthesizeTemplate } from '../../lib/local/local-session';
 import type { CfnTemplate } from '../../lib/local/template';
@@ -70,5 +74,24 @@ describe('cost model', () => {
 
   it('refuses a machine without a Distributed Map', () => {
     expect(() => happyPath({ StartAt: 'A', States: { A: { Type: 'Succeed' } } })).toThrow(/Distributed Map/);
+  });
+
+  it('reads the newest bench result that has durations, and names the defaults it falls back to', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cost-bench-'));
+    try {
+      expect(latestBenchDurations(dir)).toBeUndefined();
+      const durations = { stageMsPerImage: { Preprocess: 123 }, modelMsPerCall: {}, measuredAvgMb: 0.5 };
+      writeFileSync(path.join(dir, '2026-01-01T00-00-00-000Z.json'), JSON.stringify({ costDurations: durations }));
+      writeFileSync(path.join(dir, '2026-01-02T00-00-00-000Z.json'), JSON.stringify({ costDurations: { ...durations, stageMsPerImage: { Preprocess: 456 } } }));
+      writeFileSync(path.join(dir, '2026-01-03T00-00-00-000Z.json'), JSON.stringify({ other: true }));
+      const read = latestBenchDurations(dir)!;
+      expect(read.stageMsPerImage['Preprocess']).toBe(456);
+      expect(read.stageMsPerImage['Triage']).toBe(DEFAULT_DURATIONS.stageMsPerImage['Triage']);
+      expect(read.source).toContain('2026-01-02');
+      expect(read.source).toContain('defaults for');
+      expect(read.source).toContain('image-classification');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
