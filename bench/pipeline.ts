@@ -20,6 +20,8 @@ export interface StageFigures {
 
 export interface PipelineResult {
   status: string;
+  /** Why the execution failed: its error and cause, and the failures and catches among its events. */
+  failure?: string;
   imagesPerSec: number;
   wallMs: number;
   cpuMs: number;
@@ -70,7 +72,9 @@ export async function runPipeline(
       for (const [stage, values] of durations) {
         stages[stage] = { invocations: values.length, p50Ms: percentile(values, 50), p95Ms: percentile(values, 95), msPerImage: values.reduce((a, b) => a + b, 0) / imageCount };
       }
-      return { status: run.value.status, imagesPerSec: imageCount / (run.wallMs / 1000), wallMs: run.wallMs, cpuMs: run.cpuMs, openSessionMs: open.wallMs, firstAssetMs, stages };
+      const failures = run.value.events.filter((event) => event.error !== undefined).map((event) => `${event.type} ${event.state ?? ''} ${event.error ?? ''}: ${event.cause ?? ''}`);
+      const failure = run.value.status === 'SUCCEEDED' ? undefined : [`${run.value.error ?? ''}: ${run.value.cause ?? ''}`, ...failures.slice(0, 5)].join('\n');
+      return { status: run.value.status, failure, imagesPerSec: imageCount / (run.wallMs / 1000), wallMs: run.wallMs, cpuMs: run.cpuMs, openSessionMs: open.wallMs, firstAssetMs, stages };
     } finally {
       await session.close();
     }
