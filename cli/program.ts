@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import type { CommandContext } from './commands/context';
+import { costCommand } from './commands/cost';
 import { demoCommand } from './commands/demo';
 import { modelCommand } from './commands/model';
 import { queryCommand } from './commands/query';
@@ -45,6 +46,7 @@ export function buildProgram(): CliProgram {
     .addCommand(showCommand(context))
     .addCommand(statusCommand(context))
     .addCommand(queryCommand(context))
+    .addCommand(costCommand(context))
     .hook('preAction', (_program, action) => {
       actionCommand = action;
     });

@@ -130,7 +130,7 @@ interface Sandbox {
   /** Undefined while the handler's bundle is being built. */
   worker?: Worker;
   ready: boolean;
-  current?: { requestId: string; invocation: Invocation; timer: NodeJS.Timeout };
+  current?: { requestId: string; invocation: Invocation; timer: NodeJS.Timeout; startedAt: number };
 }
 
 function errorFrom(described: { name?: string; message?: string; stack?: string }): Error {
@@ -224,6 +224,7 @@ class FunctionPool {
           clearTimeout(current.timer);
           sandbox.current = undefined;
           worker.unref();
+          invocationTimer?.(this.fn.stageName, performance.now() - current.startedAt, message.type === 'result');
           if (message.type === 'result') current.invocation.resolve(JSON.parse(message.result ?? 'null') as Json);
           else current.invocation.reject(errorFrom(message.error ?? {}));
           this.dispatch();
@@ -246,7 +247,7 @@ class FunctionPool {
     const timer = setTimeout(() => {
       this.discard(sandbox, sandboxTimedOut(this.fn.name, this.fn.timeoutSeconds), false);
     }, timeoutMs);
-    sandbox.current = { requestId, invocation, timer };
+    sandbox.current = { requestId, invocation, timer, startedAt: performance.now() };
     sandbox.worker!.ref();
     sandbox.worker!.postMessage({ type: 'invoke', requestId, payload: invocation.payload, deadline: Date.now() + timeoutMs });
   }
@@ -267,6 +268,15 @@ class FunctionPool {
     void sandbox.worker?.terminate();
     if (!this.closed) this.dispatch();
   }
+}
+
+/** A finished invocation's stage and its time from hand-over to the sandbox until its answer (queueing excluded). */
+export type InvocationTimer = (stageName: string, durationMs: number, ok: boolean) => void;
+let invocationTimer: InvocationTimer | undefined;
+
+/** Bench hook (bench/run.ts): reports every invocation's duration; `undefined` turns it off. Unused otherwise. */
+export function setInvocationTimer(timer: InvocationTimer | undefined): void {
+  invocationTimer = timer;
 }
 
 export interface InvokeOptions {

@@ -1,0 +1,225 @@
+/**
+ * `npm run bench [-- --images N] [-- --runs K] [-- --large 12,16,24] [-- --skip-models] [-- --skip-memory] [-- --json]`
+ *
+ * Generates a deterministic image set in a temp folder, then measures in one process: the Preprocess jimp floor (one
+ * core, all cores), the local pipeline with the SageMaker stand-in answering at once, the pipeline with the bundled
+ * models and the models' own floor, and the peak memory of one Preprocess on a 36 MP image. Several runs, medians.
+ * Prints a summary, writes bench/results/<timestamp>.json (git-ignored) and, with --json, ends with one JSON line.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_PREPROCESS_OPTIONS } from '../lambdas/core/image';
+import { loadTaxonomy } from '../lambdas/core/taxonomy';
+import { PROJECT_ROOT } from '../lib/constructs/stage-function';
+import { synthesizeTemplate } from '../lib/local/local-session';
+import { ProgressBar } from '../lib/local/progress';
+import { readLocalStack } from '../lib/local/template';
+import { allCoresFloor, modelsFloor, singleCoreFloor } from './floor';
+import { generateImageSet, syntheticJpeg, type BenchImage } from './images';
+import { buildArchive, runPipeline, type PipelineResult } from './pipeline';
+import { measured, median, round } from './stats';
+
+const { values: args } = parseArgs({
+  options: {
+    images: { type: 'string', default: '200' },
+    large: { type: 'string', default: '12,16,24' },
+    runs: { type: 'string', default: '3' },
+    'skip-models': { type: 'boolean', default: false },
+    'skip-memory': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+const smallCount = Number(args.images);
+const largeMegapixels = args.large === '' ? [] : args.large.split(',').map(Number);
+const runs = Number(args.runs);
+if (![smallCount, runs, ...largeMegapixels].every((n) => Number.isFinite(n) && n > 0)) throw new Error('--images, --runs and --large take positive numbers');
+
+/** The model answer of the stand-in when no model should run: fixed labels of a valid shape for both endpoints. */
+function fixedAnswer(request: { endpointName: string }): { labels: Array<{ label: string; score: number }> } {
+  if (request.endpointName.startsWith('PolicyModel')) return { labels: [{ label: 'neutral', score: 1 }] };
+  const candidates = loadTaxonomy().candidateLabels();
+  return { labels: candidates.map((label) => ({ label, score: label === 'a photo of a boat' ? 0.9 : 0.1 / (candidates.length - 1) })) };
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+async function withBar<T>(label: string, total: number, work: (tick: (done: number) => void) => Promise<T>): Promise<T> {
+  const bar = new ProgressBar(label);
+  try {
+    return await work((done) => bar.update(done, total));
+  } finally {
+    bar.done();
+  }
+}
+
+function cpuUtilisation(run: { cpuMs: number; wallMs: number }): number {
+  return run.cpuMs / run.wallMs;
+}
+
+async function pipelineRuns(label: string, template: ReturnType<typeof synthesizeTemplate>, archive: Buffer, images: number, intercept?: typeof fixedAnswer): Promise<PipelineResult[]> {
+  const results: PipelineResult[] = [];
+  const children = Math.ceil(images / 5);
+  for (let run = 1; run <= runs; run += 1) {
+    const result = await withBar(`${label} ${run}/${runs}`, children, (tick) => runPipeline(template, archive, images, { intercept, onAsset: tick }));
+    // A failed execution is reported, not fatal: its figures stay in the results, marked by `failedRuns`.
+    if (result.status !== 'SUCCEEDED') log(`${label}: the execution ended ${result.status}\n${result.failure ?? ''}`);
+    results.push(result);
+  }
+  return results;
+}
+
+/** Medians per stage over runs. */
+function stageMedians(results: readonly PipelineResult[]): Record<string, { invocations: number; p50Ms: number; p95Ms: number; msPerImage: number }> {
+  const stages = new Set(results.flatMap((result) => Object.keys(result.stages)));
+  return Object.fromEntries(
+    [...stages].map((stage) => {
+      const of = (key: 'invocations' | 'p50Ms' | 'p95Ms' | 'msPerImage') => round(median(results.map((result) => result.stages[stage]?.[key] ?? Number.NaN)), 1);
+      return [stage, { invocations: of('invocations'), p50Ms: of('p50Ms'), p95Ms: of('p95Ms'), msPerImage: of('msPerImage') }];
+    }),
+  );
+}
+
+function summary(results: readonly PipelineResult[]) {
+  return {
+    failedRuns: results.filter((r) => r.status !== 'SUCCEEDED').map((r) => r.failure ?? r.status),
+    imagesPerSec: round(median(results.map((r) => r.imagesPerSec))),
+    wallSeconds: round(median(results.map((r) => r.wallMs)) / 1000),
+    cpuUtilisation: round(median(results.map(cpuUtilisation))),
+    openSessionSeconds: round(median(results.map((r) => r.openSessionMs)) / 1000),
+    firstAssetSeconds: round(median(results.map((r) => r.firstAssetMs)) / 1000),
+    stages: stageMedians(results),
+  };
+}
+
+async function preprocessPeak(dir: string): Promise<{ megapixels: number; peakRssMb: number; baselineRssMb: number; functionMemoryMb: number } & { ok: boolean }> {
+  const side = Math.floor(Math.sqrt(DEFAULT_PREPROCESS_OPTIONS.maxPixels));
+  log(`generating a ${side}×${side} JPEG (the pixel guard's largest square)…`);
+  const file = path.join(dir, 'largest.jpg');
+  writeFileSync(file, await syntheticJpeg(side, side, 36));
+  const output = execFileSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'preprocess-peak.ts'), file], { encoding: 'utf8' });
+  const peak = JSON.parse(output.trim().split('\n').at(-1)!) as { baselineRssMb: number; peakRssMb: number; ok: boolean };
+  return { megapixels: round((side * side) / 1e6, 1), ...peak, peakRssMb: round(peak.peakRssMb, 0), baselineRssMb: round(peak.baselineRssMb, 0), functionMemoryMb: 0 };
+}
+
+/**
+ * Per-image stage times for `media-triage cost`, as a Lambda would see them: each stage of the instant-model run
+ * (the least CPU contention), except Preprocess at the one-core floor (a Lambda has its own CPU; locally seven
+ * sandboxes share two cores) and Classify as its own overhead plus the slower of the two model calls (it makes both
+ * at once and waits on them).
+ */
+function durationsForCost(instant: ReturnType<typeof summary>, preprocessMsPerImage: number, models: ReadonlyArray<{ categoryMsPerCall: number; policyMsPerCall: number }>, avgImageMb: number) {
+  const stageMsPerImage = Object.fromEntries(Object.entries(instant.stages).map(([stage, figures]) => [stage, figures.msPerImage]));
+  stageMsPerImage['Preprocess'] = round(preprocessMsPerImage, 1);
+  const modelMsPerCall: Record<string, number> = {};
+  if (models.length > 0) {
+    modelMsPerCall['zero-shot-image-classification'] = round(median(models.map((r) => r.categoryMsPerCall)), 1);
+    modelMsPerCall['image-classification'] = round(median(models.map((r) => r.policyMsPerCall)), 1);
+    stageMsPerImage['Classify'] = round((stageMsPerImage['Classify'] ?? 0) + Math.max(...Object.values(modelMsPerCall)), 1);
+  }
+  return { stageMsPerImage, modelMsPerCall, measuredAvgMb: round(avgImageMb, 3) };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'media-triage-bench-'));
+  try {
+    const images: BenchImage[] = await withBar('generating images', smallCount + largeMegapixels.length, (tick) => generateImageSet(dir, smallCount, largeMegapixels, tick));
+    const count = images.length;
+    const avgImageMb = images.reduce((sum, image) => sum + image.bytes, 0) / count / 1024 / 1024;
+
+    log('floor: jimp on one core…');
+    const single = [];
+    const all = [];
+    let modelInputs: Buffer[] = [];
+    for (let run = 1; run <= runs; run += 1) {
+      const one = await withBar(`floor 1 core ${run}/${runs}`, count, (tick) => singleCoreFloor(images, tick));
+      modelInputs = one.modelInputs;
+      single.push(one);
+      all.push(await withBar(`floor all cores ${run}/${runs}`, count, (tick) => allCoresFloor(images, tick)));
+    }
+
+    log('synthesizing the template (once; later runs reuse it)…');
+    const synth = await measured(async () => synthesizeTemplate());
+    const template = synth.value;
+    const archive = await buildArchive(images);
+
+    const instant = summary(await pipelineRuns('pipeline, instant models', template, archive, count, fixedAnswer));
+    let withModels: ReturnType<typeof summary> | undefined;
+    const models: Awaited<ReturnType<typeof modelsFloor>>[] = [];
+    if (!args['skip-models']) {
+      withModels = summary(await pipelineRuns('pipeline, real models', template, archive, count));
+      for (let run = 1; run <= runs; run += 1) models.push(await withBar(`models floor ${run}/${runs}`, count, (tick) => modelsFloor(modelInputs, tick)));
+    }
+    const stack = readLocalStack(template, (name) => name);
+    const memory = args['skip-memory'] ? undefined : await preprocessPeak(dir);
+    if (memory !== undefined) memory.functionMemoryMb = stack.functions.find((fn) => fn.stageName === 'Preprocess')?.memorySizeMb ?? 0;
+
+    const floorAll = median(all.map((r) => r.imagesPerSec));
+    const modelsPerSec = models.length === 0 ? Number.NaN : median(models.map((r) => r.imagesPerSec));
+    // Jimp on all cores then both models in one thread (as the stand-in runs them): the serial sum of their times.
+    const combinedFloor = 1 / (1 / floorAll + 1 / modelsPerSec);
+    const startupSeconds = (withModels ?? instant).openSessionSeconds + (withModels ?? instant).firstAssetSeconds + synth.wallMs / 1000;
+    const costDurations = durationsForCost(instant, 1000 / median(single.map((r) => r.imagesPerSec)), models, avgImageMb);
+    const result = {
+      measuredAt: new Date().toISOString(),
+      machine: { cpus: availableParallelism(), model: cpus()[0]?.model, loadAverage1m: round(loadavg()[0]!), node: process.version },
+      images: { count, small: smallCount, largeMegapixels, avgImageMb: round(avgImageMb, 3) },
+      runs,
+      floorSingleCoreImagesPerSec: round(median(single.map((r) => r.imagesPerSec))),
+      floorImagesPerSec: round(floorAll),
+      floorThreads: all[0]?.threads,
+      floorCpuUtilisation: round(median(all.map(cpuUtilisation))),
+      pipelineImagesPerSec: instant.imagesPerSec,
+      ratio: round(instant.imagesPerSec / floorAll),
+      pipeline: instant,
+      modelsFloorImagesPerSec: round(modelsPerSec),
+      combinedFloorImagesPerSec: round(combinedFloor),
+      withModelsImagesPerSec: withModels?.imagesPerSec ?? null,
+      withModelsRatio: withModels === undefined ? null : round(withModels.imagesPerSec / combinedFloor),
+      withModels: withModels ?? null,
+      synthSeconds: round(synth.wallMs / 1000),
+      startupSeconds: round(startupSeconds),
+      peakRssMb: round(process.resourceUsage().maxRSS / 1024, 0),
+      preprocessPeak: memory ?? null,
+      // What `media-triage cost` reads (cli/commands/cost.ts): per-image stage time and per-call model time.
+      costDurations,
+    };
+    const resultsDir = path.join(PROJECT_ROOT, 'bench', 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const file = path.join(resultsDir, `${result.measuredAt.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    printSummary(result);
+    console.log(`figures written to ${path.relative(process.cwd(), file)}`);
+    if (args.json) console.log(JSON.stringify(result));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function printSummary(r: Record<string, unknown> & { pipeline: ReturnType<typeof summary>; withModels: ReturnType<typeof summary> | null }): void {
+  const line = (label: string, value: unknown) => console.log(`${label.padEnd(44)} ${String(value)}`);
+  const machine = r['machine'] as { cpus: number; loadAverage1m: number };
+  line('machine', `${machine.cpus} cores, load average ${machine.loadAverage1m} at the end`);
+  line('images', JSON.stringify(r['images']));
+  line('jimp floor, 1 core (images/s)', r['floorSingleCoreImagesPerSec']);
+  line(`jimp floor, ${String(r['floorThreads'])} threads (images/s)`, r['floorImagesPerSec']);
+  line('pipeline, instant models (images/s)', `${r.pipeline.imagesPerSec} (ratio to floor ${String(r['ratio'])}, CPU ${r.pipeline.cpuUtilisation} cores)`);
+  line('models floor (images/s)', r['modelsFloorImagesPerSec']);
+  line('jimp + models floor (images/s)', r['combinedFloorImagesPerSec']);
+  if (r.withModels !== null) line('pipeline, real models (images/s)', `${r.withModels.imagesPerSec} (ratio ${String(r['withModelsRatio'])}, CPU ${r.withModels.cpuUtilisation} cores)`);
+  line('start-up: synth + session + first asset (s)', `${String(r['startupSeconds'])} (synth ${String(r['synthSeconds'])})`);
+  line('peak RSS (MB)', r['peakRssMb']);
+  const peak = r['preprocessPeak'] as { megapixels: number; peakRssMb: number; functionMemoryMb: number } | null;
+  if (peak !== null) line(`Preprocess peak RSS on ${peak.megapixels} MP (MB)`, `${peak.peakRssMb} of ${peak.functionMemoryMb} MB MemorySize`);
+  for (const [label, run] of [['instant models', r.pipeline], ['real models', r.withModels]] as const) {
+    if (run === null) continue;
+    console.log(`per-stage, ${label}: invocation p50 / p95 ms (invocations), ms per image`);
+    for (const [stage, s] of Object.entries(run.stages)) console.log(`  ${stage.padEnd(14)} ${s.p50Ms} / ${s.p95Ms} (${s.invocations}), ${s.msPerImage}`);
+  }
+}
+
+await main();

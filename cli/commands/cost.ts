@@ -1,0 +1,87 @@
+/** `media-triage cost --images N`: the AWS cost of N images, from the synthesized template and measured durations. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../lib/constructs/stage-function';
+import { readTemplateFile, synthesizeTemplate } from '../../lib/local/local-session';
+import { printJsonLine } from '../output';
+import { optionValue } from '../usage';
+import type { CommandContext } from './context';
+import { DEFAULT_DURATIONS, estimateCost, US_EAST_1_PRICES, type CostEstimate, type PriceTable, type StageDurations } from './cost-model';
+import { jsonOption, type JsonOption } from './options';
+
+interface CostOptions extends JsonOption {
+  images: number;
+  avgMb?: number;
+  batchSize?: number;
+  prices?: string;
+  template?: string;
+}
+
+/** Where `npm run bench` writes its figures; the newest file (timestamped names sort by time) is used. */
+export const BENCH_RESULTS_DIR = path.join(PROJECT_ROOT, 'bench', 'results');
+
+export function costCommand(context: CommandContext): Command {
+  return new Command('cost')
+    .description('estimate the AWS cost of N images from the synthesized stack and the bench durations')
+    .addOption(new Option('--images <n>', 'how many images').argParser(positiveNumber).makeOptionMandatory())
+    .addOption(new Option('--avg-mb <x>', 'average image size in MB (default: that of the images the durations were measured on)').argParser(positiveNumber))
+    .addOption(new Option('--batch-size <n>', 'images per uploaded archive (default: all N in one)').argParser(positiveNumber))
+    .addOption(new Option('--prices <file>', 'JSON object overriding unit prices (keys as in cli/commands/cost-model.ts)').argParser(optionValue))
+    .addOption(new Option('--template <file>', 'price this synthesized template instead of synthesizing in-process').argParser(optionValue))
+    .addOption(jsonOption())
+    .action(async (options: CostOptions) => {
+      const template = options.template === undefined ? synthesizeTemplate() : await readTemplateFile(options.template);
+      const durations = latestBenchDurations() ?? DEFAULT_DURATIONS;
+      const estimate = estimateCost(template, {
+        images: Math.ceil(options.images),
+        batchSize: Math.ceil(options.batchSize ?? options.images),
+        avgMb: options.avgMb ?? durations.measuredAvgMb,
+        durations,
+        prices: options.prices === undefined ? US_EAST_1_PRICES : { ...US_EAST_1_PRICES, ...(JSON.parse(readFileSync(options.prices, 'utf8')) as Partial<PriceTable>) },
+      });
+      if (options.json === true) printJsonLine(estimate);
+      else printEstimate(estimate);
+      context.setExitCode(0);
+    });
+}
+
+function positiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('must be a positive number');
+  return number;
+}
+
+/** The durations of the newest bench result that has them, or undefined (then the documented defaults apply). */
+export function latestBenchDurations(dir = BENCH_RESULTS_DIR): StageDurations | undefined {
+  if (!existsSync(dir)) return undefined;
+  const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort().reverse();
+  for (const file of files) {
+    const result = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { costDurations?: Omit<StageDurations, 'source'> };
+    const measured = result.costDurations;
+    if (measured === undefined) continue;
+    // A figure the bench did not take (e.g. --skip-models) falls back to its documented default.
+    const missing = [...Object.keys(DEFAULT_DURATIONS.stageMsPerImage).filter((stage) => measured.stageMsPerImage[stage] === undefined), ...Object.keys(DEFAULT_DURATIONS.modelMsPerCall).filter((task) => measured.modelMsPerCall[task] === undefined)];
+    return {
+      stageMsPerImage: { ...DEFAULT_DURATIONS.stageMsPerImage, ...measured.stageMsPerImage },
+      modelMsPerCall: { ...DEFAULT_DURATIONS.modelMsPerCall, ...measured.modelMsPerCall },
+      measuredAvgMb: measured.measuredAvgMb,
+      source: `bench result ${path.join('bench', 'results', file)}${missing.length === 0 ? '' : ` (defaults for ${missing.join(', ')})`}`,
+    };
+  }
+  return undefined;
+}
+
+function printEstimate(estimate: CostEstimate): void {
+  const usd = (value: number): string => `$${value.toFixed(value < 1 ? 4 : 2)}`;
+  console.log(`${estimate.images} images of ${estimate.avgMb} MB, ${estimate.batchSize} per batch`);
+  console.log(`durations: ${estimate.durationsSource}`);
+  console.log(`prices: ${estimate.pricesAsOf}`);
+  const width = Math.max(...estimate.lines.map((line) => `${line.service}: ${line.item}`.length));
+  for (const line of estimate.lines) {
+    const label = `${line.service}: ${line.item}`.padEnd(width);
+    console.log(`  ${label}  ${line.quantity.toFixed(line.quantity < 100 ? 2 : 0).padStart(12)} ${line.unit.padEnd(12)} ${usd(line.usd).padStart(10)}`);
+  }
+  console.log(`total ${usd(estimate.totalUsd)}; per 1,000 images ${usd(estimate.costPer1kImagesUsd)}`);
+  console.log(`Standard state transitions: ${estimate.standardTransitionsPerBatch} per batch, ${estimate.standardTransitionsPerImage.toFixed(3)} per image; ${estimate.expressChildrenPerBatch} Express children per batch`);
+}
