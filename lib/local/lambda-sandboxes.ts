@@ -104,7 +104,8 @@ function runtimeVariables(fn: LocalFunction): Record<string, string> {
  * Knobs of the local run itself, taken from this process when set: the log level (quiet by default) and the SDK's
  * retry settings (tests shorten retries with them). They change how the code runs, not which settings it has.
  */
-export const LOCAL_PASS_THROUGH_VARIABLES = ['AWS_MAX_ATTEMPTS', 'AWS_RETRY_MODE'] as const;
+// TMPDIR too: a sandbox's ephemeral storage (Lambda's /tmp) is the host's temp dir, the one the user or test run chose.
+export const LOCAL_PASS_THROUGH_VARIABLES = ['AWS_MAX_ATTEMPTS', 'AWS_RETRY_MODE', 'TMPDIR'] as const;
 
 /**
  * The environment one function's sandbox starts with: its template variables, the runtime's variables, the

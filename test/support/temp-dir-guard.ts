@@ -21,6 +21,10 @@ export default function setup(): () => void {
     else process.env['TMPDIR'] = previous;
     rmSync(runTmp, { recursive: true, force: true });
     const leaked = readdirSync(realTmp).filter((name) => LEAK.test(name) && !before.has(name));
-    if (leaked.length > 0) throw new Error(`the test run left temp folders behind in ${realTmp}: ${leaked.join(', ')}`);
+    if (leaked.length > 0) {
+      // vitest reports a teardown error without failing the run: set the exit code too.
+      process.exitCode = 1;
+      throw new Error(`the test run left temp folders behind in ${realTmp}: ${leaked.join(', ')}`);
+    }
   };
 }
