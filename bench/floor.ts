@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { preprocessImage } from '../lambdas/core/image';
-import { detectObjects, loadObjectDetector } from '../lib/local/sagemaker/object-detector';
-import { classifyPolicy, loadPolicyModel } from '../lib/local/sagemaker/policy-model';
+import { detectObjects, loadObjectDetector } from '../local/sagemaker/object-detector';
+import { classifyPolicy, loadPolicyModel } from '../local/sagemaker/policy-model';
 import type { BenchImage } from './images';
 import { measured } from './stats';
 

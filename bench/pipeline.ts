@@ -3,10 +3,10 @@
  * machine, the same handlers in their sandboxes. Per-stage durations come from the sandboxes' invocation timer.
  */
 import { readFile } from 'node:fs/promises';
-import { buildZip, manifestCsv, type DemoRow } from '../lib/local/demo-batch';
-import { setInvocationTimer } from '../lib/local/lambda-sandboxes';
-import { openLocalSession, type LocalSessionOptions } from '../lib/local/local-session';
-import type { CfnTemplate } from '../lib/local/template';
+import { buildZip, manifestCsv, type DemoRow } from '../local/demo-batch';
+import { setInvocationTimer } from '../local/lambda-sandboxes';
+import { openLocalSession, type LocalSessionOptions } from '../local/local-session';
+import type { CfnTemplate } from '../local/template';
 import type { BenchImage } from './images';
 import { measured, percentile } from './stats';
 

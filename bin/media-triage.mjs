@@ -4,5 +4,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../lib/local/quiet-node-version-warning.ts');
+await import('../local/quiet-node-version-warning.ts');
 await import('./cli.ts');

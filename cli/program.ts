@@ -1,6 +1,6 @@
 /**
  * The command tree. Each command lives in cli/commands/ and its action is one call into the modules that do the work
- * (lib/local/, lib/ops/). Here: the global options, help, and routing commander's own errors and output through
+ * (local/, cli/ops/). Here: the global options, help, and routing commander's own errors and output through
  * cli/usage.ts, so a usage problem is one line, exit 2 and `{"code":"USAGE"}` wherever it is found.
  */
 import { Command, CommanderError } from 'commander';

@@ -1,10 +1,10 @@
 /**
- * Runs a checked batch through the local pipeline (lib/local/run-batch.ts) and prints the outcome: `run` and `demo`
+ * Runs a checked batch through the local pipeline (local/run-batch.ts) and prints the outcome: `run` and `demo`
  * share it. Everything here comes after the usage checks; the heavy modules (CDK, stand-ins, models) are imported
  * only now, so a usage error never pays for them.
  */
-import { phase, ProgressBar } from '../lib/local/progress';
-import type { CfnTemplate } from '../lib/local/template';
+import { phase, ProgressBar } from '../local/progress';
+import type { CfnTemplate } from '../local/template';
 import type { BatchArchive } from './checks/batch-archive';
 import { printError, printJsonLine } from './output';
 import { formatSummary } from './run-summary';
@@ -20,7 +20,7 @@ export interface RunOptions {
 export async function runAndPrint(batch: BatchArchive, options: RunOptions): Promise<number> {
   const starting = options.template === undefined ? 'Synthesizing the stack and starting local AWS stand-ins…' : 'Starting local AWS stand-ins…';
   phase(starting, !options.json);
-  const { runBatchLocally, runExitCode } = await import('../lib/local/run-batch');
+  const { runBatchLocally, runExitCode } = await import('../local/run-batch');
   const bar = new ProgressBar('Processing assets', !options.json && process.stderr.isTTY === true);
   let assetsDone = 0;
   const run = await runBatchLocally(batch.archive, batch.fileName, {

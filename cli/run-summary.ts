@@ -1,6 +1,6 @@
 /** The human-readable summary of a completed run (the --json form is the RunSummary object itself). */
 import { OUTCOMES, REASON_CODES, type ReasonCode } from '../lambdas/core/outcomes';
-import type { RunResult, RunSummary } from '../lib/local/run-batch';
+import type { RunResult, RunSummary } from '../local/run-batch';
 
 export function formatSummary(summary: RunSummary, run: Pick<RunResult, 'attention'>): string {
   const lines: string[] = [];

@@ -9,7 +9,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { resetClients, s3Client } from '../lambdas/adapters/aws-clients';
 import type { ReviewTarget } from '../lambdas/adapters/review-work';
-import type { LocalSession } from '../lib/local/local-session';
+import type { LocalSession } from '../local/local-session';
 
 /** The stack outputs a target needs (lib/media-triage-stack.ts defines them). */
 export interface PipelineNames {
@@ -115,10 +115,10 @@ export async function stackTarget(options: { stack: string; region?: string }): 
  */
 export async function localTarget(options: { stateDir: string; command: string }): Promise<Target> {
   const [{ hasMarker, acquireStateLock }, { openLocalSession, synthesizeTemplate }, { sweepStaleTempDirs }, { keyToRelativePath }, path] = await Promise.all([
-    import('../lib/local/state-dir'),
-    import('../lib/local/local-session'),
-    import('../lib/local/temp-dirs'),
-    import('../lib/local/durable/s3-paths'),
+    import('../local/state-dir'),
+    import('../local/local-session'),
+    import('../local/temp-dirs'),
+    import('../local/durable/s3-paths'),
     import('node:path'),
   ]);
   if (!(await hasMarker(options.stateDir))) {

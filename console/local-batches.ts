@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { s3Client } from '../lambdas/adapters/aws-clients';
 import { deriveBatchId } from '../lambdas/core/batch-plan';
 import type { BatchSummary } from '../lambdas/core/report';
-import type { LocalSession } from '../lib/local/local-session';
+import type { LocalSession } from '../local/local-session';
 import { batchAssets, countAssetRecords, readBatchRecord } from './batch-records';
 import type { BatchJob, BatchResult, BatchesBackend } from './batches';
 

@@ -3,7 +3,7 @@
  * lists each under the merchant and declared category given once for all, titled by the form's title or the file's
  * name. The result is an ordinary batch, so it goes through the same pipeline and contract as an uploaded zip.
  */
-import { buildZip, manifestCsv, type DemoRow } from '../lib/local/demo-batch';
+import { buildZip, manifestCsv, type DemoRow } from '../local/demo-batch';
 
 export interface LooseImages {
   merchantId: string;

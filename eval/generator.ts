@@ -52,7 +52,7 @@
 import type { LabelScores } from '../lambdas/core/hf-contract';
 import type { Category, Taxonomy } from '../lambdas/core/taxonomy';
 import { CITED, clipTop1, probit } from './score-models';
-import { zeroShotFromDetections } from '../lib/local/sagemaker/zero-shot-from-detections';
+import { zeroShotFromDetections } from '../local/sagemaker/zero-shot-from-detections';
 import {
   MODEL_FAMILIES,
   bestFirst,

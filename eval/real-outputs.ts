@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { PhotoName } from '../lib/local/demo-batch';
+import type { PhotoName } from '../local/demo-batch';
 import { LOCAL_MODEL_OUTPUTS_URL, MODEL_FAMILIES, bestFirst, type LabelledAsset } from './labelled-set';
 
 interface Listing {

@@ -13,11 +13,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTaxonomy } from '../lambdas/core/taxonomy';
-import '../lib/local/quiet-node-version-warning';
-import { STDLIB_PHOTOS, stdlibPhoto, type PhotoName } from '../lib/local/demo-batch';
-import { detectObjects } from '../lib/local/sagemaker/object-detector';
-import { classifyPolicy } from '../lib/local/sagemaker/policy-model';
-import { zeroShotFromDetections } from '../lib/local/sagemaker/zero-shot-from-detections';
+import '../local/quiet-node-version-warning';
+import { STDLIB_PHOTOS, stdlibPhoto, type PhotoName } from '../local/demo-batch';
+import { detectObjects } from '../local/sagemaker/object-detector';
+import { classifyPolicy } from '../local/sagemaker/policy-model';
+import { zeroShotFromDetections } from '../local/sagemaker/zero-shot-from-detections';
 import { LOCAL_MODEL_OUTPUTS_URL, roundScore } from './labelled-set';
 import { REAL_PHOTO_LABELS, parseLocalModelOutputs, type LocalModelOutputs } from './real-outputs';
 

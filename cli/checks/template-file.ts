@@ -1,11 +1,11 @@
 /**
  * A `--template` file must be a template the local mode can run for this batch: JSON with CloudFormation
- * `Resources`, one `AWS::StepFunctions::StateMachine`, readable by the local template reader (lib/local/template.ts),
+ * `Resources`, one `AWS::StepFunctions::StateMachine`, readable by the local template reader (local/template.ts),
  * and an EventBridge rule that targets the state machine and matches the batch's upload (`incoming/<name>`). Each
  * problem is named before any stand-in starts.
  */
 import { readFile } from 'node:fs/promises';
-import { readLocalStack, type CfnTemplate, type LocalStack } from '../../lib/local/template';
+import { readLocalStack, type CfnTemplate, type LocalStack } from '../../local/template';
 import { UsageError } from '../usage';
 import type { BatchArchive } from './batch-archive';
 import { describeFsError } from './fs-errors';
@@ -44,7 +44,7 @@ export async function readRunnableTemplate(file: string, batch: BatchArchive): P
 
   // Event routing pulls in the state machine runner: imported only once the cheap checks passed, when the run is
   // about to need it anyway.
-  const { matchesPattern, objectCreatedEvent } = await import('../../lib/local/event-routing');
+  const { matchesPattern, objectCreatedEvent } = await import('../../local/event-routing');
   const key = `incoming/${batch.fileName}`;
   const event = objectCreatedEvent(dataBucket, key, batch.archive.byteLength);
   let matched: boolean;

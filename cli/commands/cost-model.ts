@@ -4,7 +4,7 @@
  * replicas, the queues' kind) and from per-image stage durations (the latest `npm run bench` figures, else the
  * documented defaults below). Pure arithmetic: no AWS call, no clock.
  */
-import { readLocalStack, type CfnTemplate } from '../../lib/local/template';
+import { readLocalStack, type CfnTemplate } from '../../local/template';
 
 /**
  * Unit prices in USD, us-east-1 public list prices as known to the author (late 2025), without free tiers or savings

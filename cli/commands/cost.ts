@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../lib/constructs/stage-function';
-import { readTemplateFile, synthesizeTemplate } from '../../lib/local/local-session';
+import { readTemplateFile, synthesizeTemplate } from '../../local/local-session';
 import { printJsonLine } from '../output';
 import { optionValue } from '../usage';
 import type { CommandContext } from './context';

@@ -2,9 +2,9 @@
 import { Command } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { demoBatch } from '../../lib/local/demo-batch';
-import { phase } from '../../lib/local/progress';
-import { ensureStateDir } from '../../lib/local/state-dir';
+import { demoBatch } from '../../local/demo-batch';
+import { phase } from '../../local/progress';
+import { ensureStateDir } from '../../local/state-dir';
 import { checkStateDir } from '../checks/state-dir';
 import { runAndPrint } from '../run-and-print';
 import type { CommandContext } from './context';

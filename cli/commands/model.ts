@@ -1,6 +1,6 @@
 /**
  * `media-triage model rollback <category|policy>`: the emergency rollback on a deployed stack
- * (lib/ops/model-rollback.ts). The AWS SDK and the construct code load only when the rollback runs.
+ * (cli/ops/model-rollback.ts). The AWS SDK and the construct code load only when the rollback runs.
  */
 import { Argument, Command, Option } from 'commander';
 import { printJsonLine } from '../output';
@@ -50,7 +50,7 @@ function rollbackCommand(context: CommandContext): Command {
     .action(async (model: ModelName, options: RollbackCommandOptions) => {
       const [{ SageMakerClient }, { formatRollback, rollbackModel }] = await Promise.all([
         import('@aws-sdk/client-sagemaker'),
-        import('../../lib/ops/model-rollback'),
+        import('../ops/model-rollback'),
       ]);
       const result = await rollbackModel({
         endpointName: options.endpoint,

@@ -1,6 +1,6 @@
 /**
  * `media-triage query "<sql>"`, `query --named <name>`, `query --list`: SQL over the local report tables with DuckDB
- * (lib/local/report-query.ts), the same tables and named queries Athena has in the stack. No stand-in starts: the
+ * (local/report-query.ts), the same tables and named queries Athena has in the stack. No stand-in starts: the
  * views read the CSVs of the state dir's S3 tree directly, and DuckDB loads only when a query runs.
  */
 import { Argument, Command, Option } from 'commander';
@@ -30,7 +30,7 @@ export function queryCommand(context: CommandContext): Command {
         return;
       }
       const text = chosenSql(sql, options.named);
-      const [{ checkStateDir }, { localReportsDir, openReportQueryEngine }] = await Promise.all([import('../checks/state-dir'), import('../../lib/local/report-query')]);
+      const [{ checkStateDir }, { localReportsDir, openReportQueryEngine }] = await Promise.all([import('../checks/state-dir'), import('../../local/report-query')]);
       const stateDir = await checkStateDir(options.stateDir);
       const reportsDir = await localReportsDir(stateDir);
       if (reportsDir === undefined) throw new UsageError(`no local reports in ${stateDir} (run a batch first: media-triage demo)`);

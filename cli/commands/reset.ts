@@ -1,6 +1,6 @@
 /** `media-triage reset`: deletes the local state (records, review queue, reports). */
 import { Command } from 'commander';
-import { resetStateDir } from '../../lib/local/state-dir';
+import { resetStateDir } from '../../local/state-dir';
 import { checkStateDir } from '../checks/state-dir';
 import { printError, printJsonLine } from '../output';
 import type { CommandContext } from './context';

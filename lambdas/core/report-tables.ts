@@ -1,6 +1,6 @@
 /**
  * The report tables, column by column: name, Athena type and description. The CSV writers (below), the Glue tables
- * (lib/constructs/report-analytics.ts), the local DuckDB views (lib/local/report-query.ts) and the README's
+ * (lib/constructs/report-analytics.ts), the local DuckDB views (local/report-query.ts) and the README's
  * "Report tables" section all come from here; a test keeps the README in step.
  *
  * Layout: `reports/<table>/dt=YYYY-MM-DD/batch_id=<id>/<table>.csv`. `dt` is the only partition key (a path

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBatchArchive, type BatchArchive } from '../../cli/checks/batch-archive';
 import { readRunnableTemplate } from '../../cli/checks/template-file';
 import { UsageError } from '../../cli/usage';
-import { buildZip, manifestCsv } from '../../lib/local/demo-batch';
-import type { CfnResource, CfnTemplate } from '../../lib/local/template';
+import { buildZip, manifestCsv } from '../../local/demo-batch';
+import type { CfnResource, CfnTemplate } from '../../local/template';
 import { template } from '../support/local-pipeline';
 
 let dir: string;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
-import { buildZip, manifestCsv, stdlibPhoto } from '../../lib/local/demo-batch';
+import { buildZip, manifestCsv, stdlibPhoto } from '../../local/demo-batch';
 import { savedReviewMessages } from '../support/cli-process';
 
 const run = promisify(execFile);
@@ -235,7 +235,7 @@ describe('help and version', () => {
 
 describe('media-triage model rollback', () => {
   it('points the endpoint at the listed version through UpdateEndpoint and names the prop to change', async () => {
-    const { startControlPlaneStandIn } = await import('../../lib/local/sagemaker/control-plane-standin');
+    const { startControlPlaneStandIn } = await import('../../local/sagemaker/control-plane-standin');
     const { VERSION_TAG_KEYS } = await import('../../lib/constructs/hugging-face-endpoint');
     // Named and tagged as the construct names and tags them (test/ops/model-rollback.test.ts derives both from a template).
     const identity = { [VERSION_TAG_KEYS.stack]: 'MediaTriage', [VERSION_TAG_KEYS.construct]: 'CategoryModel' };

@@ -7,8 +7,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Client } from '../../lambdas/adapters/aws-clients';
 import { namesFromOutputs, stackTarget, TargetError } from '../../cli/target';
-import { startCloudFormationStandIn, type CloudFormationStandIn } from '../../lib/local/cloudformation-standin';
-import type { LocalSession } from '../../lib/local/local-session';
+import { startCloudFormationStandIn, type CloudFormationStandIn } from '../../local/cloudformation-standin';
+import type { LocalSession } from '../../local/local-session';
 import { session } from '../support/local-pipeline';
 
 let local: LocalSession;

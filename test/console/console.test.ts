@@ -19,8 +19,8 @@ import { assetSk, batchPk, needsReview, type AssetRecord } from '../../lambdas/c
 import { ASSET_COLUMNS } from '../../lambdas/core/report';
 import { loadReviewPolicy, requiredReviewers } from '../../lambdas/core/review/review-policy';
 import { loadTaxonomy } from '../../lambdas/core/taxonomy';
-import { buildZip, manifestCsv, stdlibPhoto } from '../../lib/local/demo-batch';
-import type { LocalSession } from '../../lib/local/local-session';
+import { buildZip, manifestCsv, stdlibPhoto } from '../../local/demo-batch';
+import type { LocalSession } from '../../local/local-session';
 import { LocalBatches } from '../../console/local-batches';
 import { readS3Object } from '../../console/s3-image';
 import { startReviewConsole, type ReviewConsole } from '../../console/server';

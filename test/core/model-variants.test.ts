@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { answeringModel, STAND_IN_VARIANT_MODELS } from '../../lambdas/core/model-variants';
-import { DEFAULT_VARIANTS } from '../../lib/local/sagemaker/standin';
+import { DEFAULT_VARIANTS } from '../../local/sagemaker/standin';
 
 const dependencies = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies;
 

@@ -14,7 +14,7 @@ import { LISTING_FIELD_LIMITS } from '../../lambdas/core/listing-limits';
 import { loadTaxonomy } from '../../lambdas/core/taxonomy';
 import { stagingPrefix } from '../../lambdas/core/work-items';
 import { handler as prepareBatch } from '../../lambdas/functions/prepare-batch';
-import { manifestCsv, stdlibPhoto, type DemoRow } from '../../lib/local/demo-batch';
+import { manifestCsv, stdlibPhoto, type DemoRow } from '../../local/demo-batch';
 import { runIn, session, template } from '../support/local-pipeline';
 
 /** Answers every model call as a confident boat with clean policy scores, without running a model. */

@@ -13,7 +13,7 @@ import { needsReview, type AssetRecord } from '../../lambdas/core/records';
 import { isCurrentTask } from '../../lambdas/core/review-task';
 import { ASSET_COLUMNS } from '../../lambdas/core/report';
 import { loadTaxonomy } from '../../lambdas/core/taxonomy';
-import { buildZip, demoBatch, manifestCsv, stdlibPhoto } from '../../lib/local/demo-batch';
+import { buildZip, demoBatch, manifestCsv, stdlibPhoto } from '../../local/demo-batch';
 import { runIn, runOnce, session, template } from '../support/local-pipeline';
 
 const INPUT_REASONS = new Set<ReasonCode>([

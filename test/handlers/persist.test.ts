@@ -15,7 +15,7 @@ import { assetSk, batchPk, withDuplicateFinding, type AssetRecord } from '../../
 import { isCurrentTask, pendingReviewRevision } from '../../lambdas/core/review-task';
 import type { AssetWork } from '../../lambdas/core/work-items';
 import { handler as persist, toRecord } from '../../lambdas/functions/persist';
-import type { LocalSession } from '../../lib/local/local-session';
+import type { LocalSession } from '../../local/local-session';
 import { session } from '../support/local-pipeline';
 
 let local: LocalSession;

@@ -9,10 +9,10 @@ import { crc32, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadTaxonomy } from '../../lambdas/core/taxonomy';
 import { stagingPrefix } from '../../lambdas/core/work-items';
-import { STATE_PAYLOAD_LIMIT_BYTES } from '../../lib/local/aws-limits';
-import { buildZip, manifestCsv, stdlibPhoto, type DemoRow } from '../../lib/local/demo-batch';
-import type { ExecutionEvent } from '../../lib/local/state-machine-runner';
-import { TemplateResolver, type CfnTemplate } from '../../lib/local/template';
+import { STATE_PAYLOAD_LIMIT_BYTES } from '../../local/aws-limits';
+import { buildZip, manifestCsv, stdlibPhoto, type DemoRow } from '../../local/demo-batch';
+import type { ExecutionEvent } from '../../local/state-machine-runner';
+import { TemplateResolver, type CfnTemplate } from '../../local/template';
 import { runIn, runOnce, session, template, type RunOutcome } from '../support/local-pipeline';
 import { mulberry32 } from '../support/random';
 

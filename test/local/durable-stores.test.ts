@@ -12,8 +12,8 @@ import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObj
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { interceptLocalhostDns } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importLegacySqsSnapshot } from '../../lib/local/durable/legacy-sqs';
-import { startFauxqsServer, type FauxqsHandle } from '../../lib/local/fauxqs-server';
+import { importLegacySqsSnapshot } from '../../local/durable/legacy-sqs';
+import { startFauxqsServer, type FauxqsHandle } from '../../local/fauxqs-server';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let dir: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { matchesPattern, objectCreatedEvent, transformInput } from '../../lib/local/event-routing';
-import type { LocalRule } from '../../lib/local/template';
+import { matchesPattern, objectCreatedEvent, transformInput } from '../../local/event-routing';
+import type { LocalRule } from '../../local/template';
 
 /** The pattern the stack's BatchUploaded rule synthesizes to (Match.wildcard on the key). */
 const STACK_PATTERN = {

@@ -1,6 +1,6 @@
 /** The ItemBatcher's grouping: item count and byte caps, the batch counted as a whole. */
 import { describe, expect, it } from 'vitest';
-import { batchItems } from '../../lib/local/item-batcher';
+import { batchItems } from '../../local/item-batcher';
 
 const item = (id: number, text = 'x'.repeat(100)) => ({ id, text });
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));

@@ -15,8 +15,8 @@ import { needsReview, type AssetRecord } from '../../lambdas/core/records';
 import { BATCHES_TABLE, decisionsCsv, EXCEPTIONS_TABLE } from '../../lambdas/core/report-tables';
 import type { BatchSummary } from '../../lambdas/core/report';
 import type { ReviewDecision } from '../../lambdas/core/review/decisions';
-import { demoBatch } from '../../lib/local/demo-batch';
-import { localReportsDir, openReportQueryEngine, type QueryRow, type ReportQueryEngine } from '../../lib/local/report-query';
+import { demoBatch } from '../../local/demo-batch';
+import { localReportsDir, openReportQueryEngine, type QueryRow, type ReportQueryEngine } from '../../local/report-query';
 import { startCli } from '../support/cli-process';
 import { runIn, session, template } from '../support/local-pipeline';
 

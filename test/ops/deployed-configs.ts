@@ -5,7 +5,7 @@
  * really emits, not against names restated in the test.
  */
 import { VERSION_TAG_KEYS } from '../../lib/constructs/hugging-face-endpoint';
-import type { SeedEndpointConfig } from '../../lib/local/sagemaker/control-plane-standin';
+import type { SeedEndpointConfig } from '../../local/sagemaker/control-plane-standin';
 
 interface CfnResource {
   readonly Type: string;

@@ -11,8 +11,8 @@ import {
   startControlPlaneStandIn,
   type ControlPlaneStandIn,
   type ControlPlaneStandInOptions,
-} from '../../lib/local/sagemaker/control-plane-standin';
-import { formatRollback, instructionFor, rollbackModel, RollbackError } from '../../lib/ops/model-rollback';
+} from '../../local/sagemaker/control-plane-standin';
+import { formatRollback, instructionFor, rollbackModel, RollbackError } from '../../cli/ops/model-rollback';
 import { deployedSageMaker, stackIdOf } from './deployed-configs';
 
 const STACK = 'MediaTriage';

@@ -15,8 +15,8 @@ import { ReviewError, ReviewWork, type ReviewTarget } from '../../lambdas/adapte
 import { assetSk, batchPk, type AssetRecord } from '../../lambdas/core/records';
 import { loadReviewPolicy, type ReviewPolicy } from '../../lambdas/core/review/review-policy';
 import { loadTaxonomy } from '../../lambdas/core/taxonomy';
-import { buildZip, manifestCsv, stdlibPhoto } from '../../lib/local/demo-batch';
-import type { LocalSession } from '../../lib/local/local-session';
+import { buildZip, manifestCsv, stdlibPhoto } from '../../local/demo-batch';
+import type { LocalSession } from '../../local/local-session';
 import { runIn, session } from '../support/local-pipeline';
 
 let local: LocalSession;

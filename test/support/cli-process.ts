@@ -11,8 +11,8 @@ import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { AssetRecord } from '../../lambdas/core/records';
-import { readJournalFile } from '../../lib/local/durable/sqs-journal';
-import { fauxqsStatePaths } from '../../lib/local/fauxqs-server';
+import { readJournalFile } from '../../local/durable/sqs-journal';
+import { fauxqsStatePaths } from '../../local/fauxqs-server';
 
 export const BIN = path.resolve('bin/media-triage.mjs');
 

@@ -7,9 +7,9 @@ import { parse } from 'csv-parse/sync';
 import { listAssetRecords } from '../../lambdas/adapters/record-store';
 import type { AssetRecord } from '../../lambdas/core/records';
 import type { BatchSummary } from '../../lambdas/core/report';
-import { openLocalSession, synthesizeTemplate, type LocalSession, type LocalSessionOptions } from '../../lib/local/local-session';
-import type { LocalExecutionResult } from '../../lib/local/state-machine-runner';
-import type { CfnTemplate } from '../../lib/local/template';
+import { openLocalSession, synthesizeTemplate, type LocalSession, type LocalSessionOptions } from '../../local/local-session';
+import type { LocalExecutionResult } from '../../local/state-machine-runner';
+import type { CfnTemplate } from '../../local/template';
 
 let cachedTemplate: CfnTemplate | undefined;
 

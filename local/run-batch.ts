@@ -6,13 +6,13 @@
  * its lock, before synthesizing or starting anything: a second run on the same folder gets STATE_LOCKED.
  */
 import path from 'node:path';
-import { getObjectBytes } from '../../lambdas/adapters/object-store';
-import { listAssetRecords } from '../../lambdas/adapters/record-store';
-import { deriveBatchId } from '../../lambdas/core/batch-plan';
-import { OUTCOMES, REVIEWABLE_OUTCOMES, type Outcome } from '../../lambdas/core/outcomes';
-import type { AssetRecord } from '../../lambdas/core/records';
-import type { BatchSummary } from '../../lambdas/core/report';
-import { stagingPrefix } from '../../lambdas/core/work-items';
+import { getObjectBytes } from '../lambdas/adapters/object-store';
+import { listAssetRecords } from '../lambdas/adapters/record-store';
+import { deriveBatchId } from '../lambdas/core/batch-plan';
+import { OUTCOMES, REVIEWABLE_OUTCOMES, type Outcome } from '../lambdas/core/outcomes';
+import type { AssetRecord } from '../lambdas/core/records';
+import type { BatchSummary } from '../lambdas/core/report';
+import { stagingPrefix } from '../lambdas/core/work-items';
 import { exitCodeFor, exitSoonAfterInterrupt, watchInterrupts } from './interrupts';
 import { openLocalSession, synthesizeTemplate, type LocalSession, type LocalSessionOptions } from './local-session';
 import { acquireStateLock, ensureStateDir, StateDirError, type StateLock } from './state-dir';

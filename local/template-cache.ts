@@ -12,7 +12,8 @@ import path from 'node:path';
 import type { CfnTemplate } from './template';
 
 const SOURCE_DIRS = ['lib', 'lambdas', 'config'];
-const SOURCE_FILES = ['cdk.json', 'package.json', 'package-lock.json'];
+// local-session.ts holds the in-process synth's options (region, skipped bundling), so it shapes the template too.
+const SOURCE_FILES = ['local/local-session.ts', 'cdk.json', 'package.json', 'package-lock.json'];
 const SOURCE_EXTENSIONS = new Set(['.ts', '.mts', '.mjs', '.js', '.json']);
 const KEEP = 4;
 

@@ -9,9 +9,9 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { REPORT_TABLES, type ReportTable } from '../../lambdas/core/report-tables';
+import { REPORT_TABLES, type ReportTable } from '../lambdas/core/report-tables';
 
-/** Prefix of the local reports bucket's name (lib/local/template.ts names buckets `local-<logical id>`). */
+/** Prefix of the local reports bucket's name (local/template.ts names buckets `local-<logical id>`). */
 const REPORTS_BUCKET_PREFIX = 'local-storagereports';
 
 /** The local reports bucket's `reports/` folder in a state dir, or undefined when no run wrote one yet. */

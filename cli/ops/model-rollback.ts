@@ -26,7 +26,7 @@ import {
   type DescribeEndpointCommandOutput,
   type EndpointConfigSummary,
 } from '@aws-sdk/client-sagemaker';
-import { VERSION_TAG_KEYS, endpointConfigNamePrefix } from '../constructs/hugging-face-endpoint';
+import { VERSION_TAG_KEYS, endpointConfigNamePrefix } from '../../lib/constructs/hugging-face-endpoint';
 
 /** Where the stack sets each endpoint's `activeVersion`. */
 export const DEFAULT_STACK_FILE = 'lib/media-triage-stack.ts';

@@ -1,5 +1,5 @@
 // One local Lambda sandbox: a worker thread started with its function's environment only (see
-// lib/local/lambda-sandboxes.ts). It imports the function's bundled handler once (the cold start), then answers one
+// local/lambda-sandboxes.ts). It imports the function's bundled handler once (the cold start), then answers one
 // invocation at a time, like a Lambda execution environment. Results and errors travel as JSON text; errors keep
 // their `name`, which is what Step Functions matches Retry and Catch on.
 import dns from 'node:dns';

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { interceptLocalhostDns } from 'fauxqs';
-import type { Taxonomy } from '../../lambdas/core/taxonomy';
+import type { Taxonomy } from '../lambdas/core/taxonomy';
 import { fauxqsStatePaths, startFauxqsServer, type FauxqsHandle } from './fauxqs-server';
 import { importLegacySqsSnapshot } from './durable/legacy-sqs';
 import { startSageMakerStandIn, type SageMakerStandInOptions } from './sagemaker/standin';

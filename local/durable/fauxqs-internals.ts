@@ -8,12 +8,12 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { S3Store as S3StoreClass } from '../../../node_modules/fauxqs/dist/s3/s3Store';
-import type { SqsStore as SqsStoreClass, SqsQueue as SqsQueueClass } from '../../../node_modules/fauxqs/dist/sqs/sqsStore';
-import type { SnsStore as SnsStoreClass } from '../../../node_modules/fauxqs/dist/sns/snsStore';
+import type { S3Store as S3StoreClass } from '../../node_modules/fauxqs/dist/s3/s3Store';
+import type { SqsStore as SqsStoreClass, SqsQueue as SqsQueueClass } from '../../node_modules/fauxqs/dist/sqs/sqsStore';
+import type { SnsStore as SnsStoreClass } from '../../node_modules/fauxqs/dist/sns/snsStore';
 
-export type { S3Object } from '../../../node_modules/fauxqs/dist/s3/s3Types';
-export type { SqsMessage, InflightEntry } from '../../../node_modules/fauxqs/dist/sqs/sqsTypes';
+export type { S3Object } from '../../node_modules/fauxqs/dist/s3/s3Types';
+export type { SqsMessage, InflightEntry } from '../../node_modules/fauxqs/dist/sqs/sqsTypes';
 export type SqsQueue = SqsQueueClass;
 
 function fauxqsDist(): string {

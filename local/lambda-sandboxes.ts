@@ -21,7 +21,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { isStageName, STAGES } from '../../lambdas/stages';
+import { isStageName, STAGES } from '../lambdas/stages';
 import { sandboxTimedOut } from './aws-limits';
 import type { LocalFunction } from './template';
 

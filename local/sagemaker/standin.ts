@@ -11,9 +11,9 @@
 import { listenOnLoopback } from '../listen';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { PAYLOAD_LIMIT_BYTES, zeroShotRequestSchema, type HuggingFaceTask, type LabelScores } from '../../../lambdas/core/hf-contract';
-import type { Taxonomy } from '../../../lambdas/core/taxonomy';
-import type { StandInVariant } from '../../../lambdas/core/model-variants';
+import { PAYLOAD_LIMIT_BYTES, zeroShotRequestSchema, type HuggingFaceTask, type LabelScores } from '../../lambdas/core/hf-contract';
+import type { Taxonomy } from '../../lambdas/core/taxonomy';
+import type { StandInVariant } from '../../lambdas/core/model-variants';
 import { detectObjects, loadObjectDetector } from './object-detector';
 import { classifyPolicy, loadPolicyModel } from './policy-model';
 import { ImageDecodeError } from './tf-runtime';

@@ -8,10 +8,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { resetClients } from '../../lambdas/adapters/aws-clients';
-import { loadTaxonomy } from '../../lambdas/core/taxonomy';
-import { buildApp, STACK_NAME } from '../app';
-import { PROJECT_ROOT } from '../constructs/stage-function';
+import { resetClients } from '../lambdas/adapters/aws-clients';
+import { loadTaxonomy } from '../lambdas/core/taxonomy';
+import { buildApp, STACK_NAME } from '../lib/app';
+import { PROJECT_ROOT } from '../lib/constructs/stage-function';
 import { matchesPattern, objectCreatedEvent, transformInput } from './event-routing';
 import { LOCAL_ACCOUNT, LOCAL_REGION, startStandIns, type StandIns, type StandInsOptions } from './stand-ins';
 import { LocalLambdaSandboxes } from './lambda-sandboxes';
@@ -55,7 +55,7 @@ export interface LocalSession {
  * default outdir is a new `cdk.out*` folder in the OS temp dir per synth, never removed).
  */
 export function synthesizeTemplate(): CfnTemplate {
-  // The same sources give the same template: reuse it (lib/local/template-cache.ts) rather than synthesize again.
+  // The same sources give the same template: reuse it (local/template-cache.ts) rather than synthesize again.
   const key = templateCacheKey(PROJECT_ROOT);
   const cached = readCachedTemplate(PROJECT_ROOT, key);
   if (cached !== undefined) return cached;

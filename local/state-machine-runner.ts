@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './local-identity';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { availableParallelism } from 'node:os';
-import { mapWithConcurrency } from '../../lambdas/core/concurrency';
+import { mapWithConcurrency } from '../lambdas/core/concurrency';
 import { selectPath } from './json-path';
 import { EXPRESS_EXECUTION_LIMIT_MS, executionTimedOut, NO_STATE_TIMEOUT_SECONDS } from './aws-limits';
 import { ExecutionGuard } from './execution-guard';

@@ -10,7 +10,7 @@
  * remaining E is shared among the categories in proportion to their evidence. No mapped detection gives a flat
  * distribution (1/N each); one confident detection gives a peaked one. Scores sum to 1 over exactly the candidates.
  */
-import type { Taxonomy } from '../../../lambdas/core/taxonomy';
+import type { Taxonomy } from '../../lambdas/core/taxonomy';
 
 export interface ScoredDetection {
   label: string;
