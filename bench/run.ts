@@ -13,8 +13,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PREPROCESS_OPTIONS } from '../lambdas/core/image';
 import { loadTaxonomy } from '../lambdas/core/taxonomy';
-import { PROJECT_ROOT } from '../lib/constructs/stage-function';
-import { synthesizeTemplate } from '../local/local-session';
+import { PROJECT_ROOT } from '../local/project-root';
+import { loadTemplate } from '../local/local-session';
 import { ProgressBar } from '../local/progress';
 import { readLocalStack } from '../local/template';
 import { allCoresFloor, modelsFloor, singleCoreFloor } from './floor';
@@ -61,7 +61,7 @@ function cpuUtilisation(run: { cpuMs: number; wallMs: number }): number {
   return run.cpuMs / run.wallMs;
 }
 
-async function pipelineRuns(label: string, template: ReturnType<typeof synthesizeTemplate>, archive: Buffer, images: number, intercept?: typeof fixedAnswer): Promise<PipelineResult[]> {
+async function pipelineRuns(label: string, template: Awaited<ReturnType<typeof loadTemplate>>, archive: Buffer, images: number, intercept?: typeof fixedAnswer): Promise<PipelineResult[]> {
   const results: PipelineResult[] = [];
   const children = Math.ceil(images / 5);
   for (let run = 1; run <= runs; run += 1) {
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     }
 
     log('synthesizing the template (once; later runs reuse it)…');
-    const synth = await measured(async () => synthesizeTemplate());
+    const synth = await measured(() => loadTemplate());
     const template = synth.value;
     const archive = await buildArchive(images);
 

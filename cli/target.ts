@@ -114,7 +114,7 @@ export async function stackTarget(options: { stack: string; region?: string }): 
  * S3 tree.
  */
 export async function localTarget(options: { stateDir: string; command: string }): Promise<Target> {
-  const [{ hasMarker, acquireStateLock }, { openLocalSession, synthesizeTemplate }, { sweepStaleTempDirs }, { keyToRelativePath }, path] = await Promise.all([
+  const [{ hasMarker, acquireStateLock }, { openLocalSession, loadTemplate }, { sweepStaleTempDirs }, { keyToRelativePath }, path] = await Promise.all([
     import('../local/state-dir'),
     import('../local/local-session'),
     import('../local/temp-dirs'),
@@ -127,7 +127,7 @@ export async function localTarget(options: { stateDir: string; command: string }
   const lock = acquireStateLock(options.stateDir, options.command);
   try {
     sweepStaleTempDirs();
-    const session = await openLocalSession({ stateDir: options.stateDir, template: synthesizeTemplate() });
+    const session = await openLocalSession({ stateDir: options.stateDir, template: await loadTemplate() });
     const reviewQueue = session.stack.queues.find((queue) => queue.deadLetterTargetArn !== undefined);
     const table = session.stack.tables[0];
     if (reviewQueue === undefined || table === undefined) throw new TargetError('the synthesized template has no review queue or records table');

@@ -3,8 +3,8 @@
  * started with that function's environment only (the template's variables plus what the Lambda runtime gives every
  * function), so a handler sees exactly the settings its function has, as on AWS.
  *
- * What a worker runs is the handler bundled the way the stack bundles it for Lambda (esbuild, one ESM file, built
- * once per process): like the deployed code, and a cold start three to four times cheaper than transpiling the
+ * What a worker runs is the handler bundled the way the stack bundles it for Lambda (esbuild, one ESM file, reused
+ * while its sources are unchanged: handler-bundles.ts): like the deployed code, and a cold start three to four times cheaper than transpiling the
  * TypeScript module graph in every worker (measured here: 0.3-0.8 s instead of 1-3.6 s per stage, with no loader
  * thread per worker).
  *
@@ -14,83 +14,17 @@
  * handler's later side effects never land, and the invocation fails with `Sandbox.Timedout`. Errors a handler throws
  * come back with their name and message.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { isStageName, STAGES } from '../lambdas/stages';
 import { sandboxTimedOut } from './aws-limits';
+import { bundledHandler } from './handler-bundles';
 import type { LocalFunction } from './template';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const BOOTSTRAP = new URL('./lambda-worker.mjs', import.meta.url);
-const QUIET_NODE_VERSION_WARNING = fileURLToPath(new URL('./quiet-node-version-warning.ts', import.meta.url));
-
-const bundles = new Map<string, Promise<string>>();
-
-/**
- * The stage's handler bundled as lib/constructs/stage-function.ts bundles it (ESM, `module` before `main`, the
- * `require` banner), except that the AWS SDK is bundled too (Lambda's runtime provides it; a bundle outside the
- * project cannot reach node_modules). Built once per process, into a temporary folder under the bundle's content
- * hash, so processes share identical bundles instead of piling up copies.
- */
-function bundledHandler(projectRoot: string, entry: string): Promise<string> {
-  const entryPath = path.join(projectRoot, entry);
-  let bundle = bundles.get(entryPath);
-  if (bundle === undefined) {
-    bundle = (async () => {
-      const { build } = await import('esbuild');
-      const result = await build({
-        stdin: {
-          // The Node 22 notice of the SDK is dropped here as in the CLI and the tests (quiet-node-version-warning.ts).
-          contents: `import ${JSON.stringify(QUIET_NODE_VERSION_WARNING)};\nexport { handler } from ${JSON.stringify(entryPath)};\n`,
-          resolveDir: projectRoot,
-          loader: 'ts',
-        },
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: `node${process.versions.node.split('.')[0]}`,
-        mainFields: ['module', 'main'],
-        // The project's own settings for every file, not whatever tsconfig.json lies above a symlinked node_modules.
-        tsconfig: path.join(projectRoot, 'tsconfig.json'),
-        banner: { js: "import { createRequire as __mtCreateRequire } from 'node:module'; const require = __mtCreateRequire(import.meta.url);" },
-        write: false,
-        logLevel: 'silent',
-      });
-      const code = result.outputFiles[0]!.contents;
-      // A build cache where build tools keep theirs (not the OS temp dir: no run may leave a folder there).
-      const dir = path.join(projectRoot, 'node_modules', '.cache', 'media-triage', 'lambdas');
-      const stem = path.basename(entry, '.ts');
-      const file = path.join(dir, `${stem}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
-      if (!existsSync(file)) {
-        await mkdir(dir, { recursive: true });
-        // Written aside, then renamed: another process may be writing the same bundle.
-        const partial = `${file}.${randomUUID()}`;
-        await writeFile(partial, code);
-        await rename(partial, file);
-        // Bundles of older sources of this handler go once nobody can still be starting from them (another checkout
-        // sharing node_modules, a run that began before an edit): only those untouched for a day.
-        const dayAgo = Date.now() - 86_400_000;
-        for (const name of await readdir(dir)) {
-          if (!name.startsWith(`${stem}-`) || !name.endsWith('.mjs') || path.join(dir, name) === file) continue;
-          const stale = path.join(dir, name);
-          const modified = (await stat(stale).catch(() => undefined))?.mtimeMs ?? Infinity;
-          if (modified < dayAgo) await rm(stale, { force: true }).catch(() => undefined);
-        }
-      }
-      return pathToFileURL(file).href;
-    })();
-    bundles.set(entryPath, bundle);
-    bundle.catch(() => bundles.delete(entryPath));
-  }
-  return bundle;
-}
-
 /** Variables the Lambda runtime sets for every function (reserved names a template cannot set). */
 function runtimeVariables(fn: LocalFunction): Record<string, string> {
   return {
@@ -160,6 +94,11 @@ class FunctionPool {
       this.waiting.push({ payload, resolve, reject });
       this.dispatch();
     });
+  }
+
+  /** Starts one sandbox now if the pool has none (its cold start then overlaps whatever runs before it is needed). */
+  warm(): void {
+    if (!this.closed && this.sandboxes.size === 0) this.start();
   }
 
   async close(): Promise<void> {
@@ -285,6 +224,14 @@ export interface InvokeOptions {
   concurrency?: number;
 }
 
+export interface SandboxOptions {
+  /**
+   * The most sandboxes one function keeps, whatever concurrency its callers ask for (default: no cap beyond theirs,
+   * which the state machine runner sizes by the Map's MaxConcurrency and the machine's cores).
+   */
+  maxWorkersPerFunction?: number;
+}
+
 /** The local Lambda service: one worker pool per function, created on first use, shut down with `close()`. */
 export class LocalLambdaSandboxes {
   private readonly pools = new Map<string, FunctionPool>();
@@ -292,6 +239,7 @@ export class LocalLambdaSandboxes {
   constructor(
     private readonly projectRoot: string,
     private readonly standInEnv: Record<string, string>,
+    private readonly options: SandboxOptions = {},
   ) {}
 
   /**
@@ -304,9 +252,19 @@ export class LocalLambdaSandboxes {
     }
   }
 
+  /**
+   * Cold-starts one sandbox of each of these functions now, side by side, so that a run's first asset does not pay
+   * the stages' cold starts one after the other as it reaches each.
+   */
+  warm(functions: LocalFunction[]): void {
+    for (const fn of functions) if (isStageName(fn.stageName)) this.pool(fn).warm();
+  }
+
   /** Invokes the function's handler like Lambda: JSON in, JSON out, bound by the function's timeout. */
   invoke(fn: LocalFunction, payload: unknown, options: InvokeOptions = {}): Promise<Json> {
-    return this.pool(fn).invoke(JSON.stringify(payload ?? null), Math.max(1, options.concurrency ?? availableParallelism()));
+    const asked = Math.max(1, options.concurrency ?? availableParallelism());
+    const cap = this.options.maxWorkersPerFunction;
+    return this.pool(fn).invoke(JSON.stringify(payload ?? null), cap === undefined ? asked : Math.max(1, Math.min(cap, asked)));
   }
 
   async close(): Promise<void> {

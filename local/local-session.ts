@@ -2,6 +2,11 @@
  * A local session: synthesizes the stack in-process (or reads a given template), starts the stand-ins, creates the
  * template's buckets, queues and table in them, points the real SDK clients at them through the environment the
  * template gives each function, and runs batches through the template's own trigger and state machine.
+ *
+ * Start-up is kept short: the template comes from the template cache while the sources are unchanged (aws-cdk-lib is
+ * imported only to synthesize), the handlers' bundles from the bundle cache, and when a batch is uploaded the
+ * sandboxes of the stages it passes first and the local models are started side by side, while PrepareBatch runs,
+ * instead of one after the other as the first asset reaches each.
  */
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -10,15 +15,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { resetClients } from '../lambdas/adapters/aws-clients';
 import { loadTaxonomy } from '../lambdas/core/taxonomy';
-import { buildApp, STACK_NAME } from '../lib/app';
-import { PROJECT_ROOT } from '../lib/constructs/stage-function';
 import { matchesPattern, objectCreatedEvent, transformInput } from './event-routing';
 import { LOCAL_ACCOUNT, LOCAL_REGION, startStandIns, type StandIns, type StandInsOptions } from './stand-ins';
 import { LocalLambdaSandboxes } from './lambda-sandboxes';
-import { readCachedTemplate, templateCacheKey, writeCachedTemplate } from './template-cache';
-import { withTempDir } from './temp-dirs';
+import { PROJECT_ROOT } from './project-root';
+import { readCachedTemplate, templateCacheKey } from './template-cache';
 import { LocalStateMachineRunner, type LocalExecutionResult } from './state-machine-runner';
-import { readLocalStack, type CfnTemplate, type LocalStack } from './template';
+import { readLocalStack, type CfnTemplate, type LocalFunction, type LocalStack } from './template';
 
 export interface LocalSessionOptions {
   /** Folder for persisted state; omit for an in-memory session (tests). */
@@ -33,6 +36,11 @@ export interface LocalSessionOptions {
   onMapBatch?: (done: number, total: number, assets: number) => void;
   /** Aborts the running execution (Ctrl-C): states in flight are abandoned as a crash would abandon them. */
   signal?: AbortSignal;
+  /**
+   * Worker threads per function and for the models (default: the machine's cores, and per function no more than the
+   * Map's MaxConcurrency). 1 runs every stage and the models one invocation at a time.
+   */
+  workers?: number;
 }
 
 export interface LocalSession {
@@ -49,26 +57,18 @@ export interface LocalSession {
 }
 
 /**
- * Synthesizes the stack with bundling skipped: same template, placeholder asset hashes. In the stand-ins' region, so
- * the template's ARNs and the DLC image are those of the region the local SDK clients use (and no AWS region or
- * credentials are needed). The cloud assembly goes to a temp folder of our own that is removed afterwards (CDK's
- * default outdir is a new `cdk.out*` folder in the OS temp dir per synth, never removed).
+ * The template of the current sources: from the template cache when it has it, else synthesized in-process
+ * (local/synthesize.ts, imported only then: it loads the whole CDK).
  */
-export function synthesizeTemplate(): CfnTemplate {
-  // The same sources give the same template: reuse it (local/template-cache.ts) rather than synthesize again.
-  const key = templateCacheKey(PROJECT_ROOT);
-  const cached = readCachedTemplate(PROJECT_ROOT, key);
+export async function loadTemplate(): Promise<CfnTemplate> {
+  const cached = readCachedTemplate(PROJECT_ROOT, templateCacheKey(PROJECT_ROOT));
   if (cached !== undefined) return cached;
-  const template = withTempDir('synth', (outdir) => {
-    const { app } = buildApp({ skipBundling: true, nag: false, outdir, region: LOCAL_REGION });
-    return app.synth().getStackByName(STACK_NAME).template as CfnTemplate;
-  });
-  writeCachedTemplate(PROJECT_ROOT, key, template);
-  return template;
+  const { synthesizeTemplate } = await import('./synthesize');
+  return synthesizeTemplate();
 }
 
 export async function openLocalSession(options: LocalSessionOptions = {}): Promise<LocalSession> {
-  const template = options.template ?? synthesizeTemplate();
+  const template = options.template ?? (await loadTemplate());
   // Endpoints and queue URLs depend on the stand-ins' ports, so read the template once to learn the endpoints...
   const endpoints = readLocalStack(template, (name) => name).endpoints;
   const standIns = await startStandIns({
@@ -76,6 +76,7 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
     taxonomy: loadTaxonomy(),
     endpoints: Object.fromEntries(endpoints.map((endpoint) => [endpoint.name, { task: endpoint.task }])),
     intercept: options.intercept,
+    modelWorkers: options.workers,
   });
   try {
     // fauxqs's queue URL form; the region in the host is part of the queue's identity.
@@ -88,7 +89,7 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
     const reportsBucket = bucketFor(stack, 'REPORTS_BUCKET_NAME');
     const s3 = new S3Client({});
     // Each function's handler runs in sandboxes of its own, with its own environment (not process.env).
-    const lambdas = new LocalLambdaSandboxes(PROJECT_ROOT, standIns.env);
+    const lambdas = new LocalLambdaSandboxes(PROJECT_ROOT, standIns.env, { maxWorkersPerFunction: options.workers });
     lambdas.prepare(stack.functions);
     const runner = new LocalStateMachineRunner({
       functions: stack.functions,
@@ -107,6 +108,10 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
       dataBucket,
       reportsBucket,
       async runArchive(archive, fileName) {
+        // Cold starts now, beside the upload and PrepareBatch. With an intercept (tests, the bench's instant models)
+        // the models may never be asked: they load on the first call that reaches them.
+        lambdas.warm(firstStages(stack));
+        if (options.intercept === undefined) standIns.warmUpModels().catch(() => undefined);
         const key = `incoming/${path.basename(fileName)}`;
         // Multipart, as the S3 console and CLI upload large archives (fauxqs also caps a single request at 11 MiB).
         await new Upload({ client: s3, params: { Bucket: dataBucket, Key: key, Body: archive, ContentType: 'application/zip' } }).done();
@@ -131,6 +136,27 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
     await standIns.stop();
     throw error;
   }
+}
+
+/**
+ * The functions a batch reaches first: the state machine's first task and the tasks of its Map's item processor
+ * (every asset passes them). Later stages (CrossCheck, Report) start when they are reached, after the map.
+ */
+function firstStages(stack: LocalStack): LocalFunction[] {
+  type State = { Type?: string; Resource?: string; Parameters?: { FunctionName?: string }; ItemProcessor?: Machine; Iterator?: Machine };
+  type Machine = { StartAt: string; States: Record<string, State> };
+  const machine = stack.stateMachine.definition as unknown as Machine;
+  const refs = new Set<string>();
+  const addTask = (state: State | undefined): void => {
+    if (state?.Type !== 'Task') return;
+    refs.add(state.Parameters?.FunctionName ?? state.Resource ?? '');
+  };
+  addTask(machine.States[machine.StartAt]);
+  for (const state of Object.values(machine.States)) {
+    const processor = state.ItemProcessor ?? state.Iterator;
+    if (processor !== undefined) for (const child of Object.values(processor.States)) addTask(child);
+  }
+  return stack.functions.filter((fn) => refs.has(fn.arn) || refs.has(fn.name) || refs.has(fn.logicalId));
 }
 
 function bucketFor(stack: LocalStack, variable: string): string {

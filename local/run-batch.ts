@@ -14,7 +14,7 @@ import type { AssetRecord } from '../lambdas/core/records';
 import type { BatchSummary } from '../lambdas/core/report';
 import { stagingPrefix } from '../lambdas/core/work-items';
 import { exitCodeFor, exitSoonAfterInterrupt, watchInterrupts } from './interrupts';
-import { openLocalSession, synthesizeTemplate, type LocalSession, type LocalSessionOptions } from './local-session';
+import { loadTemplate, openLocalSession, type LocalSession, type LocalSessionOptions } from './local-session';
 import { acquireStateLock, ensureStateDir, StateDirError, type StateLock } from './state-dir';
 import type { ExecutionEvent } from './state-machine-runner';
 import { sweepStaleTempDirs } from './temp-dirs';
@@ -92,8 +92,9 @@ export async function runBatchLocally(archive: Buffer, fileName: string, options
   try {
     // Temp folders of killed runs (their pid is gone) go now, whether or not this run synthesizes.
     sweepStaleTempDirs();
-    // Synchronous and CPU-bound: a Ctrl-C here takes Node's default (immediate exit); the lock it leaves is stale.
-    const template = options.template ?? synthesizeTemplate();
+    // A synth (no cached template) is synchronous and CPU-bound: a Ctrl-C then takes Node's default (immediate exit);
+    // the lock it leaves is stale.
+    const template = options.template ?? (await loadTemplate());
     const interrupts = watchInterrupts((signal) => process.stderr.write(`\n${signal}: stopping the run (again to exit at once)…\n`));
     try {
       return await runInSession(archive, fileName, { ...options, template, signal: interrupts.signal }, started, () => interrupts.interruptedBy());

@@ -1,6 +1,7 @@
 /**
  * Local stand-ins for the AWS services the pipeline talks to, all on 127.0.0.1 in this process:
- * fauxqs (S3 + SQS), dynalite (DynamoDB) and the SageMaker runtime stand-in with real models.
+ * fauxqs (S3 + SQS), dynalite (DynamoDB) and the SageMaker runtime stand-in with real models (which run in worker
+ * threads of their own: local/sagemaker/model-pool.ts).
  *
  * Persistence (with a state folder): everything is on disk as it changes, before the client's request is
  * answered, so a SIGKILL at any moment loses nothing a client was told succeeded. dynalite keeps DynamoDB in
@@ -32,6 +33,8 @@ export interface StandInsOptions {
   taxonomy: Taxonomy;
   endpoints: SageMakerStandInOptions['endpoints'];
   intercept?: SageMakerStandInOptions['intercept'];
+  /** Worker threads of the SageMaker stand-in's models (default one per core). */
+  modelWorkers?: number;
 }
 
 export interface StandIns {
@@ -41,6 +44,8 @@ export interface StandIns {
   /** Folder mirroring S3 (bucket/key), kept current as objects change; undefined without a state folder. */
   s3Dir?: string;
   sageMakerInvocations(): number;
+  /** Starts loading the local models in their worker threads; resolves when they are ready. */
+  warmUpModels(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,7 +60,7 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
     dynamo.once('error', reject);
     dynamo.listen(0, '127.0.0.1', () => resolve());
   });
-  const sagemaker = await startSageMakerStandIn({ endpoints: options.endpoints, taxonomy: options.taxonomy, intercept: options.intercept });
+  const sagemaker = await startSageMakerStandIn({ endpoints: options.endpoints, taxonomy: options.taxonomy, intercept: options.intercept, modelWorkers: options.modelWorkers });
 
   const env: Record<string, string> = {
     AWS_REGION: LOCAL_REGION,
@@ -75,6 +80,7 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
     fauxqs,
     s3Dir: options.stateDir === undefined ? undefined : fauxqsStatePaths(options.stateDir).s3Dir,
     sageMakerInvocations: () => sagemaker.invocations,
+    warmUpModels: () => sagemaker.warmUp(),
     async stop() {
       if (stopped) return;
       stopped = true;

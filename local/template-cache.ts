@@ -12,8 +12,8 @@ import path from 'node:path';
 import type { CfnTemplate } from './template';
 
 const SOURCE_DIRS = ['lib', 'lambdas', 'config'];
-// local-session.ts holds the in-process synth's options (region, skipped bundling), so it shapes the template too.
-const SOURCE_FILES = ['local/local-session.ts', 'cdk.json', 'package.json', 'package-lock.json'];
+// synthesize.ts holds the in-process synth's options (region, skipped bundling), so it shapes the template too.
+const SOURCE_FILES = ['local/synthesize.ts', 'cdk.json', 'package.json', 'package-lock.json'];
 const SOURCE_EXTENSIONS = new Set(['.ts', '.mts', '.mjs', '.js', '.json']);
 const KEEP = 4;
 

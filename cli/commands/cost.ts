@@ -2,8 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../lib/constructs/stage-function';
-import { readTemplateFile, synthesizeTemplate } from '../../local/local-session';
+import { PROJECT_ROOT } from '../../local/project-root';
 import { printJsonLine } from '../output';
 import { optionValue } from '../usage';
 import type { CommandContext } from './context';
@@ -31,7 +30,9 @@ export function costCommand(context: CommandContext): Command {
     .addOption(new Option('--template <file>', 'price this synthesized template instead of synthesizing in-process').argParser(optionValue))
     .addOption(jsonOption())
     .action(async (options: CostOptions) => {
-      const template = options.template === undefined ? synthesizeTemplate() : await readTemplateFile(options.template);
+      // Imported here, not at the top: the CLI's other commands should not load the local session's modules.
+      const { loadTemplate, readTemplateFile } = await import('../../local/local-session');
+      const template = options.template === undefined ? await loadTemplate() : await readTemplateFile(options.template);
       const durations = latestBenchDurations() ?? DEFAULT_DURATIONS;
       const estimate = estimateCost(template, {
         images: Math.ceil(options.images),

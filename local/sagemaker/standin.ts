@@ -14,8 +14,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { PAYLOAD_LIMIT_BYTES, zeroShotRequestSchema, type HuggingFaceTask, type LabelScores } from '../../lambdas/core/hf-contract';
 import type { Taxonomy } from '../../lambdas/core/taxonomy';
 import type { StandInVariant } from '../../lambdas/core/model-variants';
-import { detectObjects, loadObjectDetector } from './object-detector';
-import { classifyPolicy, loadPolicyModel } from './policy-model';
+import { createModelPool, type ModelPool } from './model-pool';
+import { loadObjectDetector } from './object-detector';
+import { loadPolicyModel } from './policy-model';
 import { ImageDecodeError } from './tf-runtime';
 import { zeroShotFromDetections } from './zero-shot-from-detections';
 
@@ -47,6 +48,8 @@ export interface SageMakerStandInOptions {
   intercept?: (request: InvocationRequest) => InterceptResult | Promise<InterceptResult>;
   /** Request bodies above this are refused; defaults to the real-time endpoint limit (6 MB). */
   payloadLimitBytes?: number;
+  /** Worker threads the models run in (each loads both models); default one per core (model-pool.ts). */
+  modelWorkers?: number;
 }
 
 export interface SageMakerStandIn {
@@ -54,6 +57,8 @@ export interface SageMakerStandIn {
   port: number;
   /** InvokeEndpoint requests received so far (any outcome, SDK retries included). */
   readonly invocations: number;
+  /** Starts the model workers and loads the models in each (a run calls it at start-up, without waiting on it). */
+  warmUp(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -63,7 +68,10 @@ export const DEFAULT_VARIANTS: Record<HuggingFaceTask, StandInVariant> = {
   'image-classification': 'local-nsfwjs-mobilenetv2',
 };
 
-/** Loads the models behind the given tasks (both by default), so the first invocation does not pay for it. */
+/**
+ * Loads the models behind the given tasks (both by default) in this thread, for code that calls the models directly;
+ * the stand-in itself runs them in its worker pool (see `SageMakerStandIn.warmUp`).
+ */
 export async function warmUpModels(
   tasks: readonly HuggingFaceTask[] = ['zero-shot-image-classification', 'image-classification'],
 ): Promise<void> {
@@ -93,6 +101,7 @@ interface Reply {
 
 export async function startSageMakerStandIn(options: SageMakerStandInOptions): Promise<SageMakerStandIn> {
   const payloadLimit = options.payloadLimitBytes ?? PAYLOAD_LIMIT_BYTES.realtime;
+  const models = createModelPool(options.modelWorkers);
   let invocations = 0;
 
   async function invoke(request: IncomingMessage): Promise<Reply> {
@@ -127,7 +136,7 @@ export async function startSageMakerStandIn(options: SageMakerStandInOptions): P
       } else if (intercepted !== undefined) {
         labels = intercepted.labels;
       } else {
-        labels = await runModel(endpoint.task, contentType, body, options.taxonomy);
+        labels = await runModel(models, endpoint.task, contentType, body, options.taxonomy);
       }
       return {
         status: 200,
@@ -155,21 +164,27 @@ export async function startSageMakerStandIn(options: SageMakerStandInOptions): P
     get invocations() {
       return invocations;
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // The SDK keeps connections alive; without this close() would wait for them to time out.
-        server.closeAllConnections();
-      }),
+    warmUp: () => models.warmUp(),
+    async stop() {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.close((error) => (error ? reject(error) : resolve()));
+          // The SDK keeps connections alive; without this close() would wait for them to time out.
+          server.closeAllConnections();
+        });
+      } finally {
+        await models.close();
+      }
+    },
   };
 }
 
-async function runModel(task: HuggingFaceTask, contentType: string, body: Buffer, taxonomy: Taxonomy): Promise<LabelScores> {
+async function runModel(models: ModelPool, task: HuggingFaceTask, contentType: string, body: Buffer, taxonomy: Taxonomy): Promise<LabelScores> {
   if (task === 'image-classification') {
     if (!IMAGE_CONTENT_TYPES.has(contentType)) {
       throw new ModelRejection(`content type "${contentType}" is not supported; send image/jpeg or image/png bytes`);
     }
-    return classifyPolicy(body);
+    return models.run('policy', body);
   }
   if (contentType !== 'application/json') {
     throw new ModelRejection(`content type "${contentType}" is not supported; send application/json`);
@@ -185,7 +200,7 @@ async function runModel(task: HuggingFaceTask, contentType: string, body: Buffer
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
     throw new ModelRejection(`invalid zero-shot request: ${problems.join('; ')}`);
   }
-  const detections = await detectObjects(Buffer.from(parsed.data.inputs, 'base64'));
+  const detections = await models.run('detector', Buffer.from(parsed.data.inputs, 'base64'));
   return zeroShotFromDetections(detections, parsed.data.parameters.candidate_labels, taxonomy);
 }
 

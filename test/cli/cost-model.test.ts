@@ -5,7 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { latestBenchDurations } from '../../cli/commands/cost';
 import { DEFAULT_DURATIONS, estimateCost, happyPath, US_EAST_1_PRICES, type CostInput } from '../../cli/commands/cost-model';
-import { synthesizeTemplate } from '../../local/local-session';
+import { synthesizeTemplate } from '../../local/synthesize';
 import type { CfnTemplate } from '../../local/template';
 
 const input: CostInput = { images: 1000, batchSize: 250, avgMb: DEFAULT_DURATIONS.measuredAvgMb, durations: DEFAULT_DURATIONS, prices: US_EAST_1_PRICES };

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveBatchId } from '../../lambdas/core/batch-plan';
 import { currentReviewRevision, needsReview, sentReviewRevision, type AssetRecord } from '../../lambdas/core/records';
 import { buildZip, manifestCsv, stdlibPhoto, type DemoRow, type PhotoName } from '../../local/demo-batch';
-import { synthesizeTemplate } from '../../local/local-session';
+import { synthesizeTemplate } from '../../local/synthesize';
 import { bucketDir, countFiles, savedRecords, savedReviewMessages, startCli, waitFor, type CliRun } from '../support/cli-process';
 
 const PHOTOS: Array<[PhotoName, string, string]> = [

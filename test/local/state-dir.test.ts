@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildZip, manifestCsv, stdlibPhoto, type DemoRow, type PhotoName } from '../../local/demo-batch';
-import { synthesizeTemplate } from '../../local/local-session';
+import { synthesizeTemplate } from '../../local/synthesize';
 import { acquireStateLock, ensureStateDir, LOCK_FILE, MARKER_FILE, resetStateDir } from '../../local/state-dir';
 import { bucketDir, countFiles, savedRecords, startCli, waitFor } from '../support/cli-process';
 

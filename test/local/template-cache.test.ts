@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/constructs/stage-function';
-import { synthesizeTemplate } from '../../local/local-session';
+import { synthesizeTemplate } from '../../local/synthesize';
 import { templateCacheKey } from '../../local/template-cache';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'media-triage-template-key-'));

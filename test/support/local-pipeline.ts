@@ -7,7 +7,8 @@ import { parse } from 'csv-parse/sync';
 import { listAssetRecords } from '../../lambdas/adapters/record-store';
 import type { AssetRecord } from '../../lambdas/core/records';
 import type { BatchSummary } from '../../lambdas/core/report';
-import { openLocalSession, synthesizeTemplate, type LocalSession, type LocalSessionOptions } from '../../local/local-session';
+import { openLocalSession, type LocalSession, type LocalSessionOptions } from '../../local/local-session';
+import { synthesizeTemplate } from '../../local/synthesize';
 import type { LocalExecutionResult } from '../../local/state-machine-runner';
 import type { CfnTemplate } from '../../local/template';
 
