@@ -1,11 +1,13 @@
 /**
  * The floors the pipeline is compared with: the Preprocess stage's jimp work (decode, upright, fit to 512 px, JPEG
- * encode, hashes) on one core and on every core, and the local models' inference alone on the same model inputs.
+ * encode, hashes) on one core and on every core, and the local models' inference alone on the same model inputs, in
+ * one thread (per-call times) and on every core.
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { preprocessImage } from '../lambdas/core/image';
+import { createModelPool } from '../local/sagemaker/model-pool';
 import { detectObjects, loadObjectDetector } from '../local/sagemaker/object-detector';
 import { classifyPolicy, loadPolicyModel } from '../local/sagemaker/policy-model';
 import type { BenchImage } from './images';
@@ -60,7 +62,7 @@ export async function allCoresFloor(images: readonly BenchImage[], onProgress: (
   }
 }
 
-/** Both local models on every model input, one image at a time (as the SageMaker stand-in serves them). */
+/** Both local models on every model input, one image at a time in this thread: the per-call model times. */
 export async function modelsFloor(modelInputs: readonly Buffer[], onProgress: (done: number) => void): Promise<FloorResult & { categoryMsPerCall: number; policyMsPerCall: number }> {
   await Promise.all([loadObjectDetector(), loadPolicyModel()]);
   let categoryMs = 0;
@@ -83,4 +85,27 @@ export async function modelsFloor(modelInputs: readonly Buffer[], onProgress: (d
     categoryMsPerCall: categoryMs / modelInputs.length,
     policyMsPerCall: policyMs / modelInputs.length,
   };
+}
+
+/**
+ * Both local models on every model input, on every core: the SageMaker stand-in's own worker pool (one worker per
+ * core, models loaded before the clock starts), every input's two calls queued at once as Classify makes them.
+ */
+export async function allCoresModelsFloor(modelInputs: readonly Buffer[], onProgress: (done: number) => void, threads = availableParallelism()): Promise<FloorResult & { threads: number }> {
+  const pool = createModelPool(threads);
+  try {
+    await pool.warmUp();
+    let done = 0;
+    const run = await measured(() =>
+      Promise.all(
+        modelInputs.map(async (input) => {
+          await Promise.all([pool.run('detector', input), pool.run('policy', input)]);
+          onProgress(++done);
+        }),
+      ),
+    );
+    return { imagesPerSec: modelInputs.length / (run.wallMs / 1000), wallMs: run.wallMs, cpuMs: run.cpuMs, threads };
+  } finally {
+    await pool.close();
+  }
 }

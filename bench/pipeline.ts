@@ -48,7 +48,7 @@ export async function runPipeline(
   template: CfnTemplate,
   archive: Buffer,
   imageCount: number,
-  options: { intercept?: LocalSessionOptions['intercept']; onAsset: (done: number) => void },
+  options: { intercept?: LocalSessionOptions['intercept']; workers?: number; onAsset: (done: number) => void },
 ): Promise<PipelineResult> {
   const durations = new Map<string, number[]>();
   let assetsDone = 0;
@@ -63,7 +63,7 @@ export async function runPipeline(
     }
   });
   try {
-    const open = await measured(() => openLocalSession({ template, intercept: options.intercept }));
+    const open = await measured(() => openLocalSession({ template, intercept: options.intercept, workers: options.workers }));
     const session = open.value;
     try {
       runStarted = performance.now();

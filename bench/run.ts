@@ -1,10 +1,15 @@
 /**
- * `npm run bench [-- --images N] [-- --runs K] [-- --large 12,16,24] [-- --skip-models] [-- --skip-memory] [-- --json]`
+ * `npm run bench [-- --images N] [-- --runs K] [-- --large 12,16,24] [-- --workers N] [-- --quick] [-- --skip-models]
+ * [-- --skip-memory] [-- --skip-startup] [-- --json]`
  *
  * Generates a deterministic image set in a temp folder, then measures in one process: the Preprocess jimp floor (one
  * core, all cores), the local pipeline with the SageMaker stand-in answering at once, the pipeline with the bundled
- * models and the models' own floor, and the peak memory of one Preprocess on a 36 MP image. Several runs, medians.
- * Prints a summary, writes bench/results/<timestamp>.json (git-ignored) and, with --json, ends with one JSON line.
+ * models and the models' own floor (one thread, all cores), the start-up of the real `run` command in fresh processes
+ * (a first and then warm runs), and the peak memory of one Preprocess on a 36 MP image. Every figure is taken `--runs`
+ * times (default 3) and reported as the median; `--quick` is a smoke run (20 images, no large ones, one run, no
+ * memory probe). The load average at the start and the end goes into the figures: on a shared machine, figures taken
+ * under load are not clean. Prints a summary, writes bench/results/<timestamp>.json (git-ignored) and, with --json,
+ * ends with one JSON line.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,25 +22,36 @@ import { PROJECT_ROOT } from '../local/project-root';
 import { loadTemplate } from '../local/local-session';
 import { ProgressBar } from '../local/progress';
 import { readLocalStack } from '../local/template';
-import { allCoresFloor, modelsFloor, singleCoreFloor } from './floor';
+import { allCoresFloor, allCoresModelsFloor, modelsFloor, singleCoreFloor } from './floor';
 import { generateImageSet, syntheticJpeg, type BenchImage } from './images';
 import { buildArchive, runPipeline, type PipelineResult } from './pipeline';
 import { measured, median, round } from './stats';
 
 const { values: args } = parseArgs({
   options: {
-    images: { type: 'string', default: '200' },
-    large: { type: 'string', default: '12,16,24' },
-    runs: { type: 'string', default: '3' },
+    images: { type: 'string' },
+    large: { type: 'string' },
+    runs: { type: 'string' },
+    workers: { type: 'string' },
+    quick: { type: 'boolean', default: false },
     'skip-models': { type: 'boolean', default: false },
     'skip-memory': { type: 'boolean', default: false },
+    'skip-startup': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
-const smallCount = Number(args.images);
-const largeMegapixels = args.large === '' ? [] : args.large.split(',').map(Number);
-const runs = Number(args.runs);
-if (![smallCount, runs, ...largeMegapixels].every((n) => Number.isFinite(n) && n > 0)) throw new Error('--images, --runs and --large take positive numbers');
+// --quick only changes the defaults; an explicit --images, --large or --runs still wins.
+const smallCount = Number(args.images ?? (args.quick ? '20' : '200'));
+const largeText = args.large ?? (args.quick ? '' : '12,16,24');
+const largeMegapixels = largeText === '' ? [] : largeText.split(',').map(Number);
+const runs = Number(args.runs ?? (args.quick ? '1' : '3'));
+const workers = args.workers === undefined ? undefined : Number(args.workers);
+const skipMemory = args['skip-memory'] || args.quick;
+if (![smallCount, runs, ...largeMegapixels, workers ?? 1].every((n) => Number.isFinite(n) && n > 0)) {
+  throw new Error('--images, --runs, --workers and --large take positive numbers');
+}
+/** Images in the archive the start-up probe runs (a small batch: start-up, not throughput, is measured). */
+const STARTUP_IMAGES = 10;
 
 /** The model answer of the stand-in when no model should run: fixed labels of a valid shape for both endpoints. */
 function fixedAnswer(request: { endpointName: string }): { labels: Array<{ label: string; score: number }> } {
@@ -65,7 +81,7 @@ async function pipelineRuns(label: string, template: Awaited<ReturnType<typeof l
   const results: PipelineResult[] = [];
   const children = Math.ceil(images / 5);
   for (let run = 1; run <= runs; run += 1) {
-    const result = await withBar(`${label} ${run}/${runs}`, children, (tick) => runPipeline(template, archive, images, { intercept, onAsset: tick }));
+    const result = await withBar(`${label} ${run}/${runs}`, children, (tick) => runPipeline(template, archive, images, { intercept, workers, onAsset: tick }));
     // A failed execution is reported, not fatal: its figures stay in the results, marked by `failedRuns`.
     if (result.status !== 'SUCCEEDED') log(`${label}: the execution ended ${result.status}\n${result.failure ?? ''}`);
     results.push(result);
@@ -106,6 +122,41 @@ async function preprocessPeak(dir: string): Promise<{ megapixels: number; peakRs
   return { megapixels: round((side * side) / 1e6, 1), ...peak, peakRssMb: round(peak.peakRssMb, 0), baselineRssMb: round(peak.baselineRssMb, 0), functionMemoryMb: 0 };
 }
 
+interface StartupRun {
+  firstAssetMs: number | null;
+  totalMs: number;
+  exitCode: number;
+}
+
+/**
+ * The real `run` command in fresh processes (bench/startup-probe.ts), on a small archive with the bundled models and
+ * a new state folder each time: the first run may still fill the template and bundle caches; the next `runs` are
+ * warm second runs, whose median time from the command to the first asset recorded is the start-up figure.
+ */
+async function startupRuns(dir: string, images: readonly BenchImage[]): Promise<{ first: StartupRun; warm: StartupRun[] }> {
+  const archiveFile = path.join(dir, 'startup.zip');
+  writeFileSync(archiveFile, await buildArchive(images.slice(0, STARTUP_IMAGES)));
+  const probe = (index: number): StartupRun => {
+    const stateDir = path.join(dir, `startup-state-${index}`);
+    const output = execFileSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'startup-probe.ts'), 'run', archiveFile, '--json', '--state-dir', stateDir], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    rmSync(stateDir, { recursive: true, force: true });
+    return JSON.parse(output.trim().split('\n').at(-1)!) as StartupRun;
+  };
+  return withBar('start-up (fresh processes)', runs + 1, async (tick) => {
+    const first = probe(0);
+    tick(1);
+    const warm: StartupRun[] = [];
+    for (let run = 1; run <= runs; run += 1) {
+      warm.push(probe(run));
+      tick(run + 1);
+    }
+    return { first, warm };
+  });
+}
+
 /**
  * Per-image stage times for `media-triage cost`, as a Lambda would see them: each stage of the instant-model run
  * (the least CPU contention), except Preprocess at the one-core floor (a Lambda has its own CPU; locally seven
@@ -124,7 +175,13 @@ function durationsForCost(instant: ReturnType<typeof summary>, preprocessMsPerIm
   return { stageMsPerImage, modelMsPerCall, measuredAvgMb: round(avgImageMb, 3) };
 }
 
+/** The load average (1 min) and what it means on this machine's cores. */
+function load(): number {
+  return round(loadavg()[0]!);
+}
+
 async function main(): Promise<void> {
+  const loadAtStart = load();
   const dir = mkdtempSync(path.join(tmpdir(), 'media-triage-bench-'));
   try {
     const images: BenchImage[] = await withBar('generating images', smallCount + largeMegapixels.length, (tick) => generateImageSet(dir, smallCount, largeMegapixels, tick));
@@ -139,7 +196,7 @@ async function main(): Promise<void> {
       const one = await withBar(`floor 1 core ${run}/${runs}`, count, (tick) => singleCoreFloor(images, tick));
       modelInputs = one.modelInputs;
       single.push(one);
-      all.push(await withBar(`floor all cores ${run}/${runs}`, count, (tick) => allCoresFloor(images, tick)));
+      all.push(await withBar(`floor all cores ${run}/${runs}`, count, (tick) => allCoresFloor(images, tick, workers)));
     }
 
     log('synthesizing the template (once; later runs reuse it)…');
@@ -150,25 +207,47 @@ async function main(): Promise<void> {
     const instant = summary(await pipelineRuns('pipeline, instant models', template, archive, count, fixedAnswer));
     let withModels: ReturnType<typeof summary> | undefined;
     const models: Awaited<ReturnType<typeof modelsFloor>>[] = [];
+    const modelsAll: Awaited<ReturnType<typeof allCoresModelsFloor>>[] = [];
     if (!args['skip-models']) {
       withModels = summary(await pipelineRuns('pipeline, real models', template, archive, count));
-      for (let run = 1; run <= runs; run += 1) models.push(await withBar(`models floor ${run}/${runs}`, count, (tick) => modelsFloor(modelInputs, tick)));
+      for (let run = 1; run <= runs; run += 1) {
+        models.push(await withBar(`models floor 1 thread ${run}/${runs}`, count, (tick) => modelsFloor(modelInputs, tick)));
+        modelsAll.push(await withBar(`models floor all cores ${run}/${runs}`, count, (tick) => allCoresModelsFloor(modelInputs, tick, workers)));
+      }
     }
+    const startup = args['skip-startup'] ? undefined : await startupRuns(dir, images);
     const stack = readLocalStack(template, (name) => name);
-    const memory = args['skip-memory'] ? undefined : await preprocessPeak(dir);
+    const memory = skipMemory ? undefined : await preprocessPeak(dir);
     if (memory !== undefined) memory.functionMemoryMb = stack.functions.find((fn) => fn.stageName === 'Preprocess')?.memorySizeMb ?? 0;
 
     const floorAll = median(all.map((r) => r.imagesPerSec));
     const modelsPerSec = models.length === 0 ? Number.NaN : median(models.map((r) => r.imagesPerSec));
-    // Jimp on all cores then both models in one thread (as the stand-in runs them): the serial sum of their times.
-    const combinedFloor = 1 / (1 / floorAll + 1 / modelsPerSec);
-    const startupSeconds = (withModels ?? instant).openSessionSeconds + (withModels ?? instant).firstAssetSeconds + synth.wallMs / 1000;
+    const modelsAllPerSec = modelsAll.length === 0 ? Number.NaN : median(modelsAll.map((r) => r.imagesPerSec));
+    // Every image needs its jimp work and its inference, and both spread over every core: their core-seconds per
+    // image add up, so the all-cores floor of the two is the harmonic combination of their all-cores floors.
+    const combinedFloor = 1 / (1 / floorAll + 1 / modelsAllPerSec);
+    const inProcessStartupSeconds = (withModels ?? instant).openSessionSeconds + (withModels ?? instant).firstAssetSeconds + synth.wallMs / 1000;
+    const warmFirstAsset = startup?.warm.map((run) => run.firstAssetMs ?? Number.NaN) ?? [];
+    const startupSeconds = startup === undefined ? inProcessStartupSeconds : median(warmFirstAsset) / 1000;
+    const loadAtEnd = load();
+    const cores = availableParallelism();
     const costDurations = durationsForCost(instant, 1000 / median(single.map((r) => r.imagesPerSec)), models, avgImageMb);
     const result = {
       measuredAt: new Date().toISOString(),
-      machine: { cpus: availableParallelism(), model: cpus()[0]?.model, loadAverage1m: round(loadavg()[0]!), node: process.version },
+      machine: {
+        cpus: cores,
+        model: cpus()[0]?.model,
+        loadAverage1m: loadAtEnd,
+        loadAverageAtStart: loadAtStart,
+        loadAverageAtEnd: loadAtEnd,
+        // Above one runnable task per core, other jobs took CPU from the bench: its figures are pessimistic and noisy.
+        underLoad: Math.max(loadAtStart, loadAtEnd) > cores,
+        node: process.version,
+      },
       images: { count, small: smallCount, largeMegapixels, avgImageMb: round(avgImageMb, 3) },
       runs,
+      quick: args.quick,
+      workers: workers ?? cores,
       floorSingleCoreImagesPerSec: round(median(single.map((r) => r.imagesPerSec))),
       floorImagesPerSec: round(floorAll),
       floorThreads: all[0]?.threads,
@@ -176,13 +255,26 @@ async function main(): Promise<void> {
       pipelineImagesPerSec: instant.imagesPerSec,
       ratio: round(instant.imagesPerSec / floorAll),
       pipeline: instant,
-      modelsFloorImagesPerSec: round(modelsPerSec),
+      modelsFloorSingleThreadImagesPerSec: round(modelsPerSec),
+      modelsFloorImagesPerSec: round(modelsAllPerSec),
+      modelsFloorThreads: modelsAll[0]?.threads ?? null,
       combinedFloorImagesPerSec: round(combinedFloor),
       withModelsImagesPerSec: withModels?.imagesPerSec ?? null,
       withModelsRatio: withModels === undefined ? null : round(withModels.imagesPerSec / combinedFloor),
       withModels: withModels ?? null,
       synthSeconds: round(synth.wallMs / 1000),
       startupSeconds: round(startupSeconds),
+      startup:
+        startup === undefined
+          ? null
+          : {
+              images: STARTUP_IMAGES,
+              firstRunSeconds: round((startup.first.firstAssetMs ?? Number.NaN) / 1000),
+              warmRunsSeconds: warmFirstAsset.map((ms) => round(ms / 1000)),
+              warmRunTotalSeconds: round(median(startup.warm.map((run) => run.totalMs)) / 1000),
+              exitCodes: [startup.first, ...startup.warm].map((run) => run.exitCode),
+            },
+      inProcessStartupSeconds: round(inProcessStartupSeconds),
       peakRssMb: round(process.resourceUsage().maxRSS / 1024, 0),
       preprocessPeak: memory ?? null,
       // What `media-triage cost` reads (cli/commands/cost.ts): per-image stage time and per-call model time.
@@ -202,16 +294,21 @@ async function main(): Promise<void> {
 
 function printSummary(r: Record<string, unknown> & { pipeline: ReturnType<typeof summary>; withModels: ReturnType<typeof summary> | null }): void {
   const line = (label: string, value: unknown) => console.log(`${label.padEnd(44)} ${String(value)}`);
-  const machine = r['machine'] as { cpus: number; loadAverage1m: number };
-  line('machine', `${machine.cpus} cores, load average ${machine.loadAverage1m} at the end`);
+  const machine = r['machine'] as { cpus: number; loadAverageAtStart: number; loadAverageAtEnd: number; underLoad: boolean };
+  line('machine', `${machine.cpus} cores, load average ${machine.loadAverageAtStart} at the start, ${machine.loadAverageAtEnd} at the end`);
+  if (machine.underLoad) line('', 'the machine was under load from other jobs: the figures are not clean (pessimistic, noisy)');
+  line('runs (medians of)', r['runs']);
   line('images', JSON.stringify(r['images']));
   line('jimp floor, 1 core (images/s)', r['floorSingleCoreImagesPerSec']);
   line(`jimp floor, ${String(r['floorThreads'])} threads (images/s)`, r['floorImagesPerSec']);
   line('pipeline, instant models (images/s)', `${r.pipeline.imagesPerSec} (ratio to floor ${String(r['ratio'])}, CPU ${r.pipeline.cpuUtilisation} cores)`);
-  line('models floor (images/s)', r['modelsFloorImagesPerSec']);
+  line('models floor, 1 thread (images/s)', r['modelsFloorSingleThreadImagesPerSec']);
+  line(`models floor, ${String(r['modelsFloorThreads'])} threads (images/s)`, r['modelsFloorImagesPerSec']);
   line('jimp + models floor (images/s)', r['combinedFloorImagesPerSec']);
   if (r.withModels !== null) line('pipeline, real models (images/s)', `${r.withModels.imagesPerSec} (ratio ${String(r['withModelsRatio'])}, CPU ${r.withModels.cpuUtilisation} cores)`);
-  line('start-up: synth + session + first asset (s)', `${String(r['startupSeconds'])} (synth ${String(r['synthSeconds'])})`);
+  const startup = r['startup'] as { firstRunSeconds: number; warmRunsSeconds: number[] } | null;
+  if (startup !== null) line('start-up: command to first asset, warm (s)', `${String(r['startupSeconds'])} (first run ${startup.firstRunSeconds}; warm runs ${startup.warmRunsSeconds.join(', ')})`);
+  line('in-process: synth + session + first asset (s)', `${String(r['inProcessStartupSeconds'])} (synth ${String(r['synthSeconds'])})`);
   line('peak RSS (MB)', r['peakRssMb']);
   const peak = r['preprocessPeak'] as { megapixels: number; peakRssMb: number; functionMemoryMb: number } | null;
   if (peak !== null) line(`Preprocess peak RSS on ${peak.megapixels} MP (MB)`, `${peak.peakRssMb} of ${peak.functionMemoryMb} MB MemorySize`);

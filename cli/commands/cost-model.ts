@@ -5,6 +5,7 @@
  * documented defaults below). Pure arithmetic: no AWS call, no clock.
  */
 import { readLocalStack, type CfnTemplate } from '../../local/template';
+import { estimateThroughput, type Throughput } from './cost-throughput';
 
 /**
  * Unit prices in USD, us-east-1 public list prices as known to the author (late 2025), without free tiers or savings
@@ -106,6 +107,11 @@ export interface CostEstimate {
   expressChildrenPerBatch: number;
   /** The Standard states one batch enters. */
   standardPath: string[];
+  /** Images per hour the stack sustains on AWS, one archive at a time (cost-throughput.ts). */
+  sustainedImagesPerHour: number;
+  /** The template setting that bounds it. */
+  boundBy: string;
+  throughput: Throughput;
 }
 
 type AslState = { Type: string; Next?: string; End?: boolean; Default?: string; Choices?: Array<{ Next: string }>; ItemProcessor?: AslMachine; ItemBatcher?: { MaxItemsPerBatch?: number }; ProcessorConfig?: unknown };
@@ -236,6 +242,8 @@ export function estimateCost(template: CfnTemplate, input: CostInput): CostEstim
   add('SQS', `review queue sends (${REQUEST_PROFILE.reviewShare * 100}% of images)`, sends, 'requests', (sends / 1e6) * sqsPrice);
 
   const totalUsd = lines.reduce((sum, line) => sum + line.usd, 0);
+  const mapName = states.find((name) => machine.States[name] === map)!;
+  const throughput = estimateThroughput(template, machine, mapName, stack.functions, durations, avgMb / durations.measuredAvgMb);
   return {
     images,
     batchSize,
@@ -249,5 +257,8 @@ export function estimateCost(template: CfnTemplate, input: CostInput): CostEstim
     standardTransitionsPerImage: (transitionsPerBatch * batches) / images,
     expressChildrenPerBatch: childrenPerBatch,
     standardPath: states,
+    sustainedImagesPerHour: throughput.sustainedImagesPerHour,
+    boundBy: throughput.boundBy,
+    throughput,
   };
 }

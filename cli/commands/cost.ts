@@ -85,4 +85,14 @@ function printEstimate(estimate: CostEstimate): void {
   }
   console.log(`total ${usd(estimate.totalUsd)}; per 1,000 images ${usd(estimate.costPer1kImagesUsd)}`);
   console.log(`Standard state transitions: ${estimate.standardTransitionsPerBatch} per batch, ${estimate.standardTransitionsPerImage.toFixed(3)} per image; ${estimate.expressChildrenPerBatch} Express children per batch`);
+  const t = estimate.throughput;
+  const count = (value: number): string => (Number.isFinite(value) ? value.toLocaleString('en-US') : 'unbounded');
+  console.log(`throughput on AWS: ${count(t.sustainedImagesPerHour)} images/hour for one archive at a time, bound by ${t.boundBy}`);
+  console.log(`  archives at once: ${count(t.concurrentArchivesImagesPerHour)} images/hour, bound by ${t.concurrentArchivesBoundBy}`);
+  console.log(`  a child takes ${t.childSecondsPerImage.toFixed(2)} s per image through its stages (${t.itemsPerChild} items per child)`);
+  for (const bound of t.bounds) console.log(`  ${bound.setting} = ${bound.value}: ${count(bound.imagesPerHour)} images/hour`);
+  for (const check of t.timeLimits) {
+    const verdict = check.withinLimit ? 'within' : 'OVER';
+    console.log(`  ${check.limit}: ${check.secondsPerInvocation.toFixed(1)} s per invocation, ${verdict} its ${check.limitSeconds} s`);
+  }
 }
