@@ -1,0 +1,48 @@
+/**
+ * Spreading the local run over worker threads changes nothing it computes: the same batch through one worker per
+ * function and one model worker, and through several of each, gives the same records (outcomes, reasons, evidence,
+ * image facts, the models' scores) — only the times and message ids a run stamps differ.
+ */
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../../lambdas/core/records';
+import { buildZip, manifestCsv, stdlibPhoto, STDLIB_PHOTOS, type PhotoName } from '../../local/demo-batch';
+import { runOnce } from '../support/local-pipeline';
+
+/** What a run stamps rather than computes: when, and the ids the queue gave its messages. */
+const STAMPED = new Set(['receivedAt', 'decidedAt', 'reviewMessageId', 'reviewEnqueuedAt']);
+
+function computed(records: AssetRecord[]): Array<Record<string, unknown>> {
+  return records
+    .map((record) => Object.fromEntries(Object.entries(record).filter(([key]) => !STAMPED.has(key))))
+    .sort((a, b) => String(a['assetKey']).localeCompare(String(b['assetKey'])));
+}
+
+/** Every bundled photo (more items than one map child holds, so several children and stages run at once). */
+function photoBatch(): Buffer {
+  const names = Object.keys(STDLIB_PHOTOS) as PhotoName[];
+  const rows = names.map((name, index) => ({
+    asset_id: `W-${index + 1}`,
+    file: `${name}.jpg`,
+    merchant_id: `m${index % 3}`,
+    declared_category: index % 2 === 0 ? 'Boats' : 'Garden and plants',
+    title: `Listing ${name}`,
+  }));
+  return buildZip({ 'manifest.csv': manifestCsv(rows), ...Object.fromEntries(names.map((name) => [`${name}.jpg`, stdlibPhoto(name)])) });
+}
+
+describe('worker threads', () => {
+  it('give the same records with one worker as with several, real models included', async () => {
+    const archive = photoBatch();
+    const several = Math.max(2, availableParallelism());
+    const one = await runOnce(archive, { workers: 1 });
+    const many = await runOnce(archive, { workers: several });
+    expect(one.execution.status).toBe('SUCCEEDED');
+    expect(many.execution.status).toBe('SUCCEEDED');
+    expect(one.records).toHaveLength(Object.keys(STDLIB_PHOTOS).length);
+    // The models answered (this is not a comparison of two failures).
+    expect(one.records.filter((record) => record.modelOutputs !== undefined).length).toBeGreaterThan(0);
+    expect(computed(many.records)).toEqual(computed(one.records));
+    expect(many.csvRows.map((row) => row['outcome'])).toEqual(one.csvRows.map((row) => row['outcome']));
+  }, 300_000);
+});
