@@ -51,7 +51,7 @@ function sourceHash(projectRoot: string, inputs: readonly string[]): string | un
 }
 
 /** The bundle a previous process built from exactly the current sources, if there is one. */
-function reusableBundle(projectRoot: string, stem: string): string | undefined {
+export function reusableBundle(projectRoot: string, stem: string): string | undefined {
   if (process.env['MEDIA_TRIAGE_BUNDLE_CACHE'] === 'off') return undefined;
   try {
     const index = JSON.parse(readFileSync(indexFile(projectRoot, stem), 'utf8')) as BundleIndex;
