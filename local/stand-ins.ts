@@ -49,18 +49,38 @@ export interface StandIns {
   stop(): Promise<void>;
 }
 
-export async function startStandIns(options: StandInsOptions): Promise<StandIns> {
-  const restoreDns = interceptLocalhostDns();
-  if (options.stateDir !== undefined) await importLegacySqsSnapshot(options.stateDir);
-  const fauxqs = await startFauxqsServer({ stateDir: options.stateDir, region: LOCAL_REGION, host: 'localhost' });
-  const dynamoDir = options.stateDir === undefined ? undefined : path.join(options.stateDir, 'dynamodb');
-  if (dynamoDir !== undefined) await mkdir(dynamoDir, { recursive: true });
-  const dynamo = dynalite({ path: dynamoDir, createTableMs: 0 });
+async function startDynalite(dir: string | undefined): Promise<Server> {
+  if (dir !== undefined) await mkdir(dir, { recursive: true });
+  const dynamo = dynalite({ path: dir, createTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     dynamo.once('error', reject);
     dynamo.listen(0, '127.0.0.1', () => resolve());
   });
-  const sagemaker = await startSageMakerStandIn({ endpoints: options.endpoints, taxonomy: options.taxonomy, intercept: options.intercept, modelWorkers: options.modelWorkers });
+  return dynamo;
+}
+
+export async function startStandIns(options: StandInsOptions): Promise<StandIns> {
+  const restoreDns = interceptLocalhostDns();
+  if (options.stateDir !== undefined) await importLegacySqsSnapshot(options.stateDir);
+  const dynamoDir = options.stateDir === undefined ? undefined : path.join(options.stateDir, 'dynamodb');
+  // The three start side by side (each mostly waits on its files or its port), and none is left running if another fails.
+  const starting = await Promise.allSettled([
+    startFauxqsServer({ stateDir: options.stateDir, region: LOCAL_REGION, host: 'localhost' }),
+    startDynalite(dynamoDir),
+    startSageMakerStandIn({ endpoints: options.endpoints, taxonomy: options.taxonomy, intercept: options.intercept, modelWorkers: options.modelWorkers }),
+  ]);
+  const failed = starting.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed !== undefined) {
+    const [fauxqsStart, dynamoStart, sagemakerStart] = starting;
+    await Promise.allSettled([
+      fauxqsStart.status === 'fulfilled' ? fauxqsStart.value.stop() : undefined,
+      dynamoStart.status === 'fulfilled' ? new Promise<void>((resolve) => dynamoStart.value.close(() => resolve())) : undefined,
+      sagemakerStart.status === 'fulfilled' ? sagemakerStart.value.stop() : undefined,
+    ]);
+    restoreDns();
+    throw failed.reason;
+  }
+  const [fauxqs, dynamo, sagemaker] = starting.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [FauxqsHandle, Server, Awaited<ReturnType<typeof startSageMakerStandIn>>];
 
   const env: Record<string, string> = {
     AWS_REGION: LOCAL_REGION,

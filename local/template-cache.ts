@@ -15,7 +15,8 @@ const SOURCE_DIRS = ['lib', 'lambdas', 'config'];
 // synthesize.ts holds the in-process synth's options (region, skipped bundling), so it shapes the template too.
 const SOURCE_FILES = ['local/synthesize.ts', 'cdk.json', 'package.json', 'package-lock.json'];
 const SOURCE_EXTENSIONS = new Set(['.ts', '.mts', '.mjs', '.js', '.json']);
-const KEEP = 4;
+// Worktrees of one project share node_modules, hence this cache: keep enough for each of them to find its own.
+const KEEP = 16;
 
 function sourceFiles(root: string): string[] {
   const files: string[] = [];

@@ -5,7 +5,8 @@
  * stall all of them and leave the other cores idle. One worker per core by default: the wasm backend is
  * single-threaded, and every worker holds its own copy of the models (about 150-250 MB each).
  *
- * Workers start on first use, or all at once with `warmUp()` (what a run does at start-up, beside PrepareBatch).
+ * Workers start on first use, or all at once with `warmUp()` (what a run does at start-up, beside PrepareBatch). The
+ * stand-in uses one pool per process and size (`sharedModelPool`), so sessions after the first find the models loaded.
  * The same models and code answer in every worker, so which worker answers changes no score. A worker that dies
  * fails its job and is replaced by the next job.
  */
@@ -41,6 +42,8 @@ export interface ModelPool {
   run<M extends ModelName>(model: M, image: Uint8Array): Promise<ModelAnswer<M>>;
   /** Starts every worker and loads the models in each; resolves when all are ready. */
   warmUp(): Promise<void>;
+  /** Lets the process exit while workers are idle or still loading (only a running job keeps it alive). */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -50,6 +53,21 @@ function errorFrom(described: { name?: string; message?: string }): Error {
   const error = new Error(described.message ?? 'model worker failed');
   error.name = described.name ?? 'Error';
   return error;
+}
+
+const shared = new Map<number, ModelPool>();
+
+/**
+ * The process's pool of this size, created on first use and kept for later sessions (as the models were once loaded
+ * per process when they ran on the main thread): a session that ends releases it, it is not closed.
+ */
+export function sharedModelPool(size = availableParallelism()): ModelPool {
+  let pool = shared.get(size);
+  if (pool === undefined) {
+    pool = createModelPool(size);
+    shared.set(size, pool);
+  }
+  return pool;
 }
 
 export function createModelPool(size = availableParallelism()): ModelPool {
@@ -122,6 +140,9 @@ export function createModelPool(size = availableParallelism()): ModelPool {
           return entry.loaded;
         }),
       );
+    },
+    release(): void {
+      for (const entry of workers) if (entry.current === undefined) entry.worker.unref();
     },
     async close(): Promise<void> {
       closed = true;

@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { PAYLOAD_LIMIT_BYTES, zeroShotRequestSchema, type HuggingFaceTask, type LabelScores } from '../../lambdas/core/hf-contract';
 import type { Taxonomy } from '../../lambdas/core/taxonomy';
 import type { StandInVariant } from '../../lambdas/core/model-variants';
-import { createModelPool, type ModelPool } from './model-pool';
+import { sharedModelPool, type ModelPool } from './model-pool';
 import { loadObjectDetector } from './object-detector';
 import { loadPolicyModel } from './policy-model';
 import { ImageDecodeError } from './tf-runtime';
@@ -101,7 +101,7 @@ interface Reply {
 
 export async function startSageMakerStandIn(options: SageMakerStandInOptions): Promise<SageMakerStandIn> {
   const payloadLimit = options.payloadLimitBytes ?? PAYLOAD_LIMIT_BYTES.realtime;
-  const models = createModelPool(options.modelWorkers);
+  const models = sharedModelPool(options.modelWorkers);
   let invocations = 0;
 
   async function invoke(request: IncomingMessage): Promise<Reply> {
@@ -173,7 +173,8 @@ export async function startSageMakerStandIn(options: SageMakerStandInOptions): P
           server.closeAllConnections();
         });
       } finally {
-        await models.close();
+        // The pool outlives the stand-in (the next session of this process reuses its loaded models).
+        models.release();
       }
     },
   };
