@@ -16,11 +16,12 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { imageCodecWasmFiles } from '../lambdas/core/image-codecs';
 import { isStageName, STAGES } from '../lambdas/stages';
 import { sandboxTimedOut } from './aws-limits';
 import type { LocalFunction } from './template';
@@ -36,7 +37,8 @@ const bundles = new Map<string, Promise<string>>();
  * The stage's handler bundled as lib/constructs/stage-function.ts bundles it (ESM, `module` before `main`, the
  * `require` banner), except that the AWS SDK is bundled too (Lambda's runtime provides it; a bundle outside the
  * project cannot reach node_modules). Built once per process, into a temporary folder under the bundle's content
- * hash, so processes share identical bundles instead of piling up copies.
+ * hash, so processes share identical bundles instead of piling up copies. As for Lambda, the WebP/AVIF decoders'
+ * `.wasm` files lie beside the bundles and the bundles look for them there (lambdas/core/image-codecs.ts).
  */
 function bundledHandler(projectRoot: string, entry: string): Promise<string> {
   const entryPath = path.join(projectRoot, entry);
@@ -59,6 +61,7 @@ function bundledHandler(projectRoot: string, entry: string): Promise<string> {
         // The project's own settings for every file, not whatever tsconfig.json lies above a symlinked node_modules.
         tsconfig: path.join(projectRoot, 'tsconfig.json'),
         banner: { js: "import { createRequire as __mtCreateRequire } from 'node:module'; const require = __mtCreateRequire(import.meta.url);" },
+        define: { __MEDIA_TRIAGE_WASM_BESIDE_BUNDLE__: 'true' },
         write: false,
         logLevel: 'silent',
       });
@@ -67,8 +70,9 @@ function bundledHandler(projectRoot: string, entry: string): Promise<string> {
       const dir = path.join(projectRoot, 'node_modules', '.cache', 'media-triage', 'lambdas');
       const stem = path.basename(entry, '.ts');
       const file = path.join(dir, `${stem}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+      await mkdir(dir, { recursive: true });
+      await placeCodecsBeside(dir);
       if (!existsSync(file)) {
-        await mkdir(dir, { recursive: true });
         // Written aside, then renamed: another process may be writing the same bundle.
         const partial = `${file}.${randomUUID()}`;
         await writeFile(partial, code);
@@ -89,6 +93,18 @@ function bundledHandler(projectRoot: string, entry: string): Promise<string> {
     bundle.catch(() => bundles.delete(entryPath));
   }
   return bundle;
+}
+
+/** The decoders' `.wasm` files in the bundle folder (written aside and renamed: other processes may do the same). */
+async function placeCodecsBeside(dir: string): Promise<void> {
+  for (const source of imageCodecWasmFiles()) {
+    const target = path.join(dir, path.basename(source));
+    const size = (await stat(target).catch(() => undefined))?.size;
+    if (size === (await stat(source)).size) continue;
+    const partial = `${target}.${randomUUID()}`;
+    await copyFile(source, partial);
+    await rename(partial, target);
+  }
 }
 
 /** Variables the Lambda runtime sets for every function (reserved names a template cannot set). */
