@@ -54,9 +54,13 @@ export async function tiff(width: number, height: number): Promise<Buffer> {
   return Jimp.fromBitmap({ data: gradient(width, height), width, height }).getBuffer('image/tiff');
 }
 
+// Node has WebAssembly as a global; the project's TypeScript libs (no DOM) declare only its types.
+const wasmRuntime = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } }).WebAssembly;
+type EncoderInput = Parameters<typeof encodeWebp>[0];
+
 let encodersReady: Promise<void> | undefined;
 function wasmEncoders(): Promise<void> {
-  const load = (specifier: string) => WebAssembly.compile(readFileSync(require.resolve(specifier)));
+  const load = (specifier: string) => wasmRuntime.compile(readFileSync(require.resolve(specifier)));
   encodersReady ??= (async () => {
     await initWebpEncoder(await load('@jsquash/webp/codec/enc/webp_enc.wasm'));
     await initAvifEncoder(await load('@jsquash/avif/codec/enc/avif_enc.wasm'));
@@ -64,8 +68,8 @@ function wasmEncoders(): Promise<void> {
   return encodersReady;
 }
 
-function imageData(width: number, height: number, alpha: boolean): ImageData {
-  return { data: new Uint8ClampedArray(gradient(width, height, alpha)), width, height, colorSpace: 'srgb' } as ImageData;
+function imageData(width: number, height: number, alpha: boolean): EncoderInput {
+  return { data: new Uint8ClampedArray(gradient(width, height, alpha)), width, height, colorSpace: 'srgb' } as EncoderInput;
 }
 
 export async function webp(width: number, height: number, options: { lossless?: boolean; alpha?: boolean } = {}): Promise<Buffer> {
@@ -88,10 +92,9 @@ function segment(marker: number, body: Buffer): Buffer {
 }
 
 /** One-symbol Huffman tables (category 0 DC, EOB AC): every 8×8 block of every component is a flat mid-grey. */
-function flatJpegTables(components: number): Buffer[] {
+function flatJpegTables(): Buffer[] {
   const quant = segment(0xdb, Buffer.concat([Buffer.from([0x00]), Buffer.alloc(64, 1)]));
-  const oneSymbol = (tableClassAndId: number) => segment(0xc4, Buffer.from([tableClassAndId, 1, ...Array(15).fill(0), 0x00]));
-  void components;
+  const oneSymbol = (tableClassAndId: number) => segment(0xc4, Buffer.from([tableClassAndId, 1, ...Array<number>(15).fill(0), 0x00]));
   return [quant, oneSymbol(0x00), oneSymbol(0x10)];
 }
 
@@ -125,14 +128,14 @@ export function cmykJpeg(width = 16, height = 16): Buffer {
   const adobe = segment(0xee, Buffer.from([...Buffer.from('Adobe'), 0, 100, 0, 0, 0, 0, 0]));
   const blocks = Math.ceil(width / 8) * Math.ceil(height / 8);
   // Baseline: per block, per component, a DC code and an EOB code.
-  return Buffer.concat([SOI, adobe, ...flatJpegTables(4), frame(0xc0, width, height, 4), scanHeader([1, 2, 3, 4], 0, 63), zeroCodes(blocks * 4 * 2), EOI]);
+  return Buffer.concat([SOI, adobe, ...flatJpegTables(), frame(0xc0, width, height, 4), scanHeader([1, 2, 3, 4], 0, 63), zeroCodes(blocks * 4 * 2), EOI]);
 }
 
 /** A progressive JPEG (SOF2): one interleaved DC scan, then one AC scan per component. */
 export function progressiveJpeg(width = 16, height = 16): Buffer {
   const blocks = Math.ceil(width / 8) * Math.ceil(height / 8);
   const acScans = [1, 2, 3].flatMap((id) => [scanHeader([id], 1, 63), zeroCodes(blocks)]);
-  return Buffer.concat([SOI, ...flatJpegTables(3), frame(0xc2, width, height, 3), scanHeader([1, 2, 3], 0, 0), zeroCodes(blocks * 3), ...acScans, EOI]);
+  return Buffer.concat([SOI, ...flatJpegTables(), frame(0xc2, width, height, 3), scanHeader([1, 2, 3], 0, 0), zeroCodes(blocks * 3), ...acScans, EOI]);
 }
 
 /** `jpeg` with an EXIF APP1 segment carrying the orientation (1–8) right after SOI. */
@@ -201,7 +204,11 @@ export function sixteenBitPng(width: number, height: number): Buffer {
     bitDepth: 16,
     row: (y) => {
       const line = Buffer.alloc(width * 6);
-      for (let x = 0; x < width; x += 1) line.writeUInt16BE((x * 65535) / width, x * 6), line.writeUInt16BE((y * 65535) / height, x * 6 + 2), line.writeUInt16BE(30000, x * 6 + 4);
+      for (let x = 0; x < width; x += 1) {
+        line.writeUInt16BE(Math.floor((x * 65535) / width), x * 6);
+        line.writeUInt16BE(Math.floor((y * 65535) / height), x * 6 + 2);
+        line.writeUInt16BE(30000, x * 6 + 4);
+      }
       return line;
     },
   });
