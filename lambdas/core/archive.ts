@@ -87,6 +87,8 @@ export type ArchiveReadResult =
       entries: ArchiveEntry[];
       /** OS junk (`__MACOSX/…`, `.DS_Store`, `Thumbs.db`, `desktop.ini`, AppleDouble `._*`), by normalized path. */
       ignored: string[];
+      /** The single top-level folder every file was in (a zipped folder), removed from `path`s; see `folderRoot`. */
+      root?: string;
     }
   | { ok: false; error: { code: ArchiveErrorCode; message: string } };
 

@@ -2,8 +2,9 @@
  * Prices as merchants write them. Spreadsheets format prices by locale (`1,299.00`, `1.299,00`, `12,50`, `1 299,00`)
  * and often keep the currency sign (`€12`, `12 €`). The rule: the **last** `.` or `,` is the decimal separator when
  * one to four digits follow it; every other `.`, `,`, space, NBSP, thin space or `'` is a thousands separator and
- * must group three digits. A single separator followed by exactly three digits (`1,299`, `1.299`) could be either
- * and is refused as ambiguous rather than guessed (a thousandfold error in a price is worse than a rejected row).
+ * must group three digits. A plain `12.5` / `1.299` keeps the contract's meaning (a dot is the decimal point, up to
+ * four decimals). A single comma followed by exactly three digits (`1,299`) could be either and is refused as
+ * ambiguous rather than guessed (a thousandfold error in a price is worse than a rejected row).
  * A currency sign is accepted when it names one currency (`€` EUR, `£` GBP, `₹` INR, `₩` KRW, `₺` TRY, `₽` RUB,
  * `₪` ILS, `₫` VND, `₱` PHP, `₴` UAH) or agrees with the currency column (`$` with USD, CAD, AUD, …; `¥` with JPY
  * or CNY); a sign the currency column contradicts, or `$`/`¥` with no currency column, is refused.
@@ -69,7 +70,7 @@ function parseAmount(text: string): number | string {
   const decimalChar = lastSeparator < 0 ? undefined : text[lastSeparator];
   // The last separator is decimal unless it is followed by exactly three digits (then it groups thousands).
   const lastIsDecimal = lastSeparator >= 0 && digitsAfter >= 1 && digitsAfter <= 4 && !(digitsAfter === 3 && otherSeparatorsAllEqual(text, lastSeparator));
-  if (lastSeparator >= 0 && digitsAfter === 3 && separators === 1 && !/[\s\u00a0\u202f']/u.test(text)) {
+  if (decimalChar === ',' && digitsAfter === 3 && separators === 1 && !/[\s\u00a0\u202f']/u.test(text)) {
     return `is ambiguous: "${decimalChar}" followed by three digits may separate thousands or decimals; write ${text.replace(/[.,]/, '')} or ${text.replace(',', '.')}`;
   }
   const integerPart = lastIsDecimal ? text.slice(0, lastSeparator) : text;
