@@ -17,10 +17,10 @@ export type Row = Partial<Record<(typeof COLUMNS)[number], string>> & Record<str
 /** `accepted`: decoded and triaged (any of AUTO_PASS, NEEDS_REVIEW, FLAGGED); else REJECTED_INPUT with `reason`. */
 export interface AssetExpectation {
   kind: string;
-  /** The record: a row by its asset_id, or an archive file no row names by its asset key (`file:<path>`). */
-  assetId?: string;
-  /** A row that shares its asset_id with another, by its manifest row number. */
+  /** The record: a row by its manifest row number, or an archive file no row names by its key (`file:<path>`). */
   rowNumber?: number;
+  /** The row's asset_id as written (for the reader; an id over its limit is stored cut). */
+  assetId?: string;
   orphanKey?: string;
   accepted?: true;
   reason?: ReasonCode;
@@ -55,7 +55,7 @@ export async function mixedBatch(): Promise<MixedBatch> {
     const { id, file, data, row: extra, ...rest } = expectation;
     if (data !== undefined) add(file, data);
     rows.push(row(id, file, extra));
-    expectations.push({ ...rest, assetId: id });
+    expectations.push({ ...rest, assetId: id, rowNumber: rows.length });
   };
 
   const photo = await image.jpeg(96, 64);
@@ -127,25 +127,25 @@ export async function mixedBatch(): Promise<MixedBatch> {
   unsafe('zip slip: UNC path', '\\\\server\\share\\evil.jpg', /is absolute/);
   add('images/link.jpg', Buffer.from('/etc/passwd'), { unixMode: 0o120777 });
   rows.push(row('entry-symlink', 'images/link.jpg'));
-  expectations.push({ kind: 'symlink', assetId: 'entry-symlink', reason: 'UNSAFE_PATH', says: /symbolic link/ });
+  expectations.push({ kind: 'symlink', rowNumber: rows.length, reason: 'UNSAFE_PATH', says: /symbolic link/ });
   add('images/dup.jpg', photo);
   add('images/dup.jpg', png);
   rows.push(row('entry-dup', 'images/dup.jpg'));
-  expectations.push({ kind: 'duplicate entry name (first copy used)', assetId: 'entry-dup', accepted: true, check: (r) => expectFormat(r, 'jpeg', 96, 64) });
+  expectations.push({ kind: 'duplicate entry name (first copy used)', rowNumber: rows.length, accepted: true, check: (r) => expectFormat(r, 'jpeg', 96, 64) });
   expectations.push({ kind: 'duplicate entry name (second copy)', orphanKey: 'file:images/dup.jpg', reason: 'DUPLICATE_ARCHIVE_ENTRY', says: /more than once/ });
   add('images/secret.jpg', photo, { flags: 0x1 });
   rows.push(row('entry-encrypted', 'images/secret.jpg'));
-  expectations.push({ kind: 'encrypted entry', assetId: 'entry-encrypted', reason: 'CORRUPT_IMAGE', says: /encrypted/ });
+  expectations.push({ kind: 'encrypted entry', rowNumber: rows.length, reason: 'CORRUPT_IMAGE', says: /encrypted/ });
   add('images/bzip2.jpg', photo, { method: 12, stored: photo });
   rows.push(row('entry-method', 'images/bzip2.jpg'));
-  expectations.push({ kind: 'unsupported compression method', assetId: 'entry-method', reason: 'CORRUPT_IMAGE', says: /compression method 12/ });
+  expectations.push({ kind: 'unsupported compression method', rowNumber: rows.length, reason: 'CORRUPT_IMAGE', says: /compression method 12/ });
   add('images/crc.jpg', photo, { method: 0, crc: (crc32(photo) ^ 1) >>> 0 });
   rows.push(row('entry-crc', 'images/crc.jpg'));
-  expectations.push({ kind: 'CRC mismatch', assetId: 'entry-crc', reason: 'CORRUPT_IMAGE', says: /CRC-32 mismatch/ });
+  expectations.push({ kind: 'CRC mismatch', rowNumber: rows.length, reason: 'CORRUPT_IMAGE', says: /CRC-32 mismatch/ });
   const zeros = 20;
   entries.push({ name: 'images/bomb-ratio.jpg', stored: deflatedZeros(zeros), method: 8, crc: 0, uncompressedSize: zeros * 1024 * 1024 });
   rows.push(row('entry-zip-bomb', 'images/bomb-ratio.jpg'));
-  expectations.push({ kind: 'zip bomb (compression ratio)', assetId: 'entry-zip-bomb', reason: 'SUSPICIOUS_COMPRESSION', says: /zip-bomb limit/ });
+  expectations.push({ kind: 'zip bomb (compression ratio)', rowNumber: rows.length, reason: 'SUSPICIOUS_COMPRESSION', says: /zip-bomb limit/ });
   add('images/orphan.jpg', photo);
   expectations.push({ kind: 'orphan file', orphanKey: 'file:images/orphan.jpg', reason: 'ORPHAN_FILE', says: /named by no manifest row/ });
   add('__MACOSX/images/._photo.jpg', Buffer.from('junk'));
@@ -198,7 +198,7 @@ export async function mixedBatch(): Promise<MixedBatch> {
   const csv = stringify(rows, { header: true, columns: [...COLUMNS, 'colour', 'Weight (kg)'] });
   // A row with more fields than the header: kept and rejected on its own, never shifting the others.
   const withBadRow = `${csv}row-extra-fields,images/photo.jpg,${MERCHANT},Boats,T,d,1,EUR,blue,3,surplus\n`;
-  expectations.push({ kind: 'row with too many fields', assetId: 'row-extra-fields', reason: 'INVALID_MANIFEST_ROW', says: /11 fields where the header has 10/ });
+  expectations.push({ kind: 'row with too many fields', rowNumber: rows.length + 1, reason: 'INVALID_MANIFEST_ROW', says: /11 fields where the header has 10/ });
   entries.unshift({ name: 'manifest.csv', data: Buffer.from(withBadRow, 'utf8') });
   return { archive: craftZip(entries), rows: rows.length + 1, expectations };
 }

@@ -79,20 +79,11 @@ function expectAccountedOnce(run: RunOutcome, expected: number): void {
   }
 }
 
-/** The expectation's record: an orphan by its key, a row by its number, else the first row with its asset_id. */
+/** The expectation's record: an orphan by its key, a row by its number. */
 function recordFor(records: readonly AssetRecord[], expectation: AssetExpectation): AssetRecord {
-  const found = records
-    .filter((record) =>
-      expectation.orphanKey !== undefined
-        ? record.assetKey === expectation.orphanKey
-        : expectation.rowNumber !== undefined
-          ? record.assetKey === rowAssetKey(expectation.rowNumber)
-          : record.listing.assetId === expectation.assetId && record.rowNumber !== undefined,
-    )
-    .sort((a, b) => (a.rowNumber ?? 0) - (b.rowNumber ?? 0));
-  expect(found.length, `${expectation.kind}: a record`).toBeGreaterThan(0);
-  // Only the duplicate-asset_id case shares an id, and its own expectation names its row.
-  if (expectation.assetId !== 'img-jpeg') expect(found, `${expectation.kind}: one record`).toHaveLength(1);
+  const key = expectation.orphanKey ?? rowAssetKey(expectation.rowNumber!);
+  const found = records.filter((record) => record.assetKey === key);
+  expect(found, `${expectation.kind}: one record`).toHaveLength(1);
   return found[0]!;
 }
 
