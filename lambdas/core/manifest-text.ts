@@ -62,7 +62,7 @@ function legacy(bytes: Buffer): DecodedManifest {
   if (undefinedAt >= 0) {
     return { ok: false, message: `is neither UTF-8 nor Windows-1252: ${where(bytes, undefinedAt)}; save it as UTF-8` };
   }
-  const text = new TextDecoder('windows-1252').decode(bytes);
+  const text = decodeWindows1252(bytes);
   return {
     ok: true,
     text,
@@ -70,6 +70,25 @@ function legacy(bytes: Buffer): DecodedManifest {
     bom: false,
     note: `not UTF-8 (${where(bytes, scan.firstInvalid)}); decoded as Windows-1252 — save it as UTF-8 to be sure of accented text`,
   };
+}
+
+/**
+ * 0x80–0x9F are where Windows-1252 differs from ISO-8859-1 (curly quotes, €, dashes). Decoded by hand: Node 20's
+ * `TextDecoder('windows-1252')` reads these bytes as Latin-1 C1 controls (nodejs/node#56542), which would put
+ * invisible control characters where the merchant typed “quotes” and €.
+ */
+const WINDOWS_1252_HIGH = [
+  0x20ac, 0x81, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8d, 0x017d, 0x8f,
+  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x9d, 0x017e, 0x0178,
+];
+
+function decodeWindows1252(bytes: Buffer): string {
+  let text = '';
+  for (let start = 0; start < bytes.length; start += 8192) {
+    const codes = Array.from(bytes.subarray(start, start + 8192), (byte) => (byte >= 0x80 && byte <= 0x9f ? WINDOWS_1252_HIGH[byte - 0x80]! : byte));
+    text += String.fromCharCode(...codes);
+  }
+  return text;
 }
 
 function where(bytes: Buffer, at: number): string {
