@@ -25,6 +25,8 @@ export interface StageDefinition {
   settings: SettingKey[];
   /** What the stage's role may do; the construct turns these into grants. */
   access: Access[];
+  /** The stage decodes WebP/AVIF: its bundle carries the codecs' `.wasm` files (lambdas/core/image-codecs.ts). */
+  wasmCodecs?: boolean;
 }
 
 export const STAGES = {
@@ -52,6 +54,7 @@ export const STAGES = {
     timeoutSeconds: 35,
     settings: ['dataBucket'],
     access: ['data:read', 'data:write'],
+    wasmCodecs: true,
   },
   Classify: {
     entry: 'lambdas/functions/classify.ts',

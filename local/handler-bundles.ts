@@ -7,13 +7,15 @@
  * bundle's content hash, so processes share identical bundles. Beside each bundle a small index records the project
  * files it was built from and their hash: while none of them (nor the lockfile, i.e. the packages) changes, a later
  * process takes the bundle as it is instead of running esbuild again (about a second per handler on a busy machine,
- * paid at every start before this).
+ * paid at every start before this). As for Lambda, the WebP/AVIF decoders' `.wasm` files lie beside the bundles and
+ * the bundles look for them there (lambdas/core/image-codecs.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { imageCodecWasmFiles } from '../lambdas/core/image-codecs';
 
 const QUIET_NODE_VERSION_WARNING = fileURLToPath(new URL('./quiet-node-version-warning.ts', import.meta.url));
 /** Files outside the module graph that still shape every bundle: the packages' versions and the compiler settings. */
@@ -80,6 +82,7 @@ async function build(projectRoot: string, entryPath: string, stem: string): Prom
     // The project's own settings for every file, not whatever tsconfig.json lies above a symlinked node_modules.
     tsconfig: path.join(projectRoot, 'tsconfig.json'),
     banner: { js: "import { createRequire as __mtCreateRequire } from 'node:module'; const require = __mtCreateRequire(import.meta.url);" },
+    define: { __MEDIA_TRIAGE_WASM_BESIDE_BUNDLE__: 'true' },
     write: false,
     metafile: true,
     logLevel: 'silent',
@@ -133,11 +136,25 @@ export function bundledHandler(projectRoot: string, entry: string): Promise<stri
   if (bundle === undefined) {
     const stem = path.basename(entry, '.ts');
     const reusable = reusableBundle(projectRoot, stem);
-    bundle = reusable === undefined ? build(projectRoot, entryPath, stem) : Promise.resolve(reusable);
+    const built = reusable === undefined ? build(projectRoot, entryPath, stem) : Promise.resolve(reusable);
+    bundle = placeCodecsBeside(cacheDir(projectRoot)).then(() => built);
     bundles.set(entryPath, bundle);
     bundle.catch(() => bundles.delete(entryPath));
   }
   return bundle;
+}
+
+/** The decoders' `.wasm` files in the bundle folder (written aside and renamed: other processes may do the same). */
+async function placeCodecsBeside(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const source of imageCodecWasmFiles()) {
+    const target = path.join(dir, path.basename(source));
+    const size = (await stat(target).catch(() => undefined))?.size;
+    if (size === (await stat(source)).size) continue;
+    const partial = `${target}.${randomUUID()}`;
+    await copyFile(source, partial);
+    await rename(partial, target);
+  }
 }
 
 /** For tests: the index of a stage's cached bundle (undefined when there is none). */

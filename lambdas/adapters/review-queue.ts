@@ -6,6 +6,7 @@
  * a crash after the send but before the mark makes that next sender's SendMessage a deduplicated no-op that returns the
  * first message's id, which is then marked.
  */
+import { sqsSafeJson } from '../core/sqs-body';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { needsReview, type AssetRecord } from '../core/records';
 import { pendingReviewRevision, reviewMessageGroupId, reviewTaskId } from '../core/review-task';
@@ -76,7 +77,7 @@ export async function enqueueForReview(record: AssetRecord, now = new Date()): P
   const response = await sqsClient().send(
     new SendMessageCommand({
       QueueUrl: setting('reviewQueueUrl'),
-      MessageBody: JSON.stringify(body),
+      MessageBody: sqsSafeJson(body),
       MessageGroupId: reviewMessageGroupId(record),
       MessageDeduplicationId: body.reviewTaskId,
       MessageAttributes: {

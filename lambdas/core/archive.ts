@@ -87,6 +87,8 @@ export type ArchiveReadResult =
       entries: ArchiveEntry[];
       /** OS junk (`__MACOSX/…`, `.DS_Store`, `Thumbs.db`, `desktop.ini`, AppleDouble `._*`), by normalized path. */
       ignored: string[];
+      /** The single top-level folder every file was in (a zipped folder), removed from `path`s; see `folderRoot`. */
+      root?: string;
     }
   | { ok: false; error: { code: ArchiveErrorCode; message: string } };
 
@@ -167,7 +169,7 @@ export async function openBatchArchive(source: ArchiveSource, limits?: Partial<A
     } catch (error) {
       return unreadable(error);
     }
-    const { candidates, ignored } = classifyRecords(records, lim);
+    const { candidates, ignored, root } = classifyRecords(records, lim);
     const totalUncompressed = candidates.filter((c) => c.problem === undefined).reduce((sum, c) => sum + c.entry.uncompressedSize, 0);
     if (totalUncompressed > lim.maxTotalUncompressedBytes) {
       return fail(
@@ -176,7 +178,7 @@ export async function openBatchArchive(source: ArchiveSource, limits?: Partial<A
       );
     }
     handedOver = true;
-    return { ok: true, archive: new BatchArchive(zipFile, candidates, ignored, lim.maxTotalUncompressedBytes) };
+    return { ok: true, archive: new BatchArchive(zipFile, candidates, ignored, lim.maxTotalUncompressedBytes, root) };
   } finally {
     if (!handedOver) zipFile.close();
   }
@@ -199,6 +201,8 @@ export class BatchArchive {
     candidates: readonly Candidate[],
     ignored: readonly string[],
     private readonly maxTotalInflatedBytes: number,
+    /** The zipped folder's name when every file was inside one top-level folder (removed from `path`s). */
+    readonly root?: string,
   ) {
     this.entries = candidates.map(({ entry, path, rawPath, problem, detail }) => {
       const archiveEntry: ArchiveEntry = { path, rawPath, size: entry.uncompressedSize };
@@ -342,14 +346,14 @@ export async function readBatchArchive(zip: Buffer, limits?: Partial<ArchiveLimi
       const read = await archive.readIntoMemory(entry);
       entries.push(read.ok ? { ...entry, size: read.data.length, data: read.data } : { ...entry, problem: read.problem, detail: read.detail });
     }
-    return { ok: true, entries, ignored: [...archive.ignored] };
+    return { ok: true, entries, ignored: [...archive.ignored], ...(archive.root === undefined ? {} : { root: archive.root }) };
   } finally {
     archive.close();
   }
 }
 
 /** Pass 1: every record judged from the central directory alone, so batch-level limits come before any inflating. */
-function classifyRecords(records: readonly Entry[], lim: ArchiveLimits): { candidates: Candidate[]; ignored: string[] } {
+function classifyRecords(records: readonly Entry[], lim: ArchiveLimits): { candidates: Candidate[]; ignored: string[]; root?: string } {
   const candidates: Candidate[] = [];
   const ignored: string[] = [];
   const seenPaths = new Set<string>();
@@ -380,7 +384,25 @@ function classifyRecords(records: readonly Entry[], lim: ArchiveLimits): { candi
     seenPaths.add(path);
     candidates.push({ entry, rawPath, path, ...sizeProblem(entry, lim) });
   }
-  return { candidates, ignored };
+  const root = folderRoot(candidates);
+  if (root !== undefined) {
+    for (const candidate of candidates) if (candidate.problem !== 'UNSAFE_PATH') candidate.path = candidate.path.slice(root.length + 1);
+  }
+  return root === undefined ? { candidates, ignored } : { candidates, ignored, root };
+}
+
+/**
+ * "Compress folder" (Finder, Explorer) zips a folder with its name as every path's first segment. When every file
+ * of the archive lies inside one top-level folder, that folder is the archive's root: paths are read relative to
+ * it, so its `manifest.csv` is the root manifest and the rows' `file` paths resolve as the merchant wrote them. (A
+ * row naming the full path still finds its file, through the raw path.) Junk (`__MACOSX/`) does not count; an
+ * unsafe entry keeps its display path and does not count either.
+ */
+function folderRoot(candidates: readonly Candidate[]): string | undefined {
+  const safe = candidates.filter((candidate) => candidate.problem !== 'UNSAFE_PATH');
+  const first = safe[0]?.path.split('/')[0];
+  if (first === undefined) return undefined;
+  return safe.every((candidate) => candidate.path.startsWith(`${first}/`)) ? first : undefined;
 }
 
 type BatchLevelFailure = { ok: false; error: { code: ArchiveErrorCode; message: string } };

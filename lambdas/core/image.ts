@@ -1,6 +1,11 @@
 /**
  * Image preprocessing: header inspection, guarded decode, hashes and the downscaled JPEG the models see.
  *
+ * Formats (README "Image formats"): JPEG, PNG, WebP, AVIF, GIF (first frame) and BMP are decoded; HEIC/HEIF is
+ * refused with its own code (UNSUPPORTED_FORMAT_HEIC: no decoder ships for it, and the message says how to convert);
+ * TIFF and everything else is UNSUPPORTED_FORMAT. The format comes from the magic bytes, never the file name, and
+ * every accepted format passes the same pixel guard, from its header, before any decoder sees it.
+ *
  * Orientation is applied here rather than by jimp: jimp 1.6.1 auto-rotates JPEGs from EXIF inside `fromBuffer`, but
  * only when its own EXIF parser succeeds, silently. We strip the EXIF segment before decoding and apply the
  * orientation read from the header ourselves, so the result does not depend on jimp's behaviour or version.
@@ -9,9 +14,11 @@ export { hammingDistance } from './perceptual-hash';
 import { createHash } from 'node:crypto';
 import { imageSize } from 'image-size';
 import { Jimp } from 'jimp';
+import { decodeWithWasm } from './image-codecs';
 
-export type ImageFormat = 'jpeg' | 'png';
-export type ImageProblem = 'UNSUPPORTED_FORMAT' | 'CORRUPT_IMAGE' | 'IMAGE_TOO_LARGE' | 'EMPTY_FILE';
+export const IMAGE_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif', 'bmp'] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+export type ImageProblem = 'UNSUPPORTED_FORMAT' | 'UNSUPPORTED_FORMAT_HEIC' | 'CORRUPT_IMAGE' | 'IMAGE_TOO_LARGE' | 'EMPTY_FILE';
 
 /** Dimensions as stored in the file, before EXIF orientation; `orientation` (1–8) is given for JPEGs that carry it. */
 export type ImageHeader = { format: ImageFormat; width: number; height: number; orientation?: number };
@@ -60,6 +67,12 @@ export const DEFAULT_PREPROCESS_OPTIONS: Readonly<Required<PreprocessOptions>> =
 
 const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff]);
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** ISO-BMFF brands (ftyp) of AVIF, and of HEIF/HEIC as phones write it. */
+const AVIF_BRANDS = new Set(['avif', 'avis']);
+const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs', 'mif1', 'msf1']);
+
+export const HEIC_ADVICE =
+  'HEIC/HEIF (the iPhone camera format) is not accepted: export the photo as JPEG (on an iPhone: Settings › Camera › Formats › Most Compatible; on a Mac: Preview › File › Export › JPEG) and upload it again';
 
 export function inspectImageHeader(bytes: Buffer): ImageHeader | { problem: ImageProblem } {
   const { header, problem } = inspect(bytes);
@@ -74,24 +87,61 @@ interface Inspection {
   detail?: string;
 }
 
+type Detected = { format: ImageFormat } | { problem: ImageProblem; detail: string };
+
+/** Magic bytes, not the file name or image-size's guess: a GIF or text file named .jpg must not reach a JPEG decoder. */
+function detectFormat(bytes: Buffer): Detected {
+  if (startsWith(bytes, JPEG_MAGIC)) return { format: 'jpeg' };
+  if (startsWith(bytes, PNG_MAGIC)) return { format: 'png' };
+  const head = bytes.subarray(0, 12).toString('latin1');
+  if (head.startsWith('GIF87a') || head.startsWith('GIF89a')) return { format: 'gif' };
+  if (head.startsWith('RIFF') && head.slice(8, 12) === 'WEBP') return { format: 'webp' };
+  // BITMAPFILEHEADER then a DIB header of a known size (12, 40, 52, 56, 64, 108, 124): "BM" alone is too weak.
+  if (head.startsWith('BM') && bytes.length >= 18 && [12, 40, 52, 56, 64, 108, 124].includes(bytes.readUInt32LE(14))) return { format: 'bmp' };
+  if (head.slice(4, 8) === 'ftyp') {
+    const brands = isoBrands(bytes);
+    if (brands.some((brand) => AVIF_BRANDS.has(brand))) return { format: 'avif' };
+    if (brands.some((brand) => HEIF_BRANDS.has(brand))) return { problem: 'UNSUPPORTED_FORMAT_HEIC', detail: HEIC_ADVICE };
+    return { problem: 'UNSUPPORTED_FORMAT', detail: `the file is an ISO media file (brands ${brands.join(', ')}), not an image format this pipeline reads: convert it to JPEG` };
+  }
+  if (head.startsWith('II*\0') || head.startsWith('MM\0*')) {
+    return { problem: 'UNSUPPORTED_FORMAT', detail: 'TIFF is not accepted (multi-page and many compressions): convert it to JPEG or PNG' };
+  }
+  return { problem: 'UNSUPPORTED_FORMAT', detail: `the file is not a JPEG, PNG, WebP, AVIF, GIF or BMP (${describeMagic(bytes)})` };
+}
+
+/** The major and compatible brands of an ISO-BMFF `ftyp` box. */
+function isoBrands(bytes: Buffer): string[] {
+  const size = Math.min(bytes.length, bytes.readUInt32BE(0), 256);
+  const brands = [bytes.subarray(8, 12).toString('latin1')];
+  for (let at = 16; at + 4 <= size; at += 4) brands.push(bytes.subarray(at, at + 4).toString('latin1'));
+  return brands.map((brand) => brand.trim());
+}
+
 function inspect(bytes: Buffer): Inspection {
   if (bytes.length === 0) return { problem: 'EMPTY_FILE', detail: 'the file is zero bytes' };
-  // Magic bytes, not the file name or image-size's guess: a GIF or text file named .jpg must not reach a decoder.
-  const format: ImageFormat | undefined = startsWith(bytes, JPEG_MAGIC) ? 'jpeg' : startsWith(bytes, PNG_MAGIC) ? 'png' : undefined;
-  if (format === undefined) {
-    return { problem: 'UNSUPPORTED_FORMAT', detail: `the file is not a JPEG or PNG (${describeMagic(bytes)})` };
-  }
+  const detected = detectFormat(bytes);
+  if ('problem' in detected) return detected;
+  const { format } = detected;
+  const name = format.toUpperCase();
   let size: ReturnType<typeof imageSize>;
   try {
     size = imageSize(bytes);
   } catch (error) {
-    return { problem: 'CORRUPT_IMAGE', detail: `the ${format.toUpperCase()} header cannot be read (${(error as Error).message})` };
+    return { problem: 'CORRUPT_IMAGE', detail: `the ${name} header cannot be read (${(error as Error).message})` };
   }
   if (!(size.width > 0 && size.height > 0)) {
-    return { problem: 'CORRUPT_IMAGE', detail: `the ${format.toUpperCase()} header declares no dimensions` };
+    return { problem: 'CORRUPT_IMAGE', detail: `the ${name} header declares no dimensions` };
   }
   const header: ImageHeader = { format, width: size.width, height: size.height };
-  if (format === 'png') return { header, decodable: bytes };
+  if (format === 'gif') {
+    // jimp decodes frame 0 into a canvas of the logical screen; the frame's own size is allocated too, so both count.
+    const frame = firstGifFrame(bytes);
+    if (frame === undefined) return { problem: 'CORRUPT_IMAGE', detail: 'the GIF has no readable first frame' };
+    header.width = Math.max(header.width, frame.width);
+    header.height = Math.max(header.height, frame.height);
+  }
+  if (format !== 'jpeg') return { header, decodable: bytes };
 
   const metadata = scanJpegMetadata(bytes);
   // Without a clean marker walk we could not be sure jimp will not rotate a second time.
@@ -106,6 +156,31 @@ function inspect(bytes: Buffer): Inspection {
   }
   if (metadata.orientation !== undefined) header.orientation = metadata.orientation;
   return { header, decodable: metadata.withoutExif };
+}
+
+/** The first image descriptor's size (after the header, colour table and extension blocks); undefined if malformed. */
+function firstGifFrame(gif: Buffer): { width: number; height: number } | undefined {
+  if (gif.length < 13) return undefined;
+  const packed = gif[10]!;
+  let pos = 13 + ((packed & 0x80) !== 0 ? 3 * 2 ** ((packed & 0x07) + 1) : 0);
+  while (pos < gif.length) {
+    const block = gif[pos];
+    if (block === 0x2c) {
+      if (pos + 9 > gif.length) return undefined;
+      return { width: gif.readUInt16LE(pos + 5), height: gif.readUInt16LE(pos + 7) };
+    }
+    if (block !== 0x21) return undefined; // the trailer (0x3b) or garbage: no frame
+    pos += 2; // introducer and label, then data sub-blocks until a zero-length one
+    while (pos < gif.length && gif[pos] !== 0) pos += 1 + gif[pos]!;
+    pos += 1;
+  }
+  return undefined;
+}
+
+/** Decodes with jimp's own decoders, or the WASM codecs for WebP and AVIF (image-codecs.ts). */
+async function decode(format: ImageFormat, decodable: Buffer, maxPixels: number): Promise<JimpImage> {
+  if (format === 'webp' || format === 'avif') return Jimp.fromBitmap(await decodeWithWasm(format, decodable)) as JimpImage;
+  return Jimp.fromBuffer(decodable, decoderOptions(maxPixels));
 }
 
 export async function preprocessImage(bytes: Buffer, options?: PreprocessOptions): Promise<PreprocessResult> {
@@ -124,9 +199,9 @@ export async function preprocessImage(bytes: Buffer, options?: PreprocessOptions
     };
   }
 
-  let image: Awaited<ReturnType<typeof Jimp.fromBuffer>>;
+  let image: JimpImage;
   try {
-    image = await Jimp.fromBuffer(decodable, decoderOptions(maxPixels));
+    image = await decode(header.format, decodable, maxPixels);
   } catch (error) {
     const message = (error as Error).message;
     if (/maxResolutionInMP|maxMemoryUsageInMB/.test(message)) {
@@ -173,9 +248,8 @@ function startsWith(bytes: Buffer, magic: Buffer): boolean {
 
 function describeMagic(bytes: Buffer): string {
   const head = bytes.subarray(0, 12);
-  if (head.subarray(0, 4).toString('latin1') === 'GIF8') return 'it is a GIF';
-  if (head.subarray(0, 4).toString('latin1') === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WEBP') return 'it is a WebP';
-  if (head.subarray(4, 8).toString('latin1') === 'ftyp') return 'it is an ISO media file such as HEIC or AVIF';
+  if (head.subarray(0, 5).toString('latin1') === '%PDF-') return 'it is a PDF';
+  if (head.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) return 'it is a zip archive';
   return `it starts with bytes ${head.subarray(0, 8).toString('hex')}`;
 }
 

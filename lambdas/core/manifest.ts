@@ -1,15 +1,28 @@
 /**
- * The batch manifest: `manifest.csv` or `manifest.jsonl` at the archive root, one row per asset. Parsing never throws
- * for a bad row (it becomes an asset-level rejection); only a missing/ambiguous manifest or a missing required column
- * refuses the whole batch.
+ * The batch manifest: `manifest.csv` or `manifest.jsonl` at the archive root (names compared case-insensitively), one
+ * row per asset. Parsing never throws for a bad row (it becomes an asset-level rejection); only a missing, ambiguous,
+ * unreadable, empty or oversized manifest, or a missing required column, refuses the whole batch — each with a code
+ * and a sentence that says what was found.
+ *
+ * Text: the encoding is decided from the bytes (manifest-text.ts: BOM, UTF-8, UTF-16, Windows-1252 with a note);
+ * CSV delimiter: `,`, `;` or tab, whichever splits the header into the required columns (an Excel `sep=;` first line
+ * decides on its own).
  */
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { ReasonCode } from './outcomes';
 import type { Taxonomy } from './taxonomy';
 import { ATTRIBUTE_LIMITS, jsonBytes, LISTING_FIELD_LIMITS, truncateToBytes, type LimitedField } from './listing-limits';
+import { decodeManifestText, type ManifestEncoding } from './manifest-text';
+import { parsePrice } from './manifest-price';
 import { cleanText } from './text';
 
 export const MANIFEST_FILE_NAMES = ['manifest.csv', 'manifest.jsonl'] as const;
+
+/**
+ * Rows one batch may hold: as many as the archive may hold entries (archive.ts `maxEntries`), so any batch whose
+ * rows each name their own image fits. The parser stops one row past it, so a larger manifest costs no more to refuse.
+ */
+export const MAX_MANIFEST_ROWS = 20_000;
 export const REQUIRED_COLUMNS = ['asset_id', 'file', 'merchant_id', 'declared_category', 'title'] as const;
 export const OPTIONAL_COLUMNS = ['description', 'sku', 'price', 'currency'] as const;
 const KNOWN_COLUMNS = new Set<string>([...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS]);
@@ -47,58 +60,137 @@ export type RowVerdict =
   | { ok: true; listing: NormalizedListing }
   | { ok: false; reason: ReasonCode; detail: string; partial: Partial<NormalizedListing> };
 
-export type ManifestParseResult =
-  | { ok: true; fileName: string; rows: ManifestRow[] }
-  | { ok: false; code: 'MANIFEST_MISSING' | 'MANIFEST_AMBIGUOUS' | 'MANIFEST_UNREADABLE' | 'MANIFEST_MISSING_COLUMN'; message: string };
+export type ManifestErrorCode =
+  | 'MANIFEST_MISSING'
+  | 'MANIFEST_AMBIGUOUS'
+  | 'MANIFEST_UNREADABLE'
+  | 'MANIFEST_MISSING_COLUMN'
+  | 'MANIFEST_EMPTY'
+  | 'MANIFEST_TOO_MANY_ROWS';
 
-/** Picks the manifest among the archive's root entries and parses it into raw rows. */
-export function parseManifest(entries: ReadonlyMap<string, Buffer>): ManifestParseResult {
-  const chosen = chooseManifest([...entries.keys()]);
-  if (!chosen.ok) return chosen;
-  return parseManifestBytes(chosen.fileName, entries.get(chosen.fileName)!);
+export interface ManifestFacts {
+  encoding: ManifestEncoding;
+  /** `,`, `;` or a tab for CSV; absent for JSONL. */
+  delimiter?: string;
+  /** What was read differently from a plain UTF-8, comma-separated root manifest.csv (for the batch record). */
+  notes: string[];
 }
 
-/** Which of the archive's paths is the manifest: exactly one of MANIFEST_FILE_NAMES at the root. */
-export function chooseManifest(
-  paths: Iterable<string>,
-): { ok: true; fileName: (typeof MANIFEST_FILE_NAMES)[number] } | Extract<ManifestParseResult, { ok: false }> {
-  const available = new Set(paths);
-  const present = MANIFEST_FILE_NAMES.filter((name) => available.has(name));
-  if (present.length === 0) {
-    return { ok: false, code: 'MANIFEST_MISSING', message: 'the archive has no manifest.csv or manifest.jsonl at its root' };
+export type ManifestParseResult =
+  | ({ ok: true; fileName: string; rows: ManifestRow[] } & ManifestFacts)
+  | { ok: false; code: ManifestErrorCode; message: string };
+
+/** Picks the manifest among the archive's root entries and parses it into raw rows. */
+export function parseManifest(entries: ReadonlyMap<string, Buffer>, maxRows = MAX_MANIFEST_ROWS): ManifestParseResult {
+  const chosen = chooseManifest([...entries.keys()]);
+  if (!chosen.ok) return chosen;
+  return parseManifestBytes(chosen.fileName, entries.get(chosen.fileName)!, maxRows);
+}
+
+/**
+ * Which of the archive's paths is the manifest: exactly one root file named like one of MANIFEST_FILE_NAMES, case
+ * ignored (`Manifest.CSV` is what Windows and some exporters write). When there is none, the refusal names what was
+ * found instead: a manifest in a subfolder, or other CSV/JSONL files, so the merchant knows what to move or rename.
+ */
+export function chooseManifest(paths: Iterable<string>): { ok: true; fileName: string } | Extract<ManifestParseResult, { ok: false }> {
+  const all = [...paths];
+  const atRoot = all.filter((path) => !path.includes('/') && isManifestName(path));
+  if (atRoot.length === 1) return { ok: true, fileName: atRoot[0]! };
+  if (atRoot.length > 1) {
+    return { ok: false, code: 'MANIFEST_AMBIGUOUS', message: `the archive has ${atRoot.length} manifests at its root (${atRoot.join(', ')}); keep one` };
   }
-  if (present.length > 1) {
-    return { ok: false, code: 'MANIFEST_AMBIGUOUS', message: 'the archive has both manifest.csv and manifest.jsonl; keep one' };
+  const elsewhere = all.filter((path) => isManifestName(path.split('/').pop() ?? ''));
+  const tables = all.filter((path) => /\.(csv|jsonl|tsv|txt)$/i.test(path) && !elsewhere.includes(path));
+  const hints: string[] = [];
+  if (elsewhere.length > 0) {
+    hints.push(`found ${quoteList(elsewhere)}, not at the root: move it to the root of the archive (file paths in it are then relative to the root)`);
   }
-  return { ok: true, fileName: present[0]! };
+  if (tables.length > 0) hints.push(`found ${quoteList(tables)}: a manifest must be named manifest.csv or manifest.jsonl`);
+  if (hints.length === 0) hints.push(all.length === 0 ? 'the archive holds no files' : 'no CSV or JSONL file was found');
+  return { ok: false, code: 'MANIFEST_MISSING', message: `the archive has no manifest.csv or manifest.jsonl at its root; ${hints.join('; ')}` };
+}
+
+function isManifestName(name: string): boolean {
+  return (MANIFEST_FILE_NAMES as readonly string[]).includes(name.toLowerCase());
+}
+
+function quoteList(paths: readonly string[]): string {
+  const shown = paths.slice(0, 3).map((path) => `"${path}"`);
+  return paths.length > 3 ? `${shown.join(', ')} and ${paths.length - 3} more` : shown.join(', ');
 }
 
 /** Parses the manifest's bytes (CSV or JSONL by its name) into raw rows, checking the required columns. */
-export function parseManifestBytes(fileName: string, bytes: Buffer): ManifestParseResult {
-  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
-  const parsed = fileName.endsWith('.csv') ? parseCsvRows(text) : parseJsonlRows(text);
-  if (!parsed.ok) return { ok: false, code: 'MANIFEST_UNREADABLE', message: `${fileName}: ${parsed.message}` };
+export function parseManifestBytes(fileName: string, bytes: Buffer, maxRows = MAX_MANIFEST_ROWS): ManifestParseResult {
+  const decoded = decodeManifestText(bytes);
+  if (!decoded.ok) return { ok: false, code: 'MANIFEST_UNREADABLE', message: `${fileName} ${decoded.message}` };
+  const notes: string[] = [];
+  if (decoded.note !== undefined) notes.push(`${fileName}: ${decoded.note}`);
+  const text = decoded.text.replace(/^\uFEFF/, '');
+  const isCsv = fileName.toLowerCase().endsWith('.csv');
+  const parsed = isCsv ? parseCsvRows(text, maxRows) : parseJsonlRows(text, maxRows);
+  if (!parsed.ok) return { ok: false, code: parsed.code ?? 'MANIFEST_UNREADABLE', message: `${fileName}: ${parsed.message}` };
   const missing = REQUIRED_COLUMNS.filter((column) => !parsed.columns.has(column));
   if (missing.length > 0) {
+    const seen = [...parsed.columns].filter((column) => column !== '').slice(0, 12);
     return {
       ok: false,
       code: 'MANIFEST_MISSING_COLUMN',
-      message: `${fileName} lacks required column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`,
+      message: `${fileName} lacks required column${missing.length > 1 ? 's' : ''}: ${missing.join(', ')} (its header has: ${seen.join(', ') || 'nothing'})`,
     };
   }
-  return { ok: true, fileName, rows: parsed.rows };
+  if (parsed.rows.length === 0) {
+    return { ok: false, code: 'MANIFEST_EMPTY', message: `${fileName} has a header but no rows: there is nothing to triage` };
+  }
+  if (parsed.rows.length > maxRows) {
+    return {
+      ok: false,
+      code: 'MANIFEST_TOO_MANY_ROWS',
+      message: `${fileName} has more than ${maxRows.toLocaleString('en-US')} rows, the limit for one batch; split it into several archives`,
+    };
+  }
+  if (parsed.delimiter !== undefined && parsed.delimiter !== ',') notes.push(`${fileName}: ${describeDelimiter(parsed.delimiter)}-separated`);
+  const facts: ManifestFacts = { encoding: decoded.encoding, notes };
+  if (parsed.delimiter !== undefined) facts.delimiter = parsed.delimiter;
+  return { ok: true, fileName, rows: parsed.rows, ...facts };
 }
 
-type RawParse = { ok: true; columns: Set<string>; rows: ManifestRow[] } | { ok: false; message: string };
+function describeDelimiter(delimiter: string): string {
+  return delimiter === '\t' ? 'tab' : delimiter === ';' ? 'semicolon' : `"${delimiter}"`;
+}
+
+type RawParse =
+  | { ok: true; columns: Set<string>; rows: ManifestRow[]; delimiter?: string }
+  | { ok: false; message: string; code?: ManifestErrorCode };
 
 function normalizeColumnName(name: string): string {
   return cleanText(name).toLowerCase().replace(/\s+/g, '_');
 }
 
-function parseCsvRows(text: string): RawParse {
+const DELIMITERS = [',', ';', '\t'] as const;
+
+/**
+ * The delimiter that splits the header into the most required columns (a tie goes to the comma), so
+ * `asset_id;file;…` is read as semicolon-separated. An Excel `sep=X` first line names it outright and is not data.
+ */
+function detectDelimiter(text: string): { delimiter: string; body: string } {
+  const firstLine = /^[^\r\n]*/.exec(text)![0];
+  const hint = /^sep=(.)$/i.exec(firstLine);
+  if (hint !== null) return { delimiter: hint[1]!, body: text.slice(firstLine.length).replace(/^\r?\n/, '') };
+  const score = (delimiter: string): number => {
+    const names = firstLine.split(delimiter).map((name) => normalizeColumnName(name.replace(/^"|"$/g, '')));
+    return REQUIRED_COLUMNS.filter((column) => names.includes(column)).length;
+  };
+  let best: string = DELIMITERS[0];
+  for (const delimiter of DELIMITERS.slice(1)) if (score(delimiter) > score(best)) best = delimiter;
+  return { delimiter: best, body: text };
+}
+
+function parseCsvRows(text: string, maxRows: number): RawParse {
+  const { delimiter, body } = detectDelimiter(text);
   let records: string[][];
   try {
-    records = parseCsv(text, { relax_column_count: true, skip_empty_lines: true, relax_quotes: true }) as string[][];
+    // `to` stops the parser one row past the limit: a huge manifest is refused without parsing all of it.
+    records = parseCsv(body, { delimiter, relax_column_count: true, skip_empty_lines: true, relax_quotes: true, to: maxRows + 2 }) as string[][];
   } catch (error) {
     return { ok: false, message: `not valid CSV (${(error as Error).message})` };
   }
@@ -116,14 +208,15 @@ function parseCsvRows(text: string): RawParse {
     }
     return row;
   });
-  return { ok: true, columns: new Set(columns), rows };
+  return { ok: true, columns: new Set(columns), rows, delimiter };
 }
 
-function parseJsonlRows(text: string): RawParse {
+function parseJsonlRows(text: string, maxRows: number): RawParse {
   const columns = new Set<string>();
   const rows: ManifestRow[] = [];
   for (const line of text.split(/\r?\n/)) {
     if (line.trim() === '') continue;
+    if (rows.length > maxRows) break;
     const row: ManifestRow = { rowNumber: rows.length + 1, fields: {} };
     rows.push(row);
     let value: unknown;
@@ -187,18 +280,21 @@ export function normalizeRow(row: ManifestRow, taxonomy: Taxonomy): RowVerdict {
   if (emptyRequired.length > 0) return reject('INVALID_MANIFEST_ROW', `empty required field: ${emptyRequired.join(', ')}`);
   if (overLimit.length > 0) return reject('INVALID_MANIFEST_ROW', overLimit.join('; '));
 
+  const currencyColumn = value('currency').toUpperCase() || undefined;
+  const currencyIsCode = currencyColumn === undefined || /^[A-Z]{3}$/.test(currencyColumn);
   let price: number | undefined;
+  let signCurrency: string | undefined;
   const rawPrice = value('price');
   if (rawPrice !== '') {
-    price = Number(rawPrice);
-    if (!/^\d+(\.\d{1,4})?$/.test(rawPrice) || !Number.isFinite(price)) {
-      return reject('INVALID_MANIFEST_ROW', `price "${rawPrice}" is not a non-negative decimal number`);
-    }
+    const parsed = parsePrice(rawPrice, currencyIsCode ? currencyColumn : undefined);
+    if (!parsed.ok) return reject('INVALID_MANIFEST_ROW', parsed.reason);
+    price = parsed.value;
+    signCurrency = parsed.currency;
   }
-  const currency = value('currency').toUpperCase() || undefined;
-  if (currency !== undefined && !/^[A-Z]{3}$/.test(currency)) {
-    return reject('INVALID_MANIFEST_ROW', `currency "${currency}" is not a three-letter ISO 4217 code`);
+  if (!currencyIsCode) {
+    return reject('INVALID_MANIFEST_ROW', `currency "${currencyColumn}" is not a three-letter ISO 4217 code`);
   }
+  const currency = currencyColumn ?? signCurrency;
   const declaredCategory = value('declared_category');
   const category = taxonomy.resolveDeclaredCategory(declaredCategory);
   if (category === undefined) {

@@ -40,7 +40,8 @@ export const REASON_CODES = {
   EMPTY_FILE: 'The file is zero bytes.',
   FILE_TOO_LARGE: 'The file exceeds the per-file size limit.',
   SUSPICIOUS_COMPRESSION: 'The archive entry compresses implausibly well (zip-bomb guard); it was not inflated.',
-  UNSUPPORTED_FORMAT: 'The file is not a supported image format (JPEG, PNG).',
+  UNSUPPORTED_FORMAT: 'The file is not a supported image format (JPEG, PNG, WebP, AVIF, GIF, BMP).',
+  UNSUPPORTED_FORMAT_HEIC: 'The file is HEIC/HEIF (iPhone photos), which is not decoded: export it as JPEG and resubmit.',
   CORRUPT_IMAGE: 'The file claims a supported format but cannot be decoded.',
   IMAGE_TOO_LARGE: 'The image dimensions exceed the pixel limit (checked from the header, before decoding).',
   // processing

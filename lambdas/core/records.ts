@@ -102,6 +102,10 @@ export interface BatchRecord {
   status: BatchStatus;
   error?: { code: string; message: string };
   manifestFile?: string;
+  /** How the manifest's bytes were decoded (lambdas/core/manifest-text.ts). */
+  manifestEncoding?: string;
+  /** What was read differently from a plain UTF-8, comma-separated root manifest (encoding, delimiter, folder). */
+  manifestNotes?: string[];
   expectedAssets?: number;
   itemsToProcess?: number;
   ignoredEntries?: string[];

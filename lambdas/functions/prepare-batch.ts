@@ -103,15 +103,16 @@ async function prepare(input: PrepareBatchInput, fetched: FetchedArchive): Promi
 
 /** The root manifest, read into memory (the per-file limit bounds it); its own entry problem refuses the batch. */
 async function readManifest(archive: BatchArchive): Promise<ManifestParseResult> {
-  const rootEntries = archive.entries.filter(
-    (entry) => !entry.path.includes('/') && entry.problem !== 'DUPLICATE_ENTRY' && entry.problem !== 'UNSAFE_PATH',
-  );
-  const chosen = chooseManifest(rootEntries.map((entry) => entry.path));
+  const readable = archive.entries.filter((entry) => entry.problem !== 'DUPLICATE_ENTRY' && entry.problem !== 'UNSAFE_PATH');
+  // Every path, not only the root's: a refusal names a manifest found in a subfolder.
+  const chosen = chooseManifest(readable.map((entry) => entry.path));
   if (!chosen.ok) return chosen;
-  const entry = rootEntries.find((candidate) => candidate.path === chosen.fileName)!;
+  const entry = readable.find((candidate) => candidate.path === chosen.fileName)!;
   const read = entry.problem === undefined ? await archive.readIntoMemory(entry) : { ok: false as const, detail: entry.detail ?? entry.problem };
   if (!read.ok) return { ok: false, code: 'MANIFEST_UNREADABLE', message: `${chosen.fileName}: ${read.detail}` };
-  return parseManifestBytes(chosen.fileName, read.data);
+  const parsed = parseManifestBytes(chosen.fileName, read.data);
+  if (parsed.ok && archive.root !== undefined) parsed.notes.unshift(`every file is inside the folder "${archive.root}/", read as the archive's root`);
+  return parsed;
 }
 
 interface StagingContext {
@@ -148,6 +149,8 @@ async function planAndStage({ batch, archive, manifest, pipelineVersion, now }: 
     ...batch,
     error: undefined,
     manifestFile: manifest.fileName,
+    manifestEncoding: manifest.encoding,
+    ...(manifest.notes.length > 0 ? { manifestNotes: manifest.notes } : {}),
     expectedAssets: plan.items.length + plan.rejections.length,
     itemsToProcess: pending.length,
     ignoredEntries: plan.ignoredEntries,

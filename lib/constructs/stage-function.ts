@@ -11,6 +11,7 @@ import type { Construct } from 'constructs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SETTING_NAMES, type SettingKey } from '../../lambdas/adapters/settings';
+import { imageCodecWasmFiles } from '../../lambdas/core/image-codecs';
 import type { StageDefinition, StageName } from '../../lambdas/stages';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -63,6 +64,18 @@ export class StageFunction extends NodejsFunction {
         // Some dependencies still call require(); give the ESM bundle one.
         banner: "import { createRequire as __mtCreateRequire } from 'node:module'; const require = __mtCreateRequire(import.meta.url);",
         externalModules: ['@aws-sdk/*'],
+        // A bundle has no node_modules to load the WebP/AVIF decoders' .wasm from: they are copied beside it, and
+        // the code told to look there (lambdas/core/image-codecs.ts).
+        define: { __MEDIA_TRIAGE_WASM_BESIDE_BUNDLE__: 'true' },
+        ...(props.stage.wasmCodecs === true
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) => imageCodecWasmFiles().map((file) => `cp "${file}" "${outputDir}/"`),
+              },
+            }
+          : {}),
       },
     });
   }

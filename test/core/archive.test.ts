@@ -260,21 +260,35 @@ describe('readBatchArchive', () => {
         '.DS_Store': new Uint8Array(0),
       }),
     );
-    expect(entries.map((entry) => entry.path)).toEqual(['images/a.jpg']);
+    // The one real file is in images/: a zipped folder, read from inside it (junk does not count).
+    expect(entries.map((entry) => [entry.path, entry.rawPath])).toEqual([['a.jpg', 'images/a.jpg']]);
     expect(ignored).toEqual(['__MACOSX/images/._a.jpg', 'images/.DS_Store', 'Thumbs.db', 'images/._b.jpg', '.DS_Store']);
   });
 
   it('keeps the first of entries sharing a normalized path and marks the later ones DUPLICATE_ENTRY', async () => {
     const { entries } = await readOk(
-      zip({ 'img/a.jpg': strToU8('first'), './img/a.jpg': strToU8('second'), 'img\\a.jpg': strToU8('third') }),
+      zip({ 'img/a.jpg': strToU8('first'), './img/a.jpg': strToU8('second'), 'img\\a.jpg': strToU8('third'), 'b.jpg': strToU8('b') }),
     );
     expect(entries.map((entry) => [entry.rawPath, entry.path, entry.problem])).toEqual([
       ['img/a.jpg', 'img/a.jpg', undefined],
       ['./img/a.jpg', 'img/a.jpg', 'DUPLICATE_ENTRY'],
       ['img\\a.jpg', 'img/a.jpg', 'DUPLICATE_ENTRY'],
+      ['b.jpg', 'b.jpg', undefined],
     ]);
     expect(entries[0]?.data?.toString()).toBe('first');
     expect(entries[1]?.data).toBeUndefined();
+  });
+
+  it('reads a zipped folder (every file inside one top-level folder) from inside that folder', async () => {
+    const result = await readOk(zip({ 'Spring/manifest.csv': strToU8('m'), 'Spring/img/a.jpg': strToU8('a'), '__MACOSX/Spring/._a.jpg': strToU8('junk') }));
+    expect(result.root).toBe('Spring');
+    expect(result.entries.map((entry) => [entry.path, entry.rawPath])).toEqual([
+      ['manifest.csv', 'Spring/manifest.csv'],
+      ['img/a.jpg', 'Spring/img/a.jpg'],
+    ]);
+    // Two top-level folders, or a file at the root: no folder is the root.
+    expect((await readOk(zip({ 'a/x.jpg': strToU8('x'), 'b/y.jpg': strToU8('y') }))).root).toBeUndefined();
+    expect((await readOk(zip({ 'a/x.jpg': strToU8('x'), 'manifest.csv': strToU8('m') }))).root).toBeUndefined();
   });
 
   it('refuses an honest zip bomb from its declared ratio without inflating anything', async () => {

@@ -93,8 +93,11 @@ describe('inspectImageHeader', () => {
   it('judges the format from magic bytes, not from what the file claims to be', () => {
     expect(inspectImageHeader(Buffer.alloc(0))).toEqual({ problem: 'EMPTY_FILE' });
     expect(inspectImageHeader(Buffer.from('just some text saved as photo.jpg\n'))).toEqual({ problem: 'UNSUPPORTED_FORMAT' });
-    expect(inspectImageHeader(Buffer.from('GIF89a\x01\x00\x01\x00\x80\x00\x00', 'latin1'))).toEqual({ problem: 'UNSUPPORTED_FORMAT' });
-    expect(inspectImageHeader(Buffer.from('RIFF\x1a\x00\x00\x00WEBPVP8 ', 'latin1'))).toEqual({ problem: 'UNSUPPORTED_FORMAT' });
+    // A GIF with no frame and a WebP cut after its chunk header are formats we read, but broken ones.
+    expect(inspectImageHeader(Buffer.from('GIF89a\x01\x00\x01\x00\x80\x00\x00', 'latin1'))).toEqual({ problem: 'CORRUPT_IMAGE' });
+    expect(inspectImageHeader(Buffer.from('RIFF\x1a\x00\x00\x00WEBPVP8 ', 'latin1'))).toEqual({ problem: 'CORRUPT_IMAGE' });
+    expect(inspectImageHeader(Buffer.from('II*\x00\x08\x00\x00\x00', 'latin1'))).toEqual({ problem: 'UNSUPPORTED_FORMAT' });
+    expect(inspectImageHeader(Buffer.from('\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic', 'latin1'))).toEqual({ problem: 'UNSUPPORTED_FORMAT_HEIC' });
     expect(inspectImageHeader(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00]))).toEqual({ problem: 'CORRUPT_IMAGE' });
     expect(inspectImageHeader(boatsPng.subarray(0, 12))).toEqual({ problem: 'CORRUPT_IMAGE' });
   });
@@ -157,8 +160,10 @@ describe('preprocessImage', () => {
   it('rejects empty, non-image and unsupported files by their bytes', async () => {
     expect(await preprocessImage(Buffer.alloc(0))).toMatchObject({ ok: false, problem: 'EMPTY_FILE' });
     expect(await preprocessImage(Buffer.from('name,price\nmug,3\n'))).toMatchObject({ ok: false, problem: 'UNSUPPORTED_FORMAT' });
-    const gif = await preprocessImage(Buffer.from('GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00;', 'latin1'));
-    expect(gif).toMatchObject({ ok: false, problem: 'UNSUPPORTED_FORMAT', detail: expect.stringMatching(/GIF/) });
+    const tiff = await preprocessImage(Buffer.from('MM\x00*\x00\x00\x00\x08', 'latin1'));
+    expect(tiff).toMatchObject({ ok: false, problem: 'UNSUPPORTED_FORMAT', detail: expect.stringMatching(/TIFF is not accepted/) });
+    const heic = await preprocessImage(Buffer.from('\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic', 'latin1'));
+    expect(heic).toMatchObject({ ok: false, problem: 'UNSUPPORTED_FORMAT_HEIC', detail: expect.stringMatching(/export the photo as JPEG/) });
   });
 
   it('reports truncated or garbled image data as CORRUPT_IMAGE', async () => {

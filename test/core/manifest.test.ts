@@ -70,8 +70,11 @@ describe('parseManifest: CSV', () => {
     expect(rows.map((r) => r.rowNumber)).toEqual([1, 2, 3]);
   });
 
-  it('accepts a header-only manifest with zero rows', () => {
-    expect(rowsOf(parseManifest(archive({ 'manifest.csv': `${HEADER}\n` })))).toEqual([]);
+  it('refuses a header-only manifest: there is nothing to triage, and its images would all be orphans', () => {
+    expect(failureOf(parseManifest(archive({ 'manifest.csv': `${HEADER}\n`, 'a.jpg': 'x' })))).toEqual({
+      code: 'MANIFEST_EMPTY',
+      message: 'manifest.csv has a header but no rows: there is nothing to triage',
+    });
   });
 
   it('marks a row with the wrong column count unreadable instead of refusing the batch', () => {
@@ -89,10 +92,13 @@ describe('parseManifest: CSV', () => {
 
   it('refuses a manifest missing required columns, naming every missing column', () => {
     const several = failureOf(parseManifest(archive({ 'manifest.csv': 'asset_id,file,declared_category\nA1,a,pets\n' })));
-    expect(several).toEqual({ code: 'MANIFEST_MISSING_COLUMN', message: 'manifest.csv lacks required columns: merchant_id, title' });
+    expect(several).toEqual({
+      code: 'MANIFEST_MISSING_COLUMN',
+      message: 'manifest.csv lacks required columns: merchant_id, title (its header has: asset_id, file, declared_category)',
+    });
 
     const one = failureOf(parseManifest(archive({ 'manifest.csv': 'asset_id,file,merchant_id,declared_category\nA1,a,m,pets\n' })));
-    expect(one).toEqual({ code: 'MANIFEST_MISSING_COLUMN', message: 'manifest.csv lacks required column: title' });
+    expect(one).toMatchObject({ code: 'MANIFEST_MISSING_COLUMN', message: expect.stringMatching(/^manifest\.csv lacks required column: title \(/) });
   });
 
   it('refuses an empty (or BOM-only) file as unreadable', () => {
@@ -136,7 +142,7 @@ describe('parseManifest: JSONL', () => {
 
   it('refuses a JSONL manifest whose lines never mention a required column', () => {
     const failure = failureOf(parseManifest(archive({ 'manifest.jsonl': '{"asset_id":"A1","file":"a.jpg","merchant_id":"m","title":"T"}\n' })));
-    expect(failure).toEqual({ code: 'MANIFEST_MISSING_COLUMN', message: 'manifest.jsonl lacks required column: declared_category' });
+    expect(failure).toMatchObject({ code: 'MANIFEST_MISSING_COLUMN', message: expect.stringMatching(/^manifest\.jsonl lacks required column: declared_category \(/) });
   });
 
   it('refuses an empty JSONL file as unreadable', () => {
@@ -160,8 +166,18 @@ describe('parseManifest: which manifest', () => {
     expect(failure.message).toContain('manifest.jsonl');
   });
 
-  it('does not take a differently cased name as the manifest', () => {
-    expect(failureOf(parseManifest(archive({ 'Manifest.CSV': `${HEADER}\n` }))).code).toBe('MANIFEST_MISSING');
+  it('takes a differently cased name as the manifest, but two of them are ambiguous', () => {
+    const result = parseManifest(archive({ 'Manifest.CSV': `${HEADER}\nA1,a.jpg,m,pets,T\n` }));
+    expect(result.ok && result.fileName).toBe('Manifest.CSV');
+    expect(failureOf(parseManifest(archive({ 'Manifest.CSV': HEADER, 'manifest.csv': HEADER }))).code).toBe('MANIFEST_AMBIGUOUS');
+  });
+
+  it('names what it found when there is no root manifest', () => {
+    expect(failureOf(parseManifest(archive({ 'a.jpg': 'x', 'export/2026/manifest.csv': HEADER }))).message).toBe(
+      'the archive has no manifest.csv or manifest.jsonl at its root; found "export/2026/manifest.csv", not at the root: move it to the root of the archive (file paths in it are then relative to the root)',
+    );
+    expect(failureOf(parseManifest(archive({ 'a.jpg': 'x', 'listings.CSV': HEADER }))).message).toMatch(/found "listings\.CSV": a manifest must be named manifest\.csv or manifest\.jsonl$/);
+    expect(failureOf(parseManifest(archive({ 'a.jpg': 'x' }))).message).toMatch(/no CSV or JSONL file was found$/);
   });
 });
 
@@ -218,10 +234,49 @@ describe('normalizeRow', () => {
     expect(listingOf(normalizeRow(row({ price: raw }), taxonomy)).price).toBe(expected);
   });
 
-  it.each(['-1', 'abc', '1e3', '12.', '.5', '1,000', '12.12345', '$5', '0x10', 'Infinity', '1 000'])('rejects the price %j', (raw) => {
+  it.each(['-1', 'abc', '1e3', '12.', '.5', '0x10', 'Infinity'])('rejects the price %j', (raw) => {
     const verdict = rejectionOf(normalizeRow(row({ price: raw }), taxonomy));
     expect(verdict.reason).toBe('INVALID_MANIFEST_ROW');
     expect(verdict.detail).toBe(`price "${raw}" is not a non-negative decimal number`);
+  });
+
+  it.each([
+    ['1,000', /is ambiguous: "," followed by three digits may separate thousands or decimals; write 1000 or 1.000/],
+    ['0,500', /is ambiguous/],
+    ['12.12345', /do not group three digits/],
+    ['1,2,3', /not a number/],
+    ['1.299.00', /mixes separators/],
+    ['$5', /several currencies; give the currency column/],
+  ])('rejects the price %j, saying why', (raw, why) => {
+    const verdict = rejectionOf(normalizeRow(row({ price: raw }), taxonomy));
+    expect(verdict.reason).toBe('INVALID_MANIFEST_ROW');
+    expect(verdict.detail).toMatch(why);
+  });
+
+  it.each([
+    ['1,299.00', undefined, 1299, undefined],
+    ['1.299,00', 'EUR', 1299, 'EUR'],
+    ['12,50', undefined, 12.5, undefined],
+    ['1 000', undefined, 1000, undefined],
+    ['1\u00a0299,95', 'EUR', 1299.95, 'EUR'],
+    ["1'299.50", 'CHF', 1299.5, 'CHF'],
+    ['1.299.000', undefined, 1299000, undefined],
+    // A dot before three digits is the contract's decimal point, as it always was (only a comma is ambiguous).
+    ['1.299', undefined, 1.299, undefined],
+    ['€12', undefined, 12, 'EUR'],
+    ['12 €', 'eur', 12, 'EUR'],
+    ['£7.50', undefined, 7.5, 'GBP'],
+    ['$12', 'CAD', 12, 'CAD'],
+    ['¥1200', 'JPY', 1200, 'JPY'],
+  ])('reads the price %j (currency %j) as %d %s', (raw, currency, value, code) => {
+    const listing = listingOf(normalizeRow(row(currency === undefined ? { price: raw } : { price: raw, currency }), taxonomy));
+    expect(listing.price).toBe(value);
+    expect(listing.currency).toBe(code);
+  });
+
+  it('refuses a currency sign the currency column contradicts', () => {
+    expect(rejectionOf(normalizeRow(row({ price: '€12', currency: 'USD' }), taxonomy)).detail).toBe('price "€12" is in EUR but the currency column says USD');
+    expect(rejectionOf(normalizeRow(row({ price: '$12', currency: 'EUR' }), taxonomy)).detail).toMatch(/not a sign of EUR/);
   });
 
   it('upper-cases a valid currency', () => {
