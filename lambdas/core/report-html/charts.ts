@@ -34,7 +34,7 @@ function truncate(label: string, max: number): string {
 /** Horizontal bars, one row per datum, scaled to the largest value (or to `max`). */
 export function barChart(chart: string, title: string, bars: readonly Bar[], options: { max?: number } = {}): SafeHtml {
   const rowHeight = 22;
-  const labelWidth = 210;
+  const labelWidth = 250;
   const barWidth = 330;
   const width = labelWidth + barWidth + 90;
   const height = Math.max(1, bars.length) * rowHeight + 8;
