@@ -10,6 +10,7 @@ import { costCommand } from './commands/cost';
 import { demoCommand } from './commands/demo';
 import { modelCommand } from './commands/model';
 import { queryCommand } from './commands/query';
+import { reportCommand } from './commands/report';
 import { resetCommand } from './commands/reset';
 import { datasetCommand, reviewCommand } from './commands/review';
 import { showCommand, statusCommand } from './commands/records';
@@ -46,6 +47,7 @@ export function buildProgram(): CliProgram {
     .addCommand(showCommand(context))
     .addCommand(statusCommand(context))
     .addCommand(queryCommand(context))
+    .addCommand(reportCommand(context))
     .addCommand(costCommand(context))
     .hook('preAction', (_program, action) => {
       actionCommand = action;

@@ -11,7 +11,7 @@
  */
 import type { SettingKey } from './adapters/settings';
 
-export type Access = 'data:read' | 'data:write' | 'reports:write' | 'records:read' | 'records:write' | 'review:send' | 'models:invoke';
+export type Access = 'data:read' | 'data:write' | 'reports:read' | 'reports:write' | 'records:read' | 'records:write' | 'review:send' | 'models:invoke';
 
 export interface StageDefinition {
   /** Handler module, relative to the project root; it exports `handler`. */
@@ -108,11 +108,12 @@ export const STAGES = {
   },
   Report: {
     entry: 'lambdas/functions/report.ts',
-    description: 'Reconciles the batch (missing assets become FAILED/NOT_PROCESSED), writes CSV reports and the summary',
+    description: 'Reconciles the batch (missing assets become FAILED/NOT_PROCESSED), writes CSV reports, the summary, the HTML pages and the quality gates',
     memorySizeMb: 1024,
     timeoutSeconds: 900,
     settings: ['pipelineVersion', 'tableName', 'dataBucket', 'reportsBucket', 'reviewQueueUrl'],
-    access: ['data:read', 'records:read', 'records:write', 'reports:write', 'review:send'],
+    // reports:read for the drift baseline (earlier batches' summaries) and the day's roll-up page
+    access: ['data:read', 'records:read', 'records:write', 'reports:read', 'reports:write', 'review:send'],
   },
 } as const satisfies Record<string, StageDefinition>;
 

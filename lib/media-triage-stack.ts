@@ -11,6 +11,7 @@ import type { Construct } from 'constructs';
 import packageJson from '../package.json';
 import { loadTaxonomy } from '../lambdas/core/taxonomy';
 import { loadTriagePolicy } from '../lambdas/core/triage-policy';
+import { loadQualityGates } from '../lambdas/core/gates/quality-gates';
 import {
   HuggingFaceEndpoint,
   type HuggingFaceEndpointCompute,
@@ -130,6 +131,7 @@ export class MediaTriageStack extends Stack {
     // Validate the configuration at synth time, with the same code the Lambdas run at start.
     const taxonomy = loadTaxonomy();
     const triagePolicy = loadTriagePolicy();
+    loadQualityGates();
 
     this.storage = new TriageStorage(this, 'Storage');
     this.records = new RecordsTable(this, 'Records');

@@ -31,11 +31,13 @@ export function acknowledgeNagFindings(stack: MediaTriageStack): void {
       ...S3_GRANT_ACTIONS,
       `AwsSolutions-IAM5[Resource::<${data}.Arn>/*]`,
       `AwsSolutions-IAM5[Resource::<${reports}.Arn>/*]`,
+      `AwsSolutions-IAM5[Resource::<${reports}.Arn>/reports/*]`,
       `AwsSolutions-IAM5[Resource::<${table}.Arn>/index/*]`,
       'AwsSolutions-IAM5[Resource::*]',
     ],
     'Grants are scoped to this stack’s own buckets, table and queue. Object keys are per batch (staging/<batch>/, ' +
-      'preprocessed/<sha256>.jpg, reports/<table>/dt=…/batch_id=…/), so they end in /*; grantReadData covers the table’s ' +
+      'preprocessed/<sha256>.jpg, reports/<table>/dt=…/batch_id=…/), so they end in /*; Report reads back only the report tree (reports/*: ' +
+      'earlier summaries for the drift baseline and the daily roll-up), never the Athena results; grantReadData covers the table’s ' +
       'indexes (index/*); X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (Resource::*).',
   );
 

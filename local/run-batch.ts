@@ -11,6 +11,7 @@ import { listAssetRecords } from '../lambdas/adapters/record-store';
 import { deriveBatchId } from '../lambdas/core/batch-plan';
 import { OUTCOMES, REVIEWABLE_OUTCOMES, type Outcome } from '../lambdas/core/outcomes';
 import type { AssetRecord } from '../lambdas/core/records';
+import type { GateReport } from '../lambdas/core/gates/quality-gates';
 import type { BatchSummary } from '../lambdas/core/report';
 import { stagingPrefix } from '../lambdas/core/work-items';
 import { exitCodeFor, exitSoonAfterInterrupt, watchInterrupts } from './interrupts';
@@ -30,7 +31,11 @@ export interface RunSummary {
   sentToReview: number;
   auditSamples: number;
   reportsDir: string | null;
-  reports: { assets: string; summary: string };
+  reports: { assets: string; summary: string; exceptions: string; batches: string; html: string };
+  /** Local path of the batch's HTML page (null for in-memory runs). */
+  reportHtml: string | null;
+  /** The batch's quality gates (config/quality-gates.json): overall and per gate. */
+  gates: GateReport;
   records: { table: string; stateDir: string | null };
   /** The review queue's name (stable) and its URL during this run (the local port changes between runs). */
   reviewQueue: string;
@@ -141,7 +146,7 @@ async function runInSession(
 }
 
 async function shapeResult(session: LocalSession, execution: Awaited<ReturnType<LocalSession['runArchive']>>, options: LocalSessionOptions): Promise<RunResult> {
-  const output = execution.output as (BatchSummary & { status?: string; error?: { code: string; message: string } }) | undefined;
+  const output = execution.output as (BatchSummary & { gates?: GateReport; status?: string; error?: { code: string; message: string } }) | undefined;
   if (execution.status === 'FAILED') {
     return {
       result: { status: 'FAILED', error: `pipeline execution failed: ${execution.error ?? 'unknown error'}${execution.cause ? ` (${execution.cause})` : ''}`, code: execution.error ?? 'ExecutionFailed' },
@@ -156,7 +161,8 @@ async function shapeResult(session: LocalSession, execution: Awaited<ReturnType<
       events: execution.events,
     };
   }
-  const summary = output as BatchSummary;
+  const summary = output as BatchSummary & { gates: GateReport };
+  const reportsDir = session.reportsDir() ?? null;
   const records = await listAssetRecords(summary.batchId);
   const table = session.stack.tables[0]?.name ?? '';
   const reviewQueue = session.stack.queues.find((queue) => queue.deadLetterTargetArn !== undefined);
@@ -170,8 +176,10 @@ async function shapeResult(session: LocalSession, execution: Awaited<ReturnType<
       reasons: summary.reasons,
       sentToReview: summary.sentToReview,
       auditSamples: summary.auditSamples,
-      reportsDir: session.reportsDir() ?? null,
+      reportsDir,
       reports: summary.reports,
+      reportHtml: reportsDir === null ? null : localReportPath(reportsDir, summary.reports.html),
+      gates: summary.gates,
       records: { table, stateDir: options.stateDir ?? null },
       reviewQueue: reviewQueue?.name ?? '',
       reviewQueueUrl: reviewQueue?.url ?? '',
@@ -215,6 +223,11 @@ async function interruptedSummary(
     records: { table: session.stack.tables[0]?.name ?? '', stateDir: options.stateDir ?? null },
     elapsedMs: Date.now() - started,
   };
+}
+
+/** The local file of a reports-bucket key: the reports dir mirrors the bucket's `reports/` prefix. */
+export function localReportPath(reportsDir: string, key: string): string {
+  return path.join(reportsDir, ...key.replace(/^reports\//, '').split('/'));
 }
 
 function attentionOrder(record: AssetRecord): number {

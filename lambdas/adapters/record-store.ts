@@ -93,7 +93,7 @@ export async function getBatchRecord(batchId: string, tableName = table()): Prom
  * Creates or refreshes the batch record. `receivedAt` and `dt` are set only the first time, so a rerun keeps the
  * original partition; everything else describes the latest run. Returns the stored record.
  */
-export async function upsertBatchRecord(record: BatchRecord): Promise<BatchRecord> {
+export async function upsertBatchRecord(record: BatchRecord, tableName = table()): Promise<BatchRecord> {
   const { pk, sk, receivedAt, dt, ...rest } = record;
   const names: Record<string, string> = { '#receivedAt': 'receivedAt', '#dt': 'dt' };
   const values: Record<string, unknown> = { ':receivedAt': receivedAt, ':dt': dt };
@@ -110,7 +110,7 @@ export async function upsertBatchRecord(record: BatchRecord): Promise<BatchRecor
   }
   const response = await documentClient().send(
     new UpdateCommand({
-      TableName: table(),
+      TableName: tableName,
       Key: { pk, sk },
       UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
       ExpressionAttributeNames: names,

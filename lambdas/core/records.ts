@@ -6,6 +6,8 @@ import { describeDuplicates, type DuplicateFinding, type DuplicateMatch } from '
 import type { NormalizedListing } from './manifest';
 import { mostSevere, REVIEWABLE_OUTCOMES, type Outcome, type ReasonCode } from './outcomes';
 import type { LabelScores } from './hf-contract';
+import type { GateReport } from './gates/quality-gates';
+import type { StageMs } from './kpis/stage-timings';
 import type { TriageEvidence } from './triage';
 
 export interface ModelLineage {
@@ -60,6 +62,8 @@ export interface AssetRecord {
   lineage: Lineage;
   /** The stage that decided the outcome (PrepareBatch, Preprocess, Classify, Triage, Report). */
   decidedBy: string;
+  /** Milliseconds each map stage spent on this asset (core/kpis/stage-timings.ts); absent when decided before the map. */
+  stageMs?: StageMs;
   receivedAt: string;
   decidedAt: string;
   /** An AUTO_PASS sent to review as an audit sample. */
@@ -112,6 +116,10 @@ export interface BatchRecord {
   counts?: Record<string, number>;
   lastRunAt: string;
   completedAt?: string;
+  /** The last run Report completed: from PrepareBatch starting it to Report (the report's throughput window). */
+  lastRun?: { startedAt: string; completedAt: string };
+  /** The quality gates of the latest report (core/gates/quality-gates.ts): per gate status, value and thresholds. */
+  gates?: GateReport;
   pipelineVersion: string;
   taxonomyVersion: string;
   policyVersion: string;
@@ -162,6 +170,7 @@ export function assetRecord(
     evidence?: TriageEvidence;
     modelOutputs?: AssetRecord['modelOutputs'];
     auditSampled?: boolean;
+    stageMs?: StageMs;
   },
 ): AssetRecord {
   return {
@@ -185,6 +194,7 @@ export function assetRecord(
     reviewRevision: needsReview({ outcome: asset.outcome, auditSampled: asset.auditSampled }) ? 1 : undefined,
     lineage: context.lineage,
     decidedBy: asset.decidedBy,
+    stageMs: asset.stageMs,
     receivedAt: context.receivedAt,
     decidedAt: context.now,
   };

@@ -15,6 +15,9 @@ import { OUTCOMES, type Outcome } from './outcomes';
 import { ASSET_COLUMNS, tableCsv } from './report';
 import { needsReview, type AssetRecord, type BatchRecord, type ModelLineage } from './records';
 import type { ReviewDecision } from './review/decisions';
+import type { BatchDrift } from './drift/batch-drift';
+import type { GateReport } from './gates/quality-gates';
+import type { BatchKpis, RunWindow } from './kpis/batch-kpis';
 
 export type AthenaType = 'string' | 'bigint';
 
@@ -201,6 +204,8 @@ export interface BatchRowSource {
   records: readonly AssetRecord[];
   completedAt: string;
   pipelineVersion: string;
+  /** KPIs, drift and gates of the report (adapters/batch-report.ts); their columns are empty without it. */
+  quality?: { kpis: BatchKpis; drift: BatchDrift; gates: GateReport; run: RunWindow };
 }
 
 const outcomeColumn = (outcome: Outcome): string => `count_${outcome.toLowerCase()}`;
@@ -230,11 +235,31 @@ const BATCH_SOURCE: Array<[ReportColumn, (source: BatchRowSource) => string | nu
   [text('category_model_version', 'Its version.'), ({ records }) => firstModel(records, (r) => r.lineage.categoryModel)?.modelVersion ?? ''],
   [text('policy_model_id', 'Policy model that answered (first asset with a model answer).'), ({ records }) => firstModel(records, (r) => r.lineage.policyModel)?.modelId ?? ''],
   [text('policy_model_version', 'Its version.'), ({ records }) => firstModel(records, (r) => r.lineage.policyModel)?.modelVersion ?? ''],
+  // Appended with the quality gates (issue 10): KPIs, drift and gate results of the report.
+  [text('gates_overall', 'Worst quality gate result: pass, warn or fail (config/quality-gates.json).'), ({ quality }) => quality?.gates.overall ?? ''],
+  [text('gates_version', 'Version of config/quality-gates.json the gates were judged with.'), ({ quality }) => quality?.gates.version ?? ''],
+  [
+    text('gates', 'Every gate as JSON: `[{"gate","status","value","warn","fail"}]`, status pass, warn, fail or skipped (`json_extract`).'),
+    ({ quality }) => (quality === undefined ? '' : JSON.stringify(quality.gates.gates.map(({ gate, status, value, warn, fail }) => ({ gate, status, value, warn, fail })))),
+  ],
+  [text('reject_rate', 'REJECTED_INPUT share of the assets, 0–1 (number as text).'), ({ quality }) => numberCell(quality?.kpis.rejectRate)],
+  [text('review_rate', 'Share of assets sent to a person (reviewable outcomes and audit samples), 0–1 (number as text).'), ({ quality }) => numberCell(quality?.kpis.reviewRate)],
+  [text('category_psi', 'PSI of the predicted-category mix against the baseline window (number as text; empty without a baseline).'), ({ quality }) => numberCell(quality?.drift.category.psi)],
+  [text('policy_psi', 'PSI of the policy-hit mix against the baseline window (number as text; empty without a baseline).'), ({ quality }) => numberCell(quality?.drift.policy.psi)],
+  [text('assets_per_minute', 'Assets decided in the run per minute of it (number as text; empty when the run decided none).'), ({ quality }) => numberCell(quality?.kpis.throughput.assetsPerMinute)],
+  [text('gold_accuracy', 'Reviewers’ accuracy on this batch’s gold items, 0–1 (number as text; empty until answered).'), ({ quality }) => numberCell(quality?.kpis.review.goldAccuracy?.accuracy)],
+  [text('agreement_ac1', 'Gwet’s AC1 among the blind reviews of this batch’s tasks (number as text; empty until a task has two).'), ({ quality }) => numberCell(quality?.kpis.review.agreement?.ac1)],
+  [text('run_started_at', 'When the reported run started (PrepareBatch; ISO 8601).'), ({ quality }) => quality?.run.startedAt ?? ''],
 ];
+
+/** An optional figure as a CSV cell: rounded to 6 decimals, empty when absent. */
+function numberCell(value: number | null | undefined): string | number {
+  return value === null || value === undefined ? '' : Math.round(value * 1e6) / 1e6;
+}
 
 export const BATCHES_TABLE: ReportTable = {
   name: 'batches',
-  description: 'One row per batch: counts per outcome, expected and recorded assets, timestamps and versions.',
+  description: 'One row per batch: counts per outcome, expected and recorded assets, timestamps, versions, KPIs and quality gates.',
   columns: BATCH_SOURCE.map(([column]) => column),
 };
 

@@ -150,6 +150,8 @@ export interface ReportKeys {
   summary: string;
   exceptions: string;
   batches: string;
+  /** The batch's stakeholder page (reports/html/dt=…/batch_id=…/index.html; core/report-html/). */
+  html: string;
 }
 
 export interface BatchSummary {

@@ -3,6 +3,7 @@
  * A stage that decides an asset early (rejection, failure) leaves it in the list so Persist records it.
  */
 import type { LabelScores } from './hf-contract';
+import type { StageMs } from './kpis/stage-timings';
 import type { NormalizedListing } from './manifest';
 import type { ReasonCode } from './outcomes';
 import type { ImageFacts, ModelLineage } from './records';
@@ -42,6 +43,8 @@ export interface AssetWork {
   decision?: TriageDecision;
   /** Set when a stage decided the asset before triage. */
   early?: EarlyDecision;
+  /** Milliseconds each map stage spent on the asset so far (stored on the record for the report's latencies). */
+  stageMs?: StageMs;
 }
 
 export interface AssetBatch {

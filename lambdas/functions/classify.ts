@@ -5,6 +5,7 @@
  * uncalled, becomes FAILED / MODEL_ERROR with the attempts in its detail (a rerun of the batch retries it). Errors
  * about the request itself (access, a missing endpoint) fail the task.
  */
+import { withStageMs } from '../core/kpis/stage-timings';
 import { loadTaxonomy } from '../core/taxonomy';
 import { isOpen, type AssetBatch, type AssetWork } from '../core/work-items';
 import { fitToPayload, PayloadFitError } from '../core/image';
@@ -28,7 +29,10 @@ export async function handler(input: AssetBatch, context?: { getRemainingTimeInM
   const bucket = setting('dataBucket');
   const candidates = loadTaxonomy().candidateLabels();
   const assets: AssetWork[] = [];
-  for (const asset of input.assets) assets.push(isOpen(asset) ? await classifyOne(bucket, candidates, asset, budget) : asset);
+  for (const asset of input.assets) {
+    const started = Date.now();
+    assets.push(isOpen(asset) ? withStageMs(await classifyOne(bucket, candidates, asset, budget), 'Classify', started) : asset);
+  }
   return { assets };
 }
 

@@ -36,7 +36,7 @@ export function toRecord(asset: AssetWork, pipelineVersion: string, now: string)
     lineage.policyModel = asset.classification.policyModel;
   }
   const context = { batchId: item.batchId, receivedAt: item.receivedAt, lineage, now };
-  const common = { assetKey: item.assetKey, rowNumber: item.rowNumber, file: item.file, listing: item.listing, image: asset.image };
+  const common = { assetKey: item.assetKey, rowNumber: item.rowNumber, file: item.file, listing: item.listing, image: asset.image, stageMs: asset.stageMs };
   if (asset.early !== undefined) {
     return assetRecord(context, {
       ...common,

@@ -3,6 +3,7 @@
  * (content-addressed, so identical images are stored once) and only its key travels on.
  */
 import { preprocessImage } from '../core/image';
+import { withStageMs } from '../core/kpis/stage-timings';
 import { MODEL_INPUT_PREFIX, type AssetBatch, type AssetWork, type ItemBatch, type WorkItem } from '../core/work-items';
 import { getObjectBytes, putObject } from '../adapters/object-store';
 import { setting } from '../adapters/settings';
@@ -11,7 +12,10 @@ import { logger } from './logger';
 export async function handler(input: ItemBatch): Promise<AssetBatch> {
   const bucket = setting('dataBucket');
   const assets: AssetWork[] = [];
-  for (const item of input.Items) assets.push(await preprocessOne(bucket, item));
+  for (const item of input.Items) {
+    const started = Date.now();
+    assets.push(withStageMs(await preprocessOne(bucket, item), 'Preprocess', started));
+  }
   return { assets };
 }
 

@@ -2,26 +2,32 @@
  * Report: reads the batch's records from DynamoDB (not the map's results), reconciles them against the assets
  * PrepareBatch expected — a missing one becomes FAILED / NOT_PROCESSED with the row, file and listing it was planned
  * with, so nothing is silently dropped — sweeps review revisions that have no message yet (an earlier crash), then
- * writes the report tables (assets, exceptions, batches; core/report-tables.ts) and the summary.
+ * writes the report tables (assets, exceptions, batches; core/report-tables.ts), the summary, the batch's HTML page
+ * with its KPIs, drift and quality gates (stored on the batch record too), and refreshes the day's roll-up page.
  */
 import { baseLineage } from '../core/lineage';
 import { assetRecord, type AssetRecord } from '../core/records';
-import { assetsCsv, reportKey, summarize, type BatchSummary, type ReportKeys } from '../core/report';
-import { batchesCsv, exceptionsCsv } from '../core/report-tables';
+import { loadQualityGates } from '../core/gates/quality-gates';
+import type { BatchSummary } from '../core/report';
 import { itemsKey, stagingPrefix } from '../core/work-items';
 import { recordMerchantBatch } from '../adapters/merchant-profiles';
-import { getObjectBytes, putJson, putObject } from '../adapters/object-store';
+import { writeBatchReport, type BatchReportSummary } from '../adapters/batch-report';
+import { writeDailyRollup } from '../adapters/daily-rollup';
+import { getObjectBytes } from '../adapters/object-store';
 import { getBatchRecord, listAssetRecords, putAssetRecord, upsertBatchRecord } from '../adapters/record-store';
 import { sweepReviewMessages } from '../adapters/review-queue';
 import { readWorkItems } from '../adapters/work-item-reader';
 import { setting } from '../adapters/settings';
 import { logger } from './logger';
 
+// Validated when the function starts (and at synth), so a bad config/quality-gates.json fails before any batch.
+const gatesConfig = loadQualityGates();
+
 export interface ReportInput {
   batchId: string;
 }
 
-export async function handler(input: ReportInput): Promise<BatchSummary & { status: 'COMPLETED' }> {
+export async function handler(input: ReportInput): Promise<ReportOutput> {
   const { batchId } = input;
   const batch = await getBatchRecord(batchId);
   if (batch === undefined) throw new Error(`batch ${batchId} has no batch record`);
@@ -61,21 +67,27 @@ export async function handler(input: ReportInput): Promise<BatchSummary & { stat
   if (missing.length > 0 || swept > 0) records = await listAssetRecords(batchId);
 
   const reportsBucket = setting('reportsBucket');
-  const keys: ReportKeys = {
-    assets: reportKey('assets', batch.dt, batchId, 'assets.csv'),
-    summary: reportKey('summaries', batch.dt, batchId, 'summary.json'),
-    exceptions: reportKey('exceptions', batch.dt, batchId, 'exceptions.csv'),
-    batches: reportKey('batches', batch.dt, batchId, 'batches.csv'),
-  };
-  const summary = summarize({ ...batch, pipelineVersion }, records, keys);
-  await putObject(reportsBucket, keys.assets, assetsCsv(records), 'text/csv');
-  await putObject(reportsBucket, keys.exceptions, exceptionsCsv(records), 'text/csv');
-  await putObject(reportsBucket, keys.batches, batchesCsv({ batch, records, completedAt: now, pipelineVersion }), 'text/csv');
-  await putJson(reportsBucket, keys.summary, summary);
+  // KPIs, drift and gates go with the tables, the summary and the page (adapters/batch-report.ts); the run window is
+  // from PrepareBatch starting this run (its lastRunAt) to now.
+  const run = { startedAt: batch.lastRunAt, completedAt: now };
+  const summary = await writeBatchReport({ batch, records, pipelineVersion, run, now, reportsBucket, tableName: setting('tableName'), gatesConfig });
   await recordMerchantMix(batchId, records, now);
-  await upsertBatchRecord({ ...batch, status: 'COMPLETED', counts: summary.outcomes, completedAt: now, lastRunAt: now });
+  await upsertBatchRecord({ ...batch, status: 'COMPLETED', counts: summary.outcomes, completedAt: now, lastRunAt: now, lastRun: run, gates: summary.gates });
+  const rollup = await writeDailyRollup({ date: batch.dt, reportsBucket, tableName: setting('tableName'), now });
+  if (summary.gates.overall !== 'pass') logger.warn('quality gates', { overall: summary.gates.overall, gates: summary.gates.gates.filter((gate) => gate.status === 'warn' || gate.status === 'fail') });
   logger.info('batch reported', { outcomes: summary.outcomes });
-  return { ...summary, status: 'COMPLETED' };
+  return { ...stateOutput(summary), rollup: rollup.rollupKey, status: 'COMPLETED' };
+}
+
+/**
+ * What the state machine's output carries: the summary without the per-bin detail (mixes, PSI terms, per-class
+ * agreement), which lives in summary.json — a state's output is limited to 256 KiB and a batch can have many categories.
+ */
+export type ReportOutput = BatchSummary & Pick<BatchReportSummary, 'gates'> & { rollup: string; status: 'COMPLETED' };
+
+function stateOutput(summary: BatchReportSummary): Omit<ReportOutput, 'rollup' | 'status'> {
+  const { kpis: _kpis, drift: _drift, mix: _mix, receivedAt: _receivedAt, completedAt: _completedAt, archiveKey: _archiveKey, ...rest } = summary;
+  return rest;
 }
 
 /**

@@ -1,4 +1,5 @@
 /** Triage: the pure decision over each classified asset (no I/O). */
+import { withStageMs } from '../core/kpis/stage-timings';
 import { loadTaxonomy } from '../core/taxonomy';
 import { triage } from '../core/triage';
 import { loadTriagePolicy } from '../core/triage-policy';
@@ -10,6 +11,7 @@ export async function handler(input: AssetBatch): Promise<AssetBatch> {
   return {
     assets: input.assets.map((asset) => {
       if (!isOpen(asset)) return asset;
+      const started = Date.now();
       if (asset.classification === undefined) throw new Error(`asset ${asset.item.assetKey} reached Triage without classification`);
       const decision = triage(
         {
@@ -24,7 +26,7 @@ export async function handler(input: AssetBatch): Promise<AssetBatch> {
         taxonomy,
         policy,
       );
-      return { ...asset, decision };
+      return withStageMs({ ...asset, decision }, 'Triage', started);
     }),
   };
 }

@@ -47,6 +47,8 @@ export class PipelineFunctions extends Construct {
       'data:read': (g) => props.dataBucket.grantRead(g),
       'data:write': (g) => props.dataBucket.grantPut(g),
       'reports:write': (g) => props.reportsBucket.grantPut(g),
+      // The report tree only (the drift baseline and the roll-up read earlier summaries), not Athena's results.
+      'reports:read': (g) => props.reportsBucket.grantRead(g, 'reports/*'),
       'records:read': (g) => props.table.grantReadData(g),
       'records:write': (g) => props.table.grantWriteData(g),
       'review:send': (g) => props.reviewQueue.grantSendMessages(g),

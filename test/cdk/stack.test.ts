@@ -805,6 +805,7 @@ describe('Lambda stages', () => {
     const probes = (): Record<Access, [string, string][]> => ({
       'data:read': [['s3:GetObject', dataObject()]],
       'data:write': [['s3:PutObject', dataObject()]],
+      'reports:read': [['s3:GetObject', reportsObject()], ['s3:ListBucket', `\${${logicalId(stack.storage.reportsBucket)}.Arn}`]],
       'reports:write': [['s3:PutObject', reportsObject()]],
       'records:read': [['dynamodb:GetItem', tableArn()], ['dynamodb:Query', tableArn()]],
       'records:write': [['dynamodb:PutItem', tableArn()], ['dynamodb:UpdateItem', tableArn()]],
@@ -817,6 +818,7 @@ describe('Lambda stages', () => {
     const servicesOf: Record<Access, string> = {
       'data:read': 's3',
       'data:write': 's3',
+      'reports:read': 's3',
       'reports:write': 's3',
       'records:read': 'dynamodb',
       'records:write': 'dynamodb',
@@ -851,6 +853,12 @@ describe('Lambda stages', () => {
       expect(allows(statements, 'sagemaker:InvokeEndpoint', '*')).toBe(false);
       expect(allows(statements, 'dynamodb:PutItem', tableArn())).toBe(false);
       expect(statements.flatMap((s) => s.actions).filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    });
+
+    it('Report reads the report tree (drift baseline, roll-up) but not the Athena results', () => {
+      const bucketArn = `\${${logicalId(stack.storage.reportsBucket)}.Arn}`;
+      expect(allows(statementsOf('Report'), 's3:GetObject', `${bucketArn}/reports/summaries/dt=2026-01-01/batch_id=b/summary.json`)).toBe(true);
+      expect(allows(statementsOf('Report'), 's3:GetObject', `${bucketArn}/athena-results/q.csv`)).toBe(false);
     });
 
     it('Persist may send to the review queue', () => {

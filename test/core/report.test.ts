@@ -195,7 +195,7 @@ describe('assetsCsv', () => {
 
 describe('summarize', () => {
   const batch = { batchId: 'batch-7', dt: '2026-11-20', pipelineVersion: 'p1', taxonomyVersion: 't1', policyVersion: 'q1' };
-  const reports = { assets: 'reports/assets/x.csv', summary: 'reports/summary/x.json', exceptions: 'reports/exceptions/x.csv', batches: 'reports/batches/x.csv' };
+  const reports = { assets: 'reports/assets/x.csv', summary: 'reports/summary/x.json', exceptions: 'reports/exceptions/x.csv', batches: 'reports/batches/x.csv', html: 'reports/html/x.html' };
 
   it('counts every outcome, zeros included, and every reason', () => {
     const records = [
