@@ -9,6 +9,7 @@ import type { CommandContext } from './commands/context';
 import { costCommand } from './commands/cost';
 import { demoCommand } from './commands/demo';
 import { modelCommand } from './commands/model';
+import { purgeCommand } from './commands/purge';
 import { queryCommand } from './commands/query';
 import { resetCommand } from './commands/reset';
 import { datasetCommand, reviewCommand } from './commands/review';
@@ -47,6 +48,7 @@ export function buildProgram(): CliProgram {
     .addCommand(statusCommand(context))
     .addCommand(queryCommand(context))
     .addCommand(costCommand(context))
+    .addCommand(purgeCommand(context))
     .hook('preAction', (_program, action) => {
       actionCommand = action;
     });
