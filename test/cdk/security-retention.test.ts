@@ -164,6 +164,23 @@ describe.each([
     expect(ofType(s, 'AWS::SNS::Topic')).toEqual([]);
   });
 
+  it('the reviewer policy cannot purge: no object deletes or writes, no Scan, item deletes only on claims, audit and decisions denied', () => {
+    const s = synthesized();
+    const policy = s.resources[logicalId(s, s.stack.reviewers.policy)]!;
+    const all = asArray((policy.Properties['PolicyDocument'] as { Statement: unknown }).Statement) as PolicyStatementJson[];
+    const allowed = all.filter((st) => st.Effect === 'Allow');
+    const grants = (action: string): PolicyStatementJson[] => allowed.filter((st) => actionsOf(st).some((a) => actionMatches(a, action)));
+    for (const action of ['s3:DeleteObject', 's3:PutObject', 'dynamodb:Scan', 'dynamodb:BatchWriteItem', 'sqs:SendMessage', 'sqs:PurgeQueue']) {
+      expect(grants(action), action).toEqual([]);
+    }
+    const deletes = grants('dynamodb:DeleteItem');
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REVIEWER#*'] } });
+    const denied = all.find((st) => st.Effect === 'Deny' && actionsOf(st).includes('dynamodb:DeleteItem'))!;
+    expect(JSON.stringify(denied.Condition)).toContain('AUDIT#*');
+    expect(JSON.stringify(denied.Condition)).toContain('TASK#*');
+  });
+
   it('every bucket blocks all public access and enforces bucket-owner object ownership where it can', () => {
     for (const [id, bucket] of ofType(synthesized(), 'AWS::S3::Bucket')) {
       expect(bucket.Properties['PublicAccessBlockConfiguration'], id).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
