@@ -33,7 +33,7 @@ beforeAll(async () => {
   stateDir = path.join(dir, 'state');
   const demo = await cli('demo');
   expect(demo.code, demo.stderr).toBe(0);
-}, 240_000);
+}, 600_000);
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -70,11 +70,12 @@ describe('media-triage purge', () => {
     const again = await cli('purge', '--merchant', MERCHANT, '--yes');
     expect(again.code, again.stderr).toBe(0);
     expect(again.last!['removed']).toEqual(Object.fromEntries(PURGE_KINDS.map((kind) => [kind, 0])));
-  }, 240_000);
+    // Three CLI processes, each opening the local state (stand-ins, template): minutes on a loaded machine.
+  }, 600_000);
 
   it('refuses a purge without --merchant as a usage error', async () => {
     const run = await cli('purge', '--yes');
     expect(run.code).toBe(2);
     expect(run.last).toMatchObject({ code: 'USAGE' });
-  });
+  }, 120_000);
 });
