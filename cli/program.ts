@@ -9,6 +9,7 @@ import type { CommandContext } from './commands/context';
 import { costCommand } from './commands/cost';
 import { demoCommand } from './commands/demo';
 import { modelCommand } from './commands/model';
+import { purgeCommand } from './commands/purge';
 import { queryCommand } from './commands/query';
 import { reportCommand } from './commands/report';
 import { resetCommand } from './commands/reset';
@@ -49,6 +50,7 @@ export function buildProgram(): CliProgram {
     .addCommand(queryCommand(context))
     .addCommand(reportCommand(context))
     .addCommand(costCommand(context))
+    .addCommand(purgeCommand(context))
     .hook('preAction', (_program, action) => {
       actionCommand = action;
     });

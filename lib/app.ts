@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { MediaTriageStack } from './media-triage-stack';
+import { MediaTriageStack, type MediaTriageStackProps } from './media-triage-stack';
+import type { RetentionProps } from './constructs/retention';
 
 export const STACK_NAME = 'MediaTriage';
 
@@ -25,6 +26,21 @@ export interface BuildAppOptions {
   /** Run cdk-nag's AWS Solutions checks on synth. */
   nag?: boolean;
   outdir?: string;
+  /**
+   * Stack props beyond the environment (tests). `cdk synth`/`deploy` read two of them from context:
+   * `-c customerManagedKey=true` and `-c retention='{"reportDays":730}'` (JSON).
+   */
+  stackProps?: Pick<MediaTriageStackProps, 'retention' | 'customerManagedKey' | 'maxConcurrency'>;
+}
+
+/** Stack props given as context values (`-c customerManagedKey=true`, `-c retention=<JSON>`). */
+function stackPropsFromContext(app: App): Pick<MediaTriageStackProps, 'retention' | 'customerManagedKey'> {
+  const key: unknown = app.node.tryGetContext('customerManagedKey');
+  const retention: unknown = app.node.tryGetContext('retention');
+  return {
+    customerManagedKey: key === true || key === 'true' ? true : undefined,
+    retention: typeof retention === 'string' ? (JSON.parse(retention) as RetentionProps) : (retention as RetentionProps | undefined),
+  };
 }
 
 /** Thrown when no region is given: the DLC image, ARNs and quotas are regional, so there is no safe default. */
@@ -84,6 +100,8 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Medi
   });
   const region = options.region ?? resolveRegion(app.node.tryGetContext('region'));
   const stack = new MediaTriageStack(app, STACK_NAME, {
+    ...stackPropsFromContext(app),
+    ...options.stackProps,
     env: { region, account: options.account ?? process.env['CDK_DEFAULT_ACCOUNT'] },
     description: 'media-triage: batch image triage with SageMaker Hugging Face endpoints, Step Functions and human review',
   });

@@ -2,11 +2,12 @@
  * The media-triage stack: storage, records table, review queue, the two model endpoints, the Lambda stages, the
  * state machine and the EventBridge rule that starts it when a batch archive lands under `incoming/`.
  */
-import { CfnOutput, Duration, Stack, Token, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, EventField, Match } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import packageJson from '../package.json';
 import { loadTaxonomy } from '../lambdas/core/taxonomy';
@@ -22,7 +23,8 @@ import {
 import { PipelineFunctions } from './constructs/pipeline-functions';
 import { RecordsTable } from './constructs/records-table';
 import { ReportAnalytics } from './constructs/report-analytics';
-import { ReviewQueue } from './constructs/review-queue';
+import { queueEncryption, ReviewQueue } from './constructs/review-queue';
+import type { RetentionProps } from './constructs/retention';
 import { ReviewerAccess } from './constructs/reviewer-access';
 import { MODEL_INPUT_PREFIX } from '../lambdas/core/work-items';
 import { TriageStorage } from './constructs/storage';
@@ -76,6 +78,19 @@ export interface MediaTriageStackProps extends StackProps {
    * @default the lower of the two endpoints' concurrency (serverless: maxConcurrency), or 5
    */
   readonly maxConcurrency?: number;
+  /**
+   * How long each S3 prefix is kept and whether lapsed review claims expire by DynamoDB TTL (README "Retention and
+   * erasure"). Validated at synth.
+   * @default RETENTION_DEFAULTS (lib/constructs/retention.ts)
+   */
+  readonly retention?: RetentionProps;
+  /**
+   * Encrypt the data and reports buckets, the records table and the queues with one customer-managed KMS key (rotated
+   * yearly, retained on stack deletion) instead of AWS-managed keys. The key policy delegates to IAM in this account;
+   * the stage functions, the state machine and the reviewer policy are granted exactly the key actions they need.
+   * @default false (SSE-S3, the AWS-managed DynamoDB key, SSE-SQS)
+   */
+  readonly customerManagedKey?: boolean;
 }
 
 export const DEFAULT_CATEGORY_MODEL: HuggingFaceModelSource = {
@@ -122,6 +137,8 @@ export class MediaTriageStack extends Stack {
   readonly analytics: ReportAnalytics;
   /** Dead-letter queue of the EventBridge rule's target (events that could not start an execution). */
   readonly triggerDeadLetterQueue: Queue;
+  /** The customer-managed key, when `customerManagedKey` is set. */
+  readonly encryptionKey?: Key;
 
   constructor(scope: Construct, id: string, props: MediaTriageStackProps = {}) {
     super(scope, id, props);
@@ -133,14 +150,23 @@ export class MediaTriageStack extends Stack {
     const triagePolicy = loadTriagePolicy();
     loadQualityGates();
 
-    this.storage = new TriageStorage(this, 'Storage');
-    this.records = new RecordsTable(this, 'Records');
-    this.review = new ReviewQueue(this, 'Review');
+    if (props.customerManagedKey === true) {
+      this.encryptionKey = new Key(this, 'DataKey', {
+        description: 'media-triage: buckets, records table and queues of this stack',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    }
+    const encryptionKey = this.encryptionKey;
+    this.storage = new TriageStorage(this, 'Storage', { retention: props.retention, encryptionKey });
+    this.records = new RecordsTable(this, 'Records', { timeToLive: props.retention?.expireReviewClaims, encryptionKey });
+    this.review = new ReviewQueue(this, 'Review', { encryptionKey });
     this.reviewers = new ReviewerAccess(this, 'Reviewers', {
       reviewQueue: this.review.queue,
       table: this.records.table,
       dataBucket: this.storage.dataBucket,
       imagePrefix: MODEL_INPUT_PREFIX,
+      encryptionKey,
     });
 
     const category = props.categoryModel ?? CATEGORY_MODEL_SETTINGS;
@@ -186,13 +212,20 @@ export class MediaTriageStack extends Stack {
       maxConcurrency: props.maxConcurrency ?? 5,
     });
 
-    this.analytics = new ReportAnalytics(this, 'Analytics', { reportsBucket: this.storage.reportsBucket });
+    this.analytics = new ReportAnalytics(this, 'Analytics', { reportsBucket: this.storage.reportsBucket, encryptionKey });
 
     this.triggerDeadLetterQueue = new Queue(this, 'TriggerDeadLetter', {
-      encryption: QueueEncryption.SQS_MANAGED,
+      ...queueEncryption(encryptionKey),
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    if (encryptionKey !== undefined) {
+      // The Distributed Map reads items.jsonl and writes its results in the data bucket itself (no CDK grant adds the key).
+      encryptionKey.grant(this.stateMachine.stateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
+      // EventBridge dead-letters undeliverable events into the KMS-encrypted queue as itself, so the key policy must
+      // say so (scoped to this account; the rule's ARN would make a cycle: rule → queue → key → rule).
+      encryptionKey.grant(new ServicePrincipal('events.amazonaws.com').withConditions({ StringEquals: { 'aws:SourceAccount': this.account } }), 'kms:Decrypt', 'kms:GenerateDataKey');
+    }
     new Rule(this, 'BatchUploaded', {
       description: `Starts the triage state machine when a batch archive lands under ${INCOMING_PREFIX}`,
       eventPattern: {

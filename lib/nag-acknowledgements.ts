@@ -69,6 +69,15 @@ export function acknowledgeNagFindings(stack: MediaTriageStack): void {
       'so the grant is the prefix: nothing else in the data bucket.',
   );
 
+  if (stack.encryptionKey !== undefined) {
+    acknowledge(
+      stack.pipeline,
+      ['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]'],
+      'With customerManagedKey, the bucket, table and queue grants of aws-cdk-lib add the key actions S3, DynamoDB and SQS ' +
+        'need for SSE-KMS (GenerateDataKey* covers the with/without-plaintext variants, ReEncrypt* from/to), on this one key only.',
+    );
+  }
+
   acknowledge(stack.triggerDeadLetterQueue, ['AwsSolutions-SQS3'], 'This queue is itself the dead-letter queue of the EventBridge rule target.');
 
   // The S3 → EventBridge notification custom resource that aws-cdk-lib adds at stack level.

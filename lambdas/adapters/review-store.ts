@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ReviewDecision, ReviewState } from '../core/review/decisions';
 import type { GoldItem } from '../core/review/gold';
+import { claimTtlEpoch, TTL_ATTRIBUTE } from '../core/retention';
 import { documentClient } from './aws-clients';
 
 export interface ReviewClaim {
@@ -31,7 +32,18 @@ export interface ReviewClaim {
   messageId?: string;
 }
 
-export type AuditAction = 'CLAIMED' | 'RELEASED' | 'DECIDED' | 'FINALIZED' | 'DROPPED_MESSAGE' | 'CLAIM_EXPIRED' | 'GOLD_ADDED';
+export type AuditAction =
+  | 'CLAIMED'
+  | 'RELEASED'
+  | 'DECIDED'
+  | 'FINALIZED'
+  | 'DROPPED_MESSAGE'
+  | 'CLAIM_EXPIRED'
+  | 'GOLD_ADDED'
+  /** Persist: a later batch's changed version of the asset closed this record's review (adapters/asset-identity-store.ts). */
+  | 'SUPERSEDED'
+  /** `media-triage purge`: what was erased for a merchant (counts only, never the erased data). */
+  | 'PURGED';
 
 export interface AuditEntry {
   at: string;
@@ -123,7 +135,8 @@ export class ReviewStore {
       await documentClient().send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: `REVIEWER#${claim.reviewerId}`, sk: claimSk(claim.batchId, claim.assetKey), recordType: 'REVIEW_CLAIM', ...claim },
+          // The TTL attribute lets DynamoDB remove an abandoned claim a day after it lapsed (core/retention.ts).
+          Item: { pk: `REVIEWER#${claim.reviewerId}`, sk: claimSk(claim.batchId, claim.assetKey), recordType: 'REVIEW_CLAIM', ...claim, [TTL_ATTRIBUTE]: claimTtlEpoch(claim.expiresAt) },
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
           ExpressionAttributeValues: { ':now': claim.claimedAt },
         }),

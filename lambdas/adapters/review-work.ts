@@ -173,6 +173,7 @@ export class ReviewWork {
       return undefined;
     };
     if (record === undefined) return drop('no record');
+    if (record.supersededBy !== undefined) return drop(`superseded by batch ${record.supersededBy.batchId} (${record.supersededBy.assetKey}), whose content changed`);
     if (!isCurrentTask(body, record)) return drop('superseded by a newer revision of the record');
     if (record.reviewMessageId !== undefined && record.reviewMessageId !== message.MessageId) return drop('duplicate of the live message of this task');
     const state = consolidate(await this.store.decisions(body.reviewTaskId), requiredReviewers(this.policy, record));

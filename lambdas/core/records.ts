@@ -88,6 +88,15 @@ export interface AssetRecord {
   reviewOutcomeRevision?: number;
   reviewedBy?: string[];
   reviewedAt?: string;
+  /**
+   * The same asset (merchant + asset_id) with the same content in an earlier batch, whose decision and review state
+   * this record carries (core/asset-identity.ts); its review goes on on that record's task.
+   */
+  carriedFrom?: { batchId: string; assetKey: string; at: string };
+  /** The earlier record of the same asset that this one replaced because its content changed. */
+  supersedes?: { batchId: string; assetKey: string; at: string };
+  /** A later record of the same asset with changed content: this record's review task is closed as superseded. */
+  supersededBy?: { batchId: string; assetKey: string; at: string };
 }
 
 export type BatchStatus = 'PREPARED' | 'REFUSED' | 'COMPLETED';

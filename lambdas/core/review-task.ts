@@ -17,11 +17,12 @@
 import { createHash } from 'node:crypto';
 import { currentReviewRevision, needsReview, sentReviewRevision, type AssetRecord } from './records';
 
-type ReviewFields = Pick<AssetRecord, 'outcome' | 'auditSampled' | 'reviewRevision' | 'reviewSentRevision' | 'reviewMessageId'>;
+type ReviewFields = Pick<AssetRecord, 'outcome' | 'auditSampled' | 'reviewRevision' | 'reviewSentRevision' | 'reviewMessageId'> &
+  Partial<Pick<AssetRecord, 'supersededBy'>>;
 
 /** The revision still waiting for its review message, or undefined when none is owed. */
 export function pendingReviewRevision(record: ReviewFields): number | undefined {
-  if (!needsReview(record)) return undefined;
+  if (!needsReview(record) || record.supersededBy !== undefined) return undefined;
   const revision = currentReviewRevision(record);
   return sentReviewRevision(record) < revision ? revision : undefined;
 }
@@ -43,7 +44,10 @@ export function reviewMessageGroupId(record: Pick<AssetRecord, 'pk' | 'sk'>): st
   return recordDigest(record).slice(0, 48);
 }
 
-/** Whether a review message (by its task revision) still describes the record's current review task. */
+/**
+ * Whether a review message (by its task revision) still describes the record's current review task. A record
+ * superseded by a later batch's changed version of the asset has no current task (core/asset-identity.ts).
+ */
 export function isCurrentTask(message: { revision: number }, record: ReviewFields): boolean {
-  return needsReview(record) && message.revision === currentReviewRevision(record);
+  return record.supersededBy === undefined && needsReview(record) && message.revision === currentReviewRevision(record);
 }

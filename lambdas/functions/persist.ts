@@ -1,10 +1,14 @@
 /**
  * Persist: one record per asset (conditional put: a standing decision is never overwritten) and, for reviewable
  * outcomes, exactly one review message — also when an earlier attempt stored the record but died before sending.
+ * A triaged asset that an earlier batch already listed (same merchant + asset_id) carries that batch's decision and
+ * review when its content is unchanged, and supersedes the earlier record's review when it changed
+ * (core/asset-identity.ts).
  */
 import { baseLineage } from '../core/lineage';
 import { assetRecord, type AssetRecord } from '../core/records';
 import type { AssetBatch, AssetWork } from '../core/work-items';
+import { finishSupersede, settleIdentity } from '../adapters/asset-identity-store';
 import { getAssetRecord, putAssetRecord } from '../adapters/record-store';
 import { enqueueForReview } from '../adapters/review-queue';
 import { setting } from '../adapters/settings';
@@ -13,16 +17,27 @@ export interface PersistOutput {
   recorded: number;
   alreadyRecorded: number;
   enqueued: number;
+  /** Unchanged assets of earlier batches whose decision and review were carried over (no new review message). */
+  carriedOver: number;
+  /** Earlier records of changed assets whose review was closed as superseded. */
+  superseded: number;
 }
 
 export async function handler(input: AssetBatch): Promise<PersistOutput> {
   const pipelineVersion = setting('pipelineVersion');
-  const output: PersistOutput = { recorded: 0, alreadyRecorded: 0, enqueued: 0 };
+  const output: PersistOutput = { recorded: 0, alreadyRecorded: 0, enqueued: 0, carriedOver: 0, superseded: 0 };
   for (const asset of input.assets) {
-    const record = toRecord(asset, pipelineVersion, new Date().toISOString());
-    if (await putAssetRecord(record)) output.recorded += 1;
-    else output.alreadyRecorded += 1;
+    const now = new Date().toISOString();
+    const fresh = toRecord(asset, pipelineVersion, now);
+    const standing = await getAssetRecord(fresh.pk, fresh.sk);
+    // A standing decision (rerun, retry) is not judged again: its identity was settled when it was first stored.
+    const record = standing !== undefined && standing.outcome !== 'FAILED' ? standing : asset.early === undefined ? await settleIdentity(fresh, now) : fresh;
+    if (await putAssetRecord(record)) {
+      output.recorded += 1;
+      if (record.carriedFrom !== undefined) output.carriedOver += 1;
+    } else output.alreadyRecorded += 1;
     const stored = (await getAssetRecord(record.pk, record.sk)) ?? record;
+    if (await finishSupersede(stored, now)) output.superseded += 1;
     if ((await enqueueForReview(stored)) !== undefined) output.enqueued += 1;
   }
   return output;

@@ -18,6 +18,7 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import { CfnWorkGroup, CfnNamedQuery } from 'aws-cdk-lib/aws-athena';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { REPORT_TABLES, type ReportTable } from '../../lambdas/core/report-tables';
@@ -38,6 +39,11 @@ export interface ReportAnalyticsProps {
    * @default 10 GiB
    */
   readonly bytesScannedCutoffPerQuery?: number;
+  /**
+   * The reports bucket's customer-managed key: query results are then SSE-KMS with it too.
+   * @default SSE-S3 results
+   */
+  readonly encryptionKey?: IKey;
 }
 
 export class ReportAnalytics extends Construct {
@@ -79,7 +85,8 @@ export class ReportAnalytics extends Construct {
         engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
         resultConfiguration: {
           outputLocation: `s3://${bucket}/${ATHENA_RESULTS_PREFIX}`,
-          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+          encryptionConfiguration:
+            props.encryptionKey === undefined ? { encryptionOption: 'SSE_S3' } : { encryptionOption: 'SSE_KMS', kmsKey: props.encryptionKey.keyArn },
         },
       },
     });

@@ -9,7 +9,8 @@
  * limits far above any review team's pace.
  */
 import { Duration } from 'aws-cdk-lib';
-import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 export interface ReviewQueueProps {
@@ -29,6 +30,16 @@ export interface ReviewQueueProps {
    * @default Duration.days(14)
    */
   readonly retentionPeriod?: Duration;
+  /**
+   * Customer-managed KMS key for the queue and its dead-letter queue.
+   * @default SQS-managed encryption (SSE-SQS)
+   */
+  readonly encryptionKey?: IKey;
+}
+
+/** SSE-SQS, or SSE-KMS with the given key (data keys reused for 5 minutes, SQS's default, to bound KMS calls). */
+export function queueEncryption(key: IKey | undefined): Pick<QueueProps, 'encryption' | 'encryptionMasterKey'> {
+  return key === undefined ? { encryption: QueueEncryption.SQS_MANAGED } : { encryption: QueueEncryption.KMS, encryptionMasterKey: key };
 }
 
 export class ReviewQueue extends Construct {
@@ -40,7 +51,7 @@ export class ReviewQueue extends Construct {
     const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
     this.deadLetterQueue = new Queue(this, 'DeadLetter', {
       fifo: true,
-      encryption: QueueEncryption.SQS_MANAGED,
+      ...queueEncryption(props.encryptionKey),
       enforceSSL: true,
       retentionPeriod,
     });
@@ -49,7 +60,7 @@ export class ReviewQueue extends Construct {
       contentBasedDeduplication: false,
       deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
       fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-      encryption: QueueEncryption.SQS_MANAGED,
+      ...queueEncryption(props.encryptionKey),
       enforceSSL: true,
       retentionPeriod,
       visibilityTimeout: props.visibilityTimeout ?? Duration.minutes(15),

@@ -12,6 +12,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -37,6 +38,12 @@ export interface ReviewerAccessProps {
    * @default Duration.hours(24)
    */
   readonly maxBacklogAge?: Duration;
+  /**
+   * The customer-managed key of the queue, table and buckets, if any: reviewers decrypt what they read and encrypt
+   * what they write (decisions, claims, audit entries).
+   * @default none (AWS-managed keys need no grant)
+   */
+  readonly encryptionKey?: IKey;
 }
 
 export class ReviewerAccess extends Construct {
@@ -82,6 +89,9 @@ export class ReviewerAccess extends Construct {
           conditions: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': [`${p.audit}*`, `${p.decisions}*`] } },
         }),
         new PolicyStatement({ sid: 'FindTheStack', actions: ['cloudformation:DescribeStacks'], resources: [Stack.of(this).stackId] }),
+        ...(props.encryptionKey === undefined
+          ? []
+          : [new PolicyStatement({ sid: 'UseTheDataKey', actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [props.encryptionKey.keyArn] })]),
       ],
     });
 

@@ -110,8 +110,8 @@ describe('Persist', () => {
     const asset = work('b-idem', 'row-000001', 'NEEDS_REVIEW');
     const first = await persist({ assets: [asset] });
     const again = await persist({ assets: [asset] });
-    expect(first).toEqual({ recorded: 1, alreadyRecorded: 0, enqueued: 1 });
-    expect(again).toEqual({ recorded: 0, alreadyRecorded: 1, enqueued: 0 });
+    expect(first).toEqual({ recorded: 1, alreadyRecorded: 0, enqueued: 1, carriedOver: 0, superseded: 0 });
+    expect(again).toEqual({ recorded: 0, alreadyRecorded: 1, enqueued: 0, carriedOver: 0, superseded: 0 });
     expect(reviewMessages('b-idem')).toHaveLength(1);
     const record = await stored('b-idem');
     expect(record.reviewMessageId).toBeDefined();
