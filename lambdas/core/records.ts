@@ -108,6 +108,8 @@ export interface BatchRecord {
   counts?: Record<string, number>;
   lastRunAt: string;
   completedAt?: string;
+  /** The Step Functions execution that last prepared the batch (`$$.Execution.Id`; local runs have one too). */
+  executionArn?: string;
   pipelineVersion: string;
   taxonomyVersion: string;
   policyVersion: string;
