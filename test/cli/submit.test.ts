@@ -17,13 +17,17 @@ import { buildZip, manifestCsv, stdlibPhoto } from '../../local/demo-batch';
 import type { LocalSession } from '../../local/local-session';
 import { startStepFunctionsStandIn, type StepFunctionsStandIn } from '../../local/stepfunctions-standin';
 import type { CfnTemplate } from '../../local/template';
-import { startCli } from '../support/cli-process';
+import { startCli, waitFor } from '../support/cli-process';
 import { session, template } from '../support/local-pipeline';
 
 const STACK = 'MediaTriage';
 
+/** Set by the Ctrl-C test: model calls never answer, so the execution stays RUNNING (slow work, no timing). */
+let modelsHang = false;
+
 /** Fixed model answers (no model loads): every image a confident boat, nothing policy-sensitive. */
-function boatAnswer(request: { endpointName: string }): { labels: Array<{ label: string; score: number }> } {
+function boatAnswer(request: { endpointName: string }): { labels: Array<{ label: string; score: number }> } | Promise<never> {
+  if (modelsHang) return new Promise<never>(() => undefined);
   if (request.endpointName.startsWith('PolicyModel')) return { labels: [{ label: 'neutral', score: 1 }] };
   const candidates = loadTaxonomy().candidateLabels();
   return { labels: candidates.map((label) => ({ label, score: label === 'a photo of a boat' ? 0.9 : 0.1 / (candidates.length - 1) })) };
@@ -49,17 +53,18 @@ interface DeployedStandIns {
 async function deploy(base?: CfnTemplate): Promise<DeployedStandIns> {
   const local = await session({ intercept: boatAnswer, template: base });
   const reviewQueue = local.stack.queues.find((queue) => queue.deadLetterTargetArn !== undefined)!;
+  const outputs = {
+    UploadLocation: `s3://${local.dataBucket}/incoming/`,
+    ReportsLocation: `s3://${local.reportsBucket}/reports/`,
+    ReviewQueueUrl: reviewQueue.url,
+    RecordsTableName: local.stack.tables[0]!.name,
+    StateMachineArn: local.stack.stateMachine.arn,
+  };
+  const { StateMachineArn: _, ...olderOutputs } = outputs;
   const cloudFormation = await startCloudFormationStandIn([
-    {
-      name: STACK,
-      outputs: {
-        UploadLocation: `s3://${local.dataBucket}/incoming/`,
-        ReportsLocation: `s3://${local.reportsBucket}/reports/`,
-        ReviewQueueUrl: reviewQueue.url,
-        RecordsTableName: local.stack.tables[0]!.name,
-        StateMachineArn: local.stack.stateMachine.arn,
-      },
-    },
+    { name: STACK, outputs },
+    // a stack deployed before it had the output
+    { name: 'OlderStack', outputs: olderOutputs },
   ]);
   const stepFunctions = await startStepFunctionsStandIn(local, { pollMs: 50 });
   const env: NodeJS.ProcessEnv = {
@@ -137,14 +142,31 @@ describe('submit --stack', () => {
     expect(Date.parse(stoppedAt)).toBeGreaterThanOrEqual(Date.parse(startedAt));
   }, 180_000);
 
-  it('refuses a stack without a state machine output and a missing --stack as usage', async () => {
+  it('refuses a missing --stack as usage, and a stack without a state machine output before uploading', async () => {
     const noStack = await startCli(['submit', zipFile, '--json'], deployed.env).done;
     expect(noStack.code).toBe(2);
-    expect(noStack.last).toMatchObject({ code: 'USAGE', error: expect.stringContaining("--stack") });
-    const unknown = await startCli(['submit', zipFile, '--stack', 'NoSuchStack', '--json'], deployed.env).done;
-    expect(unknown.code).toBe(1);
-    expect(unknown.last).toMatchObject({ code: 'TARGET' });
-  }, 60_000);
+    expect(noStack.last).toMatchObject({ code: 'USAGE', error: expect.stringContaining('--stack') });
+    const older = await startCli(['submit', zipFile, '--stack', 'OlderStack', '--json'], deployed.env).done;
+    expect(older.code).toBe(1);
+    expect(older.last).toMatchObject({ code: 'TARGET', error: expect.stringContaining('StateMachineArn') });
+    expect(deployed.stepFunctions.executions()).toHaveLength(1);
+  }, 180_000);
+
+  it('stops following on Ctrl-C (exit 130) and leaves the execution running', async () => {
+    modelsHang = true;
+    const other = path.join(dir, 'interrupted.zip');
+    await writeFile(other, buildZip({ 'manifest.csv': manifestCsv([{ asset_id: 'I-1', file: 'boats.jpg', merchant_id: 'm', declared_category: 'Boats', title: 'Boat' }]), 'boats.jpg': stdlibPhoto('boats') }));
+    let stderr = '';
+    const run = startCli(['submit', other, '--stack', STACK, '--poll-seconds', '0.1'], deployed.env);
+    run.child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    expect(await waitFor(run, () => stderr.includes('Following execution '))).toBe(true);
+    run.child.kill('SIGINT');
+    const ended = await run.done;
+    expect(ended.code).toBe(130);
+    const execution = deployed.stepFunctions.executions().find((entry) => JSON.parse(entry.input).key === 'incoming/interrupted.zip')!;
+    expect(ended.stderr).toContain(`error: interrupted by SIGINT: stopped following; execution ${execution.executionArn} goes on`);
+    expect(execution.status).toBe('RUNNING');
+  }, 120_000);
 });
 
 describe('submit --stack, an execution that fails', () => {
