@@ -8,7 +8,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { getBatchRecord, listAssetRecords } from '../../lambdas/adapters/record-store';
 import { deriveBatchId } from '../../lambdas/core/batch-plan';
 import { loadTaxonomy } from '../../lambdas/core/taxonomy';
@@ -154,6 +154,7 @@ describe('submit --stack', () => {
 
   it('stops following on Ctrl-C (exit 130) and leaves the execution running', async () => {
     modelsHang = true;
+    onTestFinished(() => void (modelsHang = false));
     const other = path.join(dir, 'interrupted.zip');
     await writeFile(other, buildZip({ 'manifest.csv': manifestCsv([{ asset_id: 'I-1', file: 'boats.jpg', merchant_id: 'm', declared_category: 'Boats', title: 'Boat' }]), 'boats.jpg': stdlibPhoto('boats') }));
     let stderr = '';
