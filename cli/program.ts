@@ -16,6 +16,7 @@ import { resetCommand } from './commands/reset';
 import { datasetCommand, reviewCommand } from './commands/review';
 import { showCommand, statusCommand } from './commands/records';
 import { runCommand } from './commands/run';
+import { submitCommand } from './commands/submit';
 import { CLI_NAME, fromCommanderError } from './usage';
 
 const AFTER_HELP = `
@@ -45,6 +46,7 @@ export function buildProgram(): CliProgram {
     .addCommand(modelCommand(context))
     .addCommand(reviewCommand(context))
     .addCommand(datasetCommand(context))
+    .addCommand(submitCommand(context))
     .addCommand(showCommand(context))
     .addCommand(statusCommand(context))
     .addCommand(queryCommand(context))

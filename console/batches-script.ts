@@ -34,7 +34,7 @@ export const BATCHES_SCRIPT = String.raw`
 
   function progressCell(job) {
     var p = job.progress;
-    if (job.state === 'QUEUED') return 'waiting for the previous batch';
+    if (job.state === 'QUEUED') return job.note || 'waiting for the previous batch';
     if (p.expectedAssets === undefined) return job.state === 'RUNNING' ? 'preparing…' : '';
     var meter = el('progress', '', []);
     meter.max = Math.max(1, p.expectedAssets);
@@ -84,6 +84,7 @@ export const BATCHES_SCRIPT = String.raw`
     $('result-state').textContent = job.state;
     $('result-state').className = 'badge ' + job.state;
     $('result-error').textContent = job.error ? job.error.code + ': ' + job.error.message : '';
+    $('result-execution').textContent = job.executionArn ? 'Execution ' + job.executionArn : '';
     var done = job.state === 'COMPLETED' && result.summary;
     $('result-body').hidden = !done;
     if (!done) return;

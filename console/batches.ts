@@ -1,6 +1,6 @@
 /**
  * What the console's Batches page needs from a pipeline, whatever runs it: the local pipeline in this process
- * (console/local-batches.ts) or a deployed stack (upload under incoming/ and follow the execution). The page only ever
+ * (console/local-batches.ts) or a deployed stack (console/stack-batches.ts: upload under incoming/ and follow the execution). The page only ever
  * sees these shapes.
  */
 import type { ReasonCode } from '../lambdas/core/outcomes';
@@ -20,6 +20,10 @@ export interface BatchJob {
   /** Assets the batch will produce (known once PrepareBatch has run) and those with a record so far. */
   progress: { expectedAssets?: number; recorded: number };
   error?: { code: string; message: string };
+  /** What a QUEUED job is waiting for, when the page should say more than "the previous batch". */
+  note?: string;
+  /** The Step Functions execution running the batch (a deployed stack; local runs have one too). */
+  executionArn?: string;
 }
 
 export interface BatchAsset {

@@ -62,6 +62,7 @@ export class LocalBatches implements BatchesBackend {
     job.startedAt = this.clock().toISOString();
     try {
       const execution = await this.session.runArchive(archive, job.fileName);
+      job.executionArn = execution.executionArn;
       const output = execution.output as (BatchSummary & { status?: string; error?: { code: string; message: string } }) | undefined;
       if (execution.status !== 'SUCCEEDED') {
         job.state = 'FAILED';

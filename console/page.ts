@@ -197,6 +197,7 @@ const BATCHES_BODY = `
 <section class="card" id="result" hidden>
   <h2>Batch <code id="result-batch"></code> <span class="badge" id="result-state"></span></h2>
   <p id="result-error" class="status error"></p>
+  <p id="result-execution" class="status"></p>
   <div id="result-body">
     <h3>Outcomes</h3>
     <div class="stats" id="outcome-counts"></div>

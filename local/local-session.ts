@@ -11,6 +11,7 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { resetClients } from '../lambdas/adapters/aws-clients';
@@ -19,8 +20,9 @@ import { matchesPattern, objectCreatedEvent, transformInput } from './event-rout
 import { LOCAL_ACCOUNT, LOCAL_REGION, startStandIns, type StandIns, type StandInsOptions } from './stand-ins';
 import { LocalLambdaSandboxes } from './lambda-sandboxes';
 import { PROJECT_ROOT } from './project-root';
-import { readCachedTemplate, templateCacheKey } from './template-cache';
-import { LocalStateMachineRunner, type LocalExecutionResult } from './state-machine-runner';
+import { readCachedTemplate, templateCacheKey, writeCachedTemplate } from './template-cache';
+import { withTempDir } from './temp-dirs';
+import { executionArnFor, LocalStateMachineRunner, type LocalExecutionResult } from './state-machine-runner';
 import { readLocalStack, type CfnTemplate, type LocalFunction, type LocalStack } from './template';
 
 export interface LocalSessionOptions {
@@ -43,6 +45,12 @@ export interface LocalSessionOptions {
   workers?: number;
 }
 
+export interface UploadedRunOptions {
+  executionName?: string;
+  /** Called as the execution starts, with what DescribeExecution reports of a running execution. */
+  onStart?: (started: { executionArn: string; input: unknown; startedAt: Date }) => void;
+}
+
 export interface LocalSession {
   stack: LocalStack;
   template: CfnTemplate;
@@ -51,6 +59,12 @@ export interface LocalSession {
   reportsBucket: string;
   /** Uploads an archive under incoming/ and runs every execution the template's rules start for it. */
   runArchive(archive: Buffer, fileName: string): Promise<LocalExecutionResult>;
+  /**
+   * What EventBridge does for an object already in the data bucket: routes its "Object Created" event with the
+   * template's rule and runs the execution the rule starts (`executionName` names it, as AWS would a new UUID).
+   * Executions run one at a time per session (the runner keeps one execution's events).
+   */
+  runUploaded(key: string, size: number, options?: UploadedRunOptions): Promise<LocalExecutionResult>;
   /** Where the reports bucket's `reports/` prefix is on disk (kept current as reports are written). */
   reportsDir(): string | undefined;
   close(): Promise<void>;
@@ -115,12 +129,18 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
         const key = `incoming/${path.basename(fileName)}`;
         // Multipart, as the S3 console and CLI upload large archives (fauxqs also caps a single request at 11 MiB).
         await new Upload({ client: s3, params: { Bucket: dataBucket, Key: key, Body: archive, ContentType: 'application/zip' } }).done();
-        const event = objectCreatedEvent(dataBucket, key, archive.byteLength);
+        return session.runUploaded(key, archive.byteLength);
+      },
+      async runUploaded(key, size, runOptions = {}) {
+        const event = objectCreatedEvent(dataBucket, key, size);
         const rule = stack.rules.find((candidate) => candidate.targetArn === stack.stateMachine.arn && matchesPattern(candidate.eventPattern, event));
         if (rule === undefined) {
           throw new Error(`no EventBridge rule in the template starts the state machine for s3://${dataBucket}/${key} (is it a .zip under incoming/?)`);
         }
-        return runner.run(stack.stateMachine.definition as never, transformInput(rule, event), { type: stack.stateMachine.type });
+        const input = transformInput(rule, event);
+        const executionName = runOptions.executionName ?? randomUUID();
+        runOptions.onStart?.({ executionArn: executionArnFor(stack.stateMachine.arn, executionName), input, startedAt: new Date() });
+        return runner.run(stack.stateMachine.definition as never, input, { type: stack.stateMachine.type, stateMachineArn: stack.stateMachine.arn, executionName });
       },
       reportsDir: () => (standIns.s3Dir === undefined ? undefined : path.join(standIns.s3Dir, reportsBucket, 'reports')),
       async close() {

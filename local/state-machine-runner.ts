@@ -43,6 +43,8 @@ export interface ExecutionEvent {
 }
 
 export interface LocalExecutionResult {
+  /** The execution's ARN (`$$.Execution.Id` inside it), in the form AWS gives it. */
+  executionArn: string;
   status: 'SUCCEEDED' | 'FAILED';
   output?: unknown;
   /** The error name, as AWS reports it (e.g. `States.DataLimitExceeded`, or a Fail state's Error). */
@@ -74,6 +76,15 @@ export interface RunnerOptions {
 export interface RunOptions {
   /** The template's StateMachineType: an EXPRESS machine gets the Express time limit too. */
   type?: 'STANDARD' | 'EXPRESS';
+  /** The state machine's ARN: the execution's ARN and Context Object (`$$.Execution`, `$$.StateMachine`) derive from it. */
+  stateMachineArn?: string;
+  /** The execution's name (default: a new UUID, as StartExecution without a name gives). */
+  executionName?: string;
+}
+
+/** `arn:aws:states:<region>:<account>:stateMachine:<name>` → `…:execution:<name>:<execution name>`, as AWS forms it. */
+export function executionArnFor(stateMachineArn: string, executionName: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`;
 }
 
 interface ExecutionLimits {
@@ -83,6 +94,8 @@ interface ExecutionLimits {
   timeoutMs?: number;
   /** How many invocations of one function this execution's tasks may run at once (sandbox pool size). */
   concurrency: number;
+  /** The Context Object (`$$`) of a top-level execution; a child execution gets the interpreter's default. */
+  context?: Record<string, unknown>;
 }
 
 /** Local definitions (as JSON) the interpreter has already validated, in this process. */
@@ -119,13 +132,20 @@ export class LocalStateMachineRunner {
 
   async run(definition: MachineDefinition, input: unknown, options: RunOptions = {}): Promise<LocalExecutionResult> {
     this.events = [];
+    const stateMachineArn = options.stateMachineArn ?? `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:local`;
+    const executionName = options.executionName ?? randomUUID();
+    const executionArn = executionArnFor(stateMachineArn, executionName);
+    const context = {
+      Execution: { Id: executionArn, Name: executionName, Input: input, StartTime: new Date().toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local` },
+      StateMachine: { Id: stateMachineArn, Name: stateMachineArn.split(':').pop() },
+    };
     try {
       const timeoutMs = options.type === 'EXPRESS' ? this.expressTimeoutMs : undefined;
-      const output = await this.execute(definition, input, { label: 'execution', timeoutMs, concurrency: sandboxConcurrency() });
-      return { status: 'SUCCEEDED', output, events: this.events };
+      const output = await this.execute(definition, input, { label: 'execution', timeoutMs, concurrency: sandboxConcurrency(), context });
+      return { executionArn, status: 'SUCCEEDED', output, events: this.events };
     } catch (error) {
       const { name, message } = error as Error;
-      return { status: 'FAILED', error: name, cause: message, events: this.events };
+      return { executionArn, status: 'FAILED', error: name, cause: message, events: this.events };
     }
   }
 
@@ -149,6 +169,7 @@ export class LocalStateMachineRunner {
         : Object.fromEntries(Object.keys(handlers).map((name) => [name, this.options.retryIntervalMs!]));
     const execution = machine.run(input as Json, {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+      context: limits.context as never,
     });
     guard.attach(() => execution.abort());
     const timer =

@@ -7,6 +7,8 @@ import { printJsonLine } from '../output';
 import { optionValue, UsageError } from '../usage';
 import type { CommandContext } from './context';
 import { jsonOption, stateDirOption, type JsonOption, type StateDirOption } from './options';
+import type { Target } from '../target';
+import type { BatchExecution } from '../ops/batch-execution';
 
 interface TargetOptions extends JsonOption, StateDirOption {
   stack?: string;
@@ -21,10 +23,10 @@ function withTargetOptions(command: Command): Command {
     .addOption(jsonOption());
 }
 
-async function inTarget<T>(options: TargetOptions, command: string, work: (tableName: string, description: string) => Promise<T>): Promise<T> {
+async function inTarget<T>(options: TargetOptions, command: string, work: (tableName: string, description: string, target: Target) => Promise<T>): Promise<T> {
   const [{ withTarget }, { checkStateDir }] = await Promise.all([import('../target'), import('../checks/state-dir')]);
   const stateDir = await checkStateDir(options.stateDir);
-  return withTarget({ stack: options.stack, region: options.region, stateDir, command }, (target) => work(target.names.tableName, target.description));
+  return withTarget({ stack: options.stack, region: options.region, stateDir, command }, (target) => work(target.names.tableName, target.description, target));
 }
 
 export function showCommand(context: CommandContext): Command {
@@ -50,9 +52,9 @@ export function showCommand(context: CommandContext): Command {
 
 export function statusCommand(context: CommandContext): Command {
   return withTargetOptions(
-    new Command('status').description('a batch’s record: status, counts per outcome, when it was received and completed').addArgument(new Argument('<batchId>', 'the batch id a run printed')),
+    new Command('status').description('a batch’s record: status, counts per outcome, when it was received and completed, and its execution’s state').addArgument(new Argument('<batchId>', 'the batch id a run printed')),
   ).action(async (batchId: string, options: TargetOptions) => {
-    await inTarget(options, 'status', async (tableName, description) => {
+    await inTarget(options, 'status', async (tableName, description, target) => {
       const { listAssetRecords, getBatchRecord } = await import('../../lambdas/adapters/record-store');
       const batch = await getBatchRecord(batchId, tableName);
       if (batch === undefined) throw new UsageError(`no batch ${batchId} in ${description}`);
@@ -72,6 +74,7 @@ export function statusCommand(context: CommandContext): Command {
         error: batch.error ?? null,
         archive: `s3://${batch.archiveBucket}/${batch.archiveKey}`,
         target: description,
+        execution: await (await import('../ops/batch-execution')).batchExecution(target, batch),
       };
       if (options.json === true) printJsonLine(result);
       else {
@@ -79,8 +82,18 @@ export function statusCommand(context: CommandContext): Command {
         console.log(`  received ${batch.receivedAt}${batch.completedAt === undefined ? '' : `, completed ${batch.completedAt}`}`);
         for (const [outcome, count] of Object.entries(counts)) console.log(`  ${outcome.padEnd(15)} ${count}`);
         if (batch.error !== undefined) console.log(`  refused: ${batch.error.code}: ${batch.error.message}`);
+        console.log(`  ${formatExecution(result.execution)}`);
       }
     });
     context.setExitCode(0);
   });
+}
+
+function formatExecution(execution: BatchExecution): string {
+  const arn = execution.executionArn === null ? '' : ` ${execution.executionArn}`;
+  const when = [execution.startedAt === null ? '' : `started ${execution.startedAt}`, execution.stoppedAt === null ? '' : `stopped ${execution.stoppedAt}`].filter((part) => part !== '').join(', ');
+  const failed = execution.failedState === null ? '' : `; failed in ${execution.failedState.state}: ${[execution.failedState.error, execution.failedState.cause].filter((part) => part !== null).join(': ')}`;
+  const own = execution.error === null ? '' : ` (${[execution.error, execution.cause].filter((part) => part !== null).join(': ')})`;
+  const resume = execution.resumable ? ' — run the same archive again to resume' : '';
+  return `execution${arn}: ${execution.status}${when === '' ? '' : `, ${when}`}${failed}${own}${resume}`;
 }

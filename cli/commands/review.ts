@@ -176,7 +176,7 @@ export function reviewCommand(context: CommandContext): Command {
         import('../../lambdas/adapters/review-stats'),
         import('../../lambdas/core/taxonomy'),
       ]);
-      const batches = target.session === undefined ? undefined : new (await import('../../console/local-batches')).LocalBatches(target.session);
+      const batches = await (await import('../../console/target-batches')).batchesFor(target);
       const console_ = await startReviewConsole({
         work: await reviewWork(target),
         stats: (w) => reviewStats(target.review, w),
@@ -194,6 +194,7 @@ export function reviewCommand(context: CommandContext): Command {
         process.once('SIGTERM', stop);
       });
       await console_.close();
+      await batches?.close?.();
       await target.close();
       context.setExitCode(0);
     }),

@@ -129,6 +129,8 @@ export interface BatchRecord {
   lastRun?: { startedAt: string; completedAt: string };
   /** The quality gates of the latest report (core/gates/quality-gates.ts): per gate status, value and thresholds. */
   gates?: GateReport;
+  /** The Step Functions execution that last prepared the batch (`$$.Execution.Id`; local runs have one too). */
+  executionArn?: string;
   pipelineVersion: string;
   taxonomyVersion: string;
   policyVersion: string;

@@ -40,6 +40,8 @@ export interface PrepareBatchInput {
   key: string;
   /** Event time of the upload; defaults to now. */
   receivedAt?: string;
+  /** The execution running this stage (`$$.Execution.Id`), kept on the batch record for `status` and `submit`. */
+  executionArn?: string;
 }
 
 export type PrepareBatchOutput =
@@ -72,6 +74,7 @@ async function prepare(input: PrepareBatchInput, fetched: FetchedArchive): Promi
     dt: partitionDate(receivedAt),
     status: 'PREPARED',
     lastRunAt: now,
+    executionArn: input.executionArn,
     pipelineVersion,
     taxonomyVersion: loadTaxonomy().version,
     policyVersion: loadTriagePolicy().version,

@@ -135,7 +135,17 @@ export class TriageStateMachine extends Construct {
     }
 
     const failed = new Fail(this, STATE_NAMES.failed, { error: 'BatchFailed', cause: 'A batch-level stage failed after retries' });
-    const prepare = task('PrepareBatch').addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    // PrepareBatch stores the execution's ARN on the batch record, so `media-triage status <batchId> --stack` can
+    // find the execution of a batch (the upload starts it through EventBridge, which names no execution).
+    const prepare = task(
+      'PrepareBatch',
+      TaskInput.fromObject({
+        bucket: JsonPath.stringAt('$.bucket'),
+        key: JsonPath.stringAt('$.key'),
+        receivedAt: JsonPath.stringAt('$.receivedAt'),
+        executionArn: JsonPath.executionId,
+      }),
+    ).addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
     const report = task('Report', TaskInput.fromObject({ batchId: JsonPath.stringAt('$.batchId') }))
       .addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' })
       .next(new Succeed(this, STATE_NAMES.done));

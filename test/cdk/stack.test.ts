@@ -538,6 +538,17 @@ describe('state machine', () => {
     expect(stateOf(asl, 'BatchFailed').Type).toBe('Fail');
   });
 
+  it('hands PrepareBatch every field of the rule’s input plus the execution’s ARN, which it keeps on the batch record', () => {
+    const prepare = stateOf(definition(), 'PrepareBatch');
+    const rule = Object.values(template.findResources('AWS::Events::Rule'))[0] as CfnResource;
+    const inputTemplate = (rule.Properties['Targets'] as Array<{ InputTransformer: { InputTemplate: string } }>)[0]!.InputTransformer.InputTemplate;
+    const ruleFields = Object.keys(JSON.parse(inputTemplate.replace(/<([\w-]+)>/g, '"<$1>"')) as Record<string, unknown>);
+    expect(prepare.Parameters).toEqual({
+      ...Object.fromEntries(ruleFields.map((field) => [`${field}.$`, `$.${field}`])),
+      'executionArn.$': '$$.Execution.Id',
+    });
+  });
+
   it('routes a REFUSED batch to the BatchRefused Succeed state, an empty one straight to Report', () => {
     const asl = definition();
     const refusedChoice = stateOf(asl, stateOf(asl, 'PrepareBatch').Next ?? '');

@@ -64,6 +64,8 @@ describe('review commands on the local state', () => {
 
     const status = (await cli('status', batchId)).last!;
     expect(status).toMatchObject({ batchId, status: 'COMPLETED' });
+    // the local run's state, from the batch record: reported, with the ARN of the execution that prepared it
+    expect(status['execution']).toMatchObject({ status: 'COMPLETED', resumable: false, failedState: null, executionArn: expect.stringMatching(/^arn:aws:states:.+:execution:.+:[0-9a-f-]{36}$/) });
     const final = decided.last!['reviewStatus'] === 'FINAL';
     expect(status['reviewed']).toBe(final ? 1 : 0);
 

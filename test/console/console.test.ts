@@ -3,7 +3,10 @@
  * session with reviewable assets: the page shows the claimed item (image loaded, reasons, listing text as text), a
  * keyboard decision changes the record in DynamoDB and the next item loads, the category picker recategorizes, skip
  * moves on, the empty state shows; the API refuses cross-origin and malformed requests with `{error, code}`; the
- * Batches page runs an uploaded zip and loose images through the local pipeline and shows their outcomes.
+ * Batches page runs an uploaded zip and loose images through the local pipeline and shows their outcomes, and — on a
+ * deployed stack (`review serve --stack`: the stack's CloudFormation outputs from a DescribeStacks stand-in, its
+ * EventBridge rule and Step Functions API from a stand-in backed by the local runner) — uploads a zip under incoming/,
+ * follows the execution the upload started and shows the same outcomes and CSV.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -25,6 +28,10 @@ import { LocalBatches } from '../../console/local-batches';
 import { readS3Object } from '../../console/s3-image';
 import { startReviewConsole, type ReviewConsole } from '../../console/server';
 import { runIn, session } from '../support/local-pipeline';
+import { stackTarget } from '../../cli/target';
+import { StackBatches } from '../../console/stack-batches';
+import { startCloudFormationStandIn, type CloudFormationStandIn } from '../../local/cloudformation-standin';
+import { startStepFunctionsStandIn, type StepFunctionsStandIn } from '../../local/stepfunctions-standin';
 
 /** The few browser globals the page functions below use (the project type-checks without the DOM library). */
 interface PageElement {
@@ -324,6 +331,87 @@ describe('batches page', () => {
     expect(await page.locator('#assets tr').count()).toBe(2);
     expect(await page.locator('#jobs tr').count()).toBe(2);
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-batches.png'), fullPage: true });
+    await page.close();
+  }, 180_000);
+});
+
+describe('batches page on a deployed stack', () => {
+  let cloudFormation: CloudFormationStandIn;
+  let stepFunctions: StepFunctionsStandIn;
+  let stackConsole: ReviewConsole;
+  let stackBatches: StackBatches;
+
+  beforeAll(async () => {
+    cloudFormation = await startCloudFormationStandIn([
+      {
+        name: 'MediaTriage',
+        outputs: {
+          UploadLocation: `s3://${local.dataBucket}/incoming/`,
+          ReportsLocation: `s3://${local.reportsBucket}/reports/`,
+          ReviewQueueUrl: target.reviewQueueUrl,
+          RecordsTableName: target.tableName,
+          StateMachineArn: local.stack.stateMachine.arn,
+        },
+      },
+    ]);
+    stepFunctions = await startStepFunctionsStandIn(local, { pollMs: 50 });
+    process.env['AWS_ENDPOINT_URL_CLOUDFORMATION'] = cloudFormation.url;
+    process.env['AWS_ENDPOINT_URL_SFN'] = stepFunctions.url;
+    const stack = await stackTarget({ stack: 'MediaTriage' });
+    stackBatches = new StackBatches(stack.names, { pollMs: 100 });
+    stackConsole = await startReviewConsole({
+      work: new ReviewWork(stack.review, taxonomy, policy),
+      stats: (window) => reviewStats(stack.review, window),
+      readImage: readS3Object,
+      taxonomy,
+      host: '127.0.0.1',
+      port: 0,
+      batches: stackBatches,
+      log: (message) => logged.push(message),
+    });
+  });
+
+  afterAll(async () => {
+    await stackConsole?.close();
+    await stackBatches?.close();
+    await stepFunctions?.stop();
+    await cloudFormation?.stop();
+    delete process.env['AWS_ENDPOINT_URL_CLOUDFORMATION'];
+    delete process.env['AWS_ENDPOINT_URL_SFN'];
+  });
+
+  it('uploads the zip under incoming/, follows the execution it started, and shows outcomes, exceptions and the CSV', async () => {
+    const page = await browser.newPage();
+    await page.goto(new URL('batches', stackConsole.url).toString());
+    const rows = [
+      { asset_id: 'D-1', file: 'boats.jpg', merchant_id: 'm-stack', declared_category: 'Boats', title: 'Boats in a harbour' },
+      { asset_id: 'D-2', file: 'absent.jpg', merchant_id: 'm-stack', declared_category: 'Boats', title: 'Boat' },
+    ];
+    const archive = buildZip({ 'manifest.csv': manifestCsv(rows), 'boats.jpg': stdlibPhoto('boats') });
+    await page.setInputFiles('#zip-file', { name: 'stack-upload.zip', mimeType: 'application/zip', buffer: archive });
+    await page.click('#zip-submit');
+    await page.waitForFunction(() => ['COMPLETED', 'REFUSED', 'FAILED'].includes(document.getElementById('result-state')!.textContent ?? ''), undefined, { timeout: 120_000 });
+    expect(await page.locator('#result-error').textContent()).toBe('');
+    expect(await page.locator('#result-state').textContent()).toBe('COMPLETED');
+    // the upload started the execution (the "EventBridge rule"), and the page followed that one
+    const [execution] = stepFunctions.executions();
+    expect(JSON.parse(execution!.input)).toMatchObject({ bucket: local.dataBucket, key: 'incoming/stack-upload.zip' });
+    expect(execution!.status).toBe('SUCCEEDED');
+    expect(await page.locator('#result-execution').textContent()).toBe(`Execution ${execution!.executionArn}`);
+    const stackBatch = (await page.locator('#result-batch').textContent())!;
+    const records = await listAssetRecords(stackBatch);
+    expect(records).toHaveLength(2);
+    expect(await page.locator('#assets tr').count()).toBe(2);
+    expect(await page.locator('#exceptions').textContent()).toContain('MISSING_FILE');
+    for (const outcome of ['AUTO_PASS', 'FLAGGED', 'NEEDS_REVIEW', 'REJECTED_INPUT', 'FAILED']) {
+      const shown = await page.locator(`#outcome-counts [data-outcome="${outcome}"] strong`).textContent();
+      expect(Number(shown)).toBe(records.filter((r) => r.outcome === outcome).length);
+    }
+    // the CSV comes from the stack's reports bucket
+    const csv = await page.evaluate(async () => (await fetch(document.getElementById('csv-link')!.href!)).text());
+    expect(csv.split('\n')[0]).toBe(ASSET_COLUMNS.join(','));
+    expect(csv.trim().split('\n')).toHaveLength(3);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-batches-stack.png'), fullPage: true });
     await page.close();
   }, 180_000);
 });
