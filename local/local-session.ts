@@ -20,8 +20,7 @@ import { matchesPattern, objectCreatedEvent, transformInput } from './event-rout
 import { LOCAL_ACCOUNT, LOCAL_REGION, startStandIns, type StandIns, type StandInsOptions } from './stand-ins';
 import { LocalLambdaSandboxes } from './lambda-sandboxes';
 import { PROJECT_ROOT } from './project-root';
-import { readCachedTemplate, templateCacheKey, writeCachedTemplate } from './template-cache';
-import { withTempDir } from './temp-dirs';
+import { readCachedTemplate, templateCacheKey } from './template-cache';
 import { executionArnFor, LocalStateMachineRunner, type LocalExecutionResult } from './state-machine-runner';
 import { readLocalStack, type CfnTemplate, type LocalFunction, type LocalStack } from './template';
 
