@@ -32,7 +32,7 @@ describe('run --json on corpus inputs', () => {
     expect(result.last).toMatchObject({ status: 'REFUSED', code: 'MANIFEST_MISSING', batchId: expect.stringMatching(/^nested-[0-9a-f]{12}$/) });
     expect(String(result.last?.['error'])).toContain('found "export/manifest.csv", not at the root: move it to the root');
     expect(result.stderr.split('\n').filter((line) => line.startsWith('error:'))).toHaveLength(1);
-  }, 240_000);
+  }, 400_000);
 
   it('completes an Excel "Unicode text" manifest in a zipped folder with a WebP, printing the summary', async () => {
     const manifest = ['asset_id\tfile\tmerchant_id\tdeclared_category\ttitle', 'w-1\timages/boat.webp\tm-cli\tBoats\tSegelboot für Kinder ⛵'].join('\r\n');
@@ -44,5 +44,5 @@ describe('run --json on corpus inputs', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.last).toMatchObject({ status: 'COMPLETED', assets: 1, outcomes: expect.objectContaining({ REJECTED_INPUT: 0, FAILED: 0 }) });
     for (const field of ['batchId', 'dt', 'reasons', 'sentToReview', 'reports', 'records', 'versions', 'elapsedMs']) expect(result.last).toHaveProperty(field);
-  }, 300_000);
+  }, 400_000);
 });

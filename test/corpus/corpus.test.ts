@@ -94,7 +94,7 @@ describe('the asset-level corpus: one archive, every kind', () => {
   beforeAll(async () => {
     batch = await mixedBatch();
     run = await runIn(local, batch.archive, 'corpus-mixed.zip');
-  }, 180_000);
+  }, 400_000);
 
   it('holds at least 40 kinds and ends each in its expected outcome, reason and message', () => {
     const kinds = new Set(batch.expectations.map((expectation) => expectation.kind));
@@ -145,7 +145,7 @@ describe('the asset-level corpus: one archive, every kind', () => {
     );
     expect(again.csvRows).toHaveLength(run.csvRows.length);
     expect(again.messages).toHaveLength(run.messages.length);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('batch-level kinds and manifest forms: one archive each', () => {
@@ -168,7 +168,7 @@ describe('batch-level kinds and manifest forms: one archive each', () => {
       batchesRun.add(output.batchId);
     }
     await expectNothingOutsideItsFolders();
-  }, 240_000);
+  }, 400_000);
 
   it('reads every accepted manifest form: BOM, CRLF, semicolon, tab, sep=, UTF-16 LE/BE, Windows-1252, Manifest.CSV, a zipped folder', async () => {
     const accepted = cases.filter((candidate) => candidate.accepted !== undefined);
@@ -190,5 +190,5 @@ describe('batch-level kinds and manifest forms: one archive each', () => {
       batchesRun.add(run.summary!.batchId);
     }
     await expectNothingOutsideItsFolders();
-  }, 300_000);
+  }, 400_000);
 });
