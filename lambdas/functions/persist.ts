@@ -8,6 +8,7 @@ import type { AssetBatch, AssetWork } from '../core/work-items';
 import { getAssetRecord, putAssetRecord } from '../adapters/record-store';
 import { enqueueForReview } from '../adapters/review-queue';
 import { setting } from '../adapters/settings';
+import { countRecordedAssets, instrumented } from './metrics';
 
 export interface PersistOutput {
   recorded: number;
@@ -15,13 +16,19 @@ export interface PersistOutput {
   enqueued: number;
 }
 
-export async function handler(input: AssetBatch): Promise<PersistOutput> {
+export const handler = instrumented('Persist', persist);
+
+async function persist(input: AssetBatch): Promise<PersistOutput> {
   const pipelineVersion = setting('pipelineVersion');
   const output: PersistOutput = { recorded: 0, alreadyRecorded: 0, enqueued: 0 };
   for (const asset of input.assets) {
     const record = toRecord(asset, pipelineVersion, new Date().toISOString());
-    if (await putAssetRecord(record)) output.recorded += 1;
-    else output.alreadyRecorded += 1;
+    if (await putAssetRecord(record)) {
+      output.recorded += 1;
+      countRecordedAssets([record]);
+    } else {
+      output.alreadyRecorded += 1;
+    }
     const stored = (await getAssetRecord(record.pk, record.sk)) ?? record;
     if ((await enqueueForReview(stored)) !== undefined) output.enqueued += 1;
   }

@@ -16,12 +16,15 @@ import { sweepReviewMessages } from '../adapters/review-queue';
 import { readWorkItems } from '../adapters/work-item-reader';
 import { setting } from '../adapters/settings';
 import { logger } from './logger';
+import { countRecordedAssets, instrumented } from './metrics';
 
 export interface ReportInput {
   batchId: string;
 }
 
-export async function handler(input: ReportInput): Promise<BatchSummary & { status: 'COMPLETED' }> {
+export const handler = instrumented('Report', report);
+
+async function report(input: ReportInput): Promise<BatchSummary & { status: 'COMPLETED' }> {
   const { batchId } = input;
   const batch = await getBatchRecord(batchId);
   if (batch === undefined) throw new Error(`batch ${batchId} has no batch record`);
@@ -43,7 +46,7 @@ export async function handler(input: ReportInput): Promise<BatchSummary & { stat
   for (const assetKey of missing) {
     const item = planned.get(assetKey);
     if (item === undefined) logger.warn('expected asset missing from items.jsonl', { assetKey });
-    await putAssetRecord(
+    const written = await putAssetRecord(
       assetRecord(context, {
         assetKey,
         rowNumber: item?.rowNumber,
@@ -55,6 +58,7 @@ export async function handler(input: ReportInput): Promise<BatchSummary & { stat
         decidedBy: 'Report',
       }),
     );
+    if (written) countRecordedAssets([{ outcome: 'FAILED', reasons: ['NOT_PROCESSED'] }]);
   }
   const swept = await sweepReviewMessages(batchId, records);
   if (swept > 0) logger.warn('review messages sent by the sweep (an earlier sender stopped before marking them)', { count: swept });
