@@ -14,6 +14,7 @@ import { resetCommand } from './commands/reset';
 import { datasetCommand, reviewCommand } from './commands/review';
 import { showCommand, statusCommand } from './commands/records';
 import { runCommand } from './commands/run';
+import { sweepCommand } from './commands/sweep';
 import { CLI_NAME, fromCommanderError } from './usage';
 
 const AFTER_HELP = `
@@ -47,6 +48,7 @@ export function buildProgram(): CliProgram {
     .addCommand(statusCommand(context))
     .addCommand(queryCommand(context))
     .addCommand(costCommand(context))
+    .addCommand(sweepCommand(context))
     .hook('preAction', (_program, action) => {
       actionCommand = action;
     });
