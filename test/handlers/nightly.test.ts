@@ -91,7 +91,7 @@ async function sweep(input: Record<string, unknown> = {}): Promise<NightlySummar
 }
 
 describe('EMF metrics of a batch run', () => {
-  it('counts each recorded asset once per outcome and reason, times every model call, and keeps the lines off stdout', async () => {
+  it('counts each recorded asset once per outcome and reason, times every model call, and keeps the lines off stdout', { timeout: 240_000 }, async () => {
     const written: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
@@ -135,7 +135,7 @@ describe('EMF metrics of a batch run', () => {
 });
 
 describe('the Nightly sweep', () => {
-  it('starts an unstarted upload, sends an owed review message, restarts an unfinished batch, and then has nothing to do', async () => {
+  it('starts an unstarted upload, sends an owed review message, restarts an unfinished batch, and then has nothing to do', { timeout: 240_000 }, async () => {
     // A finished batch, and then a reviewable record of it stored without its message (a sender that died).
     const done = await runIn(local, batchArchive('d', 2), 'done.zip');
     expect(done.summary?.batchId).toBeDefined();
@@ -204,7 +204,7 @@ describe('the Nightly sweep', () => {
     expect(metricTotal(METRIC_NAMES.batchesRedriven, {}, 'Nightly').sum).toBe(2);
   });
 
-  it('reports a failing job and still runs the others; an unknown job is a stage error', async () => {
+  it('reports a failing job and still runs the others; an unknown job is a stage error', { timeout: 120_000 }, async () => {
     await expect(local.invokeStage('Nightly', { jobs: ['nope'] })).rejects.toThrow(/unknown job/);
     expect(metricTotal(METRIC_NAMES.stageErrors, { [METRIC_DIMENSIONS.stage]: 'Nightly' }).sum).toBe(1);
 
