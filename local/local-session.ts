@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { resetClients } from '../lambdas/adapters/aws-clients';
 import { loadTaxonomy } from '../lambdas/core/taxonomy';
+import { PIPELINE_STAGE_NAMES } from '../lambdas/stages';
 import { buildApp, STACK_NAME } from '../lib/app';
 import { PROJECT_ROOT } from '../lib/constructs/stage-function';
 import { matchesPattern, objectCreatedEvent, transformInput } from './event-routing';
@@ -101,7 +102,8 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
     stopStepFunctions = () => stepFunctions.stop();
     // Each function's handler runs in sandboxes of its own, with its own environment (not process.env).
     const lambdas = new LocalLambdaSandboxes(PROJECT_ROOT, { ...standIns.env, AWS_ENDPOINT_URL_SFN: stepFunctions.url });
-    lambdas.prepare(stack.functions);
+    // The state machine's stages now; a scheduled one (Nightly) is bundled when it is first invoked.
+    lambdas.prepare(stack.functions.filter((fn) => (PIPELINE_STAGE_NAMES as readonly string[]).includes(fn.stageName)));
     const runner = new LocalStateMachineRunner({
       functions: stack.functions,
       lambdas,
