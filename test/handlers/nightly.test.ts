@@ -9,7 +9,7 @@
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getBatchRecord, listAssetRecords, putAssetRecord, upsertBatchRecord } from '../../lambdas/adapters/record-store';
 import { INCOMING_PREFIX } from '../../lambdas/core/batch-start';
 import { OUTCOMES } from '../../lambdas/core/outcomes';
@@ -86,6 +86,12 @@ function metricTotal(name: string, dimensions: Record<string, string>, stage?: s
   return { sum, values };
 }
 
+/**
+ * A sandbox's stdout reaches this process asynchronously, possibly after the invocation's answer: wait for the lines
+ * an assertion needs (bounded), rather than assume they are there.
+ */
+const eventually = (assertion: () => void): Promise<void> => vi.waitFor(assertion, { timeout: 30_000, interval: 50 });
+
 async function sweep(input: Record<string, unknown> = {}): Promise<NightlySummary> {
   return (await local.invokeStage('Nightly', { graceSeconds: 0, ...input })) as NightlySummary;
 }
@@ -98,16 +104,20 @@ describe('EMF metrics of a batch run', () => {
       written.push(String(chunk));
       return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
     }) as typeof process.stdout.write;
+    const service = { service: STACK_NAME };
     let run;
     try {
       run = await runIn(local, batchArchive('m', 3), 'metrics.zip');
+      const records = run.records;
+      // Every recorded asset counted (the lines may still be on their way), and none of them on stdout meanwhile.
+      await eventually(() => expect(metricTotal(METRIC_NAMES.assets, service).sum).toBe(records.length));
+      await eventually(() => expect(metricTotal(METRIC_NAMES.modelLatency, {}, 'Classify').values).toBe(6));
     } finally {
       process.stdout.write = write;
     }
     expect(run.execution.status).toBe('SUCCEEDED');
     expect(written.filter((line) => line.includes('"_aws"'))).toEqual([]);
 
-    const service = { service: STACK_NAME };
     for (const { document } of documents) {
       expect(document._aws.CloudWatchMetrics[0]!.Namespace).toBe(DEFAULT_METRICS_NAMESPACE);
       expect(document['service']).toBe(STACK_NAME);
@@ -127,7 +137,7 @@ describe('EMF metrics of a batch run', () => {
     }
     expect(metricTotal(METRIC_NAMES.stageErrors, {}).values).toBe(0);
 
-    // A rerun records nothing new, so it counts nothing.
+    // A rerun records nothing new, so it counts nothing (it runs no stage that counts, so there is nothing to wait for).
     const before = metricTotal(METRIC_NAMES.assets, service).sum;
     await runIn(local, batchArchive('m', 3), 'metrics.zip');
     expect(metricTotal(METRIC_NAMES.assets, service).sum).toBe(before);
@@ -201,12 +211,12 @@ describe('the Nightly sweep', () => {
     expect(third.jobs['reviewMessages']!.counts['messagesSent']).toBe(0);
     expect(await local.runStartedExecutions()).toEqual([]);
     expect(reviewMessages()).toHaveLength(messagesNow);
-    expect(metricTotal(METRIC_NAMES.batchesRedriven, {}, 'Nightly').sum).toBe(2);
+    await eventually(() => expect(metricTotal(METRIC_NAMES.batchesRedriven, {}, 'Nightly').sum).toBe(2));
   });
 
   it('reports a failing job and still runs the others; an unknown job is a stage error', { timeout: 120_000 }, async () => {
     await expect(local.invokeStage('Nightly', { jobs: ['nope'] })).rejects.toThrow(/unknown job/);
-    expect(metricTotal(METRIC_NAMES.stageErrors, { [METRIC_DIMENSIONS.stage]: 'Nightly' }).sum).toBe(1);
+    await eventually(() => expect(metricTotal(METRIC_NAMES.stageErrors, { [METRIC_DIMENSIONS.stage]: 'Nightly' }).sum).toBe(1));
 
     // A record owing a message while the review queue is gone (the last thing this file does), and an unstarted upload.
     const done = await runIn(local, batchArchive('f', 1), 'fault.zip');
@@ -234,6 +244,6 @@ describe('the Nightly sweep', () => {
     expect(summary.jobs['reviewMessages']!.errors.join('\n')).toContain(batchId);
     expect(summary.jobs['redriveBatches']!.errors).toEqual([]);
     expect(summary.jobs['redriveBatches']!.counts['started']).toBe(1);
-    expect(metricTotal(METRIC_NAMES.nightlyJobErrors, {}, 'Nightly').sum).toBeGreaterThan(errorsBefore);
+    await eventually(() => expect(metricTotal(METRIC_NAMES.nightlyJobErrors, {}, 'Nightly').sum).toBeGreaterThan(errorsBefore));
   });
 });
