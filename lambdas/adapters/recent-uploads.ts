@@ -16,15 +16,15 @@ export interface RecentUpload {
   size: number;
 }
 
-/** Objects `<prefix>*.zip` (what the rule starts the pipeline for) last modified within [from, to]. */
-export async function listUploads(bucket: string, prefix: string, from: Date, to: Date): Promise<RecentUpload[]> {
+/** Objects `<prefix>*.zip` (what the rule starts the pipeline for) last modified at or after `from`. */
+export async function listUploads(bucket: string, prefix: string, from: Date): Promise<RecentUpload[]> {
   const uploads: RecentUpload[] = [];
   let token: string | undefined;
   do {
     const page = await s3Client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
     for (const object of page.Contents ?? []) {
       if (object.Key === undefined || !object.Key.endsWith('.zip') || object.LastModified === undefined) continue;
-      if (object.LastModified < from || object.LastModified > to) continue;
+      if (object.LastModified < from) continue;
       uploads.push({ bucket, key: object.Key, lastModified: object.LastModified, size: object.Size ?? 0 });
     }
     token = page.IsTruncated === true ? page.NextContinuationToken : undefined;

@@ -200,7 +200,7 @@ async function nightly(event: NightlyInput | null | undefined): Promise<NightlyS
 
 async function readUploads(now: Date, lookbackHours: number): Promise<UploadState[]> {
   const bucket = setting('dataBucket');
-  const uploads = await listUploads(bucket, INCOMING_PREFIX, new Date(now.getTime() - lookbackHours * 3_600_000), now);
+  const uploads = await listUploads(bucket, INCOMING_PREFIX, new Date(now.getTime() - lookbackHours * 3_600_000));
   const states: UploadState[] = [];
   for (const upload of uploads) {
     try {
