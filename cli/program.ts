@@ -17,6 +17,7 @@ import { datasetCommand, reviewCommand } from './commands/review';
 import { showCommand, statusCommand } from './commands/records';
 import { runCommand } from './commands/run';
 import { submitCommand } from './commands/submit';
+import { sweepCommand } from './commands/sweep';
 import { CLI_NAME, fromCommanderError } from './usage';
 
 const AFTER_HELP = `
@@ -53,6 +54,7 @@ export function buildProgram(): CliProgram {
     .addCommand(reportCommand(context))
     .addCommand(costCommand(context))
     .addCommand(purgeCommand(context))
+    .addCommand(sweepCommand(context))
     .hook('preAction', (_program, action) => {
       actionCommand = action;
     });

@@ -11,7 +11,17 @@
  */
 import type { SettingKey } from './adapters/settings';
 
-export type Access = 'data:read' | 'data:write' | 'reports:read' | 'reports:write' | 'records:read' | 'records:write' | 'review:send' | 'models:invoke';
+export type Access =
+  | 'data:read'
+  | 'data:write'
+  | 'reports:read'
+  | 'reports:write'
+  | 'records:read'
+  | 'records:write'
+  | 'review:send'
+  | 'models:invoke'
+  /** states:StartExecution on the triage state machine (the nightly sweep's re-drives). */
+  | 'executions:start';
 
 export interface StageDefinition {
   /** Handler module, relative to the project root; it exports `handler`. */
@@ -27,7 +37,15 @@ export interface StageDefinition {
   access: Access[];
   /** The stage decodes WebP/AVIF: its bundle carries the codecs' `.wasm` files (lambdas/core/image-codecs.ts). */
   wasmCodecs?: boolean;
+  /**
+   * Who invokes it: a task of the state machine (the default), or the nightly EventBridge Scheduler schedule
+   * (lib/constructs/nightly-schedule.ts). The state machine may invoke only its own stages.
+   */
+  invokedBy?: 'stateMachine' | 'schedule';
 }
+
+/** Settings every stage gets: the namespace and `service` dimension of its metrics (lambdas/functions/metrics.ts). */
+export const COMMON_SETTINGS = ['metricsNamespace', 'metricsService'] as const satisfies readonly SettingKey[];
 
 export const STAGES = {
   PrepareBatch: {
@@ -115,6 +133,18 @@ export const STAGES = {
     // reports:read for the drift baseline (earlier batches' summaries) and the day's roll-up page
     access: ['data:read', 'records:read', 'records:write', 'reports:read', 'reports:write', 'review:send'],
   },
+  Nightly: {
+    entry: 'lambdas/functions/nightly.ts',
+    description: 'Nightly jobs: re-drives batches uploaded but never started or left unfinished, sends review messages records still owe',
+    // Streams each recent archive through SHA-256 (64 KiB chunks) to derive its batch id; nothing is held whole.
+    memorySizeMb: 512,
+    // Hashing the recent uploads is the long part: ~1-2 min per GiB from S3 at Lambda's per-function bandwidth.
+    timeoutSeconds: 900,
+    settings: ['dataBucket', 'tableName', 'reviewQueueUrl', 'stateMachineArn'],
+    // records:write for the "message sent" mark of a swept review revision.
+    access: ['data:read', 'records:read', 'records:write', 'review:send', 'executions:start'],
+    invokedBy: 'schedule',
+  },
 } as const satisfies Record<string, StageDefinition>;
 
 export type StageName = keyof typeof STAGES;
@@ -134,6 +164,9 @@ export const CLASSIFY_MODEL_CALL_BUDGET_MS = (STAGES.Classify.timeoutSeconds - C
  */
 export const DEFAULT_MODEL_RETRY_BASE_DELAY_MS = 500;
 export const STAGE_NAMES = Object.keys(STAGES) as StageName[];
+
+/** The stages the state machine invokes (every one but the scheduled Nightly). */
+export const PIPELINE_STAGE_NAMES = STAGE_NAMES.filter((name) => (STAGES[name] as StageDefinition).invokedBy !== 'schedule');
 
 export function isStageName(value: string): value is StageName {
   return Object.hasOwn(STAGES, value);

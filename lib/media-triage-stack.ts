@@ -2,10 +2,10 @@
  * The media-triage stack: storage, records table, review queue, the two model endpoints, the Lambda stages, the
  * state machine and the EventBridge rule that starts it when a batch archive lands under `incoming/`.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Token, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Lazy, RemovalPolicy, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, EventField, Match } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
-import { ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -20,6 +20,9 @@ import {
   type HuggingFaceModelSource,
   type ModelVersion,
 } from './constructs/hugging-face-endpoint';
+import { batchStartInput, INCOMING_PREFIX } from '../lambdas/core/batch-start';
+import { DEFAULT_METRICS_NAMESPACE, Monitoring, type MonitoringThresholds } from './constructs/monitoring';
+import { NightlySchedule } from './constructs/nightly-schedule';
 import { PipelineFunctions } from './constructs/pipeline-functions';
 import { RecordsTable } from './constructs/records-table';
 import { ReportAnalytics } from './constructs/report-analytics';
@@ -28,11 +31,11 @@ import type { RetentionProps } from './constructs/retention';
 import { ReviewerAccess } from './constructs/reviewer-access';
 import { MODEL_INPUT_PREFIX } from '../lambdas/core/work-items';
 import { TriageStorage } from './constructs/storage';
-import { TriageStateMachine } from './constructs/triage-state-machine';
+import { STATE_NAMES, TriageStateMachine } from './constructs/triage-state-machine';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 
-/** Key prefix and suffix of batch uploads that start the pipeline. */
-export const INCOMING_PREFIX = 'incoming/';
+/** Key prefix of batch uploads that start the pipeline (defined beside the execution input the trigger builds). */
+export { INCOMING_PREFIX };
 
 export interface ModelEndpointSettings {
   /**
@@ -91,6 +94,23 @@ export interface MediaTriageStackProps extends StackProps {
    * @default false (SSE-S3, the AWS-managed DynamoDB key, SSE-SQS)
    */
   readonly customerManagedKey?: boolean;
+  /**
+   * An email address subscribed to the alarm topic (also the `alarmEmail` context value: `-c alarmEmail=ops@example.com`).
+   * @default no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * CloudWatch namespace of the stages' metrics; their `service` dimension is the stack name.
+   * @default DEFAULT_METRICS_NAMESPACE ('MediaTriage')
+   */
+  readonly metricsNamespace?: string;
+  /** @default the Monitoring construct's DEFAULT_THRESHOLDS */
+  readonly alarmThresholds?: Partial<MonitoringThresholds>;
+  /**
+   * When the nightly jobs run (EventBridge Scheduler expression, UTC).
+   * @default 'cron(0 3 * * ? *)'
+   */
+  readonly nightlySchedule?: string;
 }
 
 export const DEFAULT_CATEGORY_MODEL: HuggingFaceModelSource = {
@@ -139,6 +159,10 @@ export class MediaTriageStack extends Stack {
   readonly triggerDeadLetterQueue: Queue;
   /** The customer-managed key, when `customerManagedKey` is set. */
   readonly encryptionKey?: Key;
+  /** The EventBridge Scheduler schedule that runs the Nightly stage. */
+  readonly nightly: NightlySchedule;
+  /** Dashboard, alarms and their SNS topic. */
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: MediaTriageStackProps = {}) {
     super(scope, id, props);
@@ -184,6 +208,10 @@ export class MediaTriageStack extends Stack {
       imageUri: policy.imageUri,
     });
 
+    // The Nightly stage re-drives batches on the state machine, which is built from the stage functions: its ARN is
+    // read lazily, once the state machine exists.
+    const stateMachineArn = Lazy.string({ produce: () => this.stateMachine.stateMachine.stateMachineArn });
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     this.pipeline = new PipelineFunctions(this, 'Stages', {
       dataBucket: this.storage.dataBucket,
       reportsBucket: this.storage.reportsBucket,
@@ -193,7 +221,13 @@ export class MediaTriageStack extends Stack {
         this.categoryEndpoint.grantInvoke(grantee);
         this.policyEndpoint.grantInvoke(grantee);
       },
+      grantExecutionStart: (grantee: IGrantable) => {
+        grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn] }));
+      },
       settings: {
+        metricsNamespace,
+        metricsService: this.stackName,
+        stateMachineArn,
         pipelineVersion: packageJson.version,
         categoryEndpoint: this.categoryEndpoint.endpointName,
         categoryModelId: this.categoryEndpoint.modelId,
@@ -238,16 +272,40 @@ export class MediaTriageStack extends Stack {
       },
       targets: [
         new SfnStateMachine(this.stateMachine.stateMachine, {
-          input: RuleTargetInput.fromObject({
-            bucket: EventField.fromPath('$.detail.bucket.name'),
-            key: EventField.fromPath('$.detail.object.key'),
-            receivedAt: EventField.time,
-          }),
+          // The same fields the nightly sweep starts a re-driven batch with (lambdas/core/batch-start.ts).
+          input: RuleTargetInput.fromObject(
+            batchStartInput({
+              bucket: EventField.fromPath('$.detail.bucket.name'),
+              key: EventField.fromPath('$.detail.object.key'),
+              receivedAt: EventField.time,
+            }),
+          ),
           deadLetterQueue: this.triggerDeadLetterQueue,
           retryAttempts: 8,
           maxEventAge: Duration.hours(24),
         }),
       ],
+    });
+
+    this.nightly = new NightlySchedule(this, 'Nightly', { target: this.pipeline.functions.Nightly, scheduleExpression: props.nightlySchedule });
+    const contextEmail: unknown = this.node.tryGetContext('alarmEmail');
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stateMachine: this.stateMachine.stateMachine,
+      mapRunLabel: STATE_NAMES.map,
+      functions: this.pipeline.functions,
+      triggerDeadLetterQueue: this.triggerDeadLetterQueue,
+      reviewQueue: this.review.queue,
+      reviewDeadLetterQueue: this.review.deadLetterQueue,
+      nightlyDeadLetterQueue: this.nightly.deadLetterQueue,
+      endpoints: [
+        { model: 'category', endpointName: this.categoryEndpoint.endpointName, variantName: this.categoryEndpoint.variantName },
+        { model: 'policy', endpointName: this.policyEndpoint.endpointName, variantName: this.policyEndpoint.variantName },
+      ],
+      existingAlarms: [this.reviewers.backlogAlarm, ...this.categoryEndpoint.rollbackAlarms, ...this.policyEndpoint.rollbackAlarms],
+      metricsNamespace,
+      metricsService: this.stackName,
+      alarmEmail: props.alarmEmail ?? (typeof contextEmail === 'string' ? contextEmail : undefined),
+      thresholds: props.alarmThresholds,
     });
 
     new CfnOutput(this, 'UploadLocation', {
@@ -274,6 +332,8 @@ export class MediaTriageStack extends Stack {
       value: this.policyEndpoint.endpointName,
       description: 'media-triage model rollback policy --endpoint <this> --to <version>',
     });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Every alarm notifies this SNS topic' });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard of the pipeline' });
     acknowledgeNagFindings(this);
     new CfnOutput(this, 'ConfigVersions', { value: `taxonomy ${taxonomy.version}, triage policy ${triagePolicy.version}` });
   }

@@ -7,6 +7,7 @@
 import { Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { MODEL_INPUT_PREFIX } from '../lambdas/core/work-items';
+import { PIPELINE_STAGE_NAMES } from '../lambdas/stages';
 import type { MediaTriageStack } from './media-triage-stack';
 
 function acknowledge(scope: IConstruct, findings: string[], reason: string): void {
@@ -49,7 +50,7 @@ export function acknowledgeNagFindings(stack: MediaTriageStack): void {
   acknowledge(
     stack.stateMachine,
     [
-      ...Object.values(stack.pipeline.functions).map((fn) => `AwsSolutions-IAM5[Resource::<${ref(fn)}.Arn>:*]`),
+      ...PIPELINE_STAGE_NAMES.map((stage) => `AwsSolutions-IAM5[Resource::<${ref(stack.pipeline.functions[stage])}.Arn>:*]`),
       ...S3_READ_ACTIONS,
       `AwsSolutions-IAM5[Resource::<${data}.Arn>/*]`,
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${data}>/*]`,
@@ -79,6 +80,7 @@ export function acknowledgeNagFindings(stack: MediaTriageStack): void {
   }
 
   acknowledge(stack.triggerDeadLetterQueue, ['AwsSolutions-SQS3'], 'This queue is itself the dead-letter queue of the EventBridge rule target.');
+  acknowledge(stack.nightly.deadLetterQueue, ['AwsSolutions-SQS3'], 'This queue is itself the dead-letter queue of the nightly EventBridge Scheduler schedule.');
 
   // The S3 → EventBridge notification custom resource that aws-cdk-lib adds at stack level.
   for (const child of Stack.of(stack).node.children) {

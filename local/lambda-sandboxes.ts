@@ -143,9 +143,12 @@ class FunctionPool {
       env: this.env,
       // Not the parent's flags (test runners' loaders, --import tsx): the bundle is plain JavaScript.
       execArgv: [],
+      // The handler's stdout (its log stream on AWS) comes here line by line instead of straight to the terminal.
+      stdout: true,
       workerData: { entryUrl, functionName: this.fn.name, memorySizeMb: this.fn.memorySizeMb },
     });
     sandbox.worker = worker;
+    routeLogLines(worker, this.fn.stageName);
     worker.on('message', (message: { type: string; requestId?: string; result?: string; error?: { name?: string; message?: string } }) => {
       switch (message.type) {
         case 'ready':
@@ -208,6 +211,52 @@ class FunctionPool {
     void sandbox.worker?.terminate();
     if (!this.closed) this.dispatch();
   }
+}
+
+/**
+ * A handler's stdout, line by line. On AWS every line goes to the function's log group, and CloudWatch Logs turns the
+ * embedded-metric-format ones (lambdas/functions/metrics.ts: an `_aws.CloudWatchMetrics` key) into metrics; locally
+ * those would be a few JSON lines per invocation on the CLI's stdout, burying its output (and its `--json` line), so
+ * they go to the metrics listener instead (tests, bench), or nowhere. Every other line reaches the terminal as before.
+ */
+function routeLogLines(worker: Worker, stageName: string): void {
+  let partial = '';
+  const route = (line: string): void => {
+    const metrics = embeddedMetrics(line);
+    if (metrics !== undefined) metricsListener?.(stageName, metrics);
+    else process.stdout.write(`${line}\n`);
+  };
+  worker.stdout.setEncoding('utf8');
+  worker.stdout.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) route(line);
+  });
+  worker.stdout.on('end', () => {
+    if (partial !== '') route(partial);
+    partial = '';
+  });
+}
+
+/** The EMF document a log line holds, or undefined when it is another line. */
+export function embeddedMetrics(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{') || !line.includes('"_aws"')) return undefined;
+  try {
+    const value = JSON.parse(line) as Record<string, unknown>;
+    const aws = value['_aws'] as { CloudWatchMetrics?: unknown } | undefined;
+    return Array.isArray(aws?.CloudWatchMetrics) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Receives every EMF document a sandbox's handler writes, with the stage that wrote it. */
+export type MetricsListener = (stageName: string, document: Record<string, unknown>) => void;
+let metricsListener: MetricsListener | undefined;
+
+/** Test and bench hook: where sandboxes' EMF lines go (dropped when unset); `undefined` turns it off. */
+export function setMetricsListener(listener: MetricsListener | undefined): void {
+  metricsListener = listener;
 }
 
 /** A finished invocation's stage and its time from hand-over to the sandbox until its answer (queueing excluded). */

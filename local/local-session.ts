@@ -16,12 +16,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { resetClients } from '../lambdas/adapters/aws-clients';
 import { loadTaxonomy } from '../lambdas/core/taxonomy';
+import { PIPELINE_STAGE_NAMES } from '../lambdas/stages';
 import { matchesPattern, objectCreatedEvent, transformInput } from './event-routing';
 import { LOCAL_ACCOUNT, LOCAL_REGION, startStandIns, type StandIns, type StandInsOptions } from './stand-ins';
 import { LocalLambdaSandboxes } from './lambda-sandboxes';
 import { PROJECT_ROOT } from './project-root';
 import { readCachedTemplate, templateCacheKey } from './template-cache';
 import { executionArnFor, LocalStateMachineRunner, type LocalExecutionResult } from './state-machine-runner';
+import { startStepFunctionsStandIn, type StartedExecution } from './step-functions-standin';
 import { readLocalStack, type CfnTemplate, type LocalFunction, type LocalStack } from './template';
 
 export interface LocalSessionOptions {
@@ -66,6 +68,13 @@ export interface LocalSession {
   runUploaded(key: string, size: number, options?: UploadedRunOptions): Promise<LocalExecutionResult>;
   /** Where the reports bucket's `reports/` prefix is on disk (kept current as reports are written). */
   reportsDir(): string | undefined;
+  /** Invokes the function of a stage (e.g. the scheduled Nightly) in its sandbox, as its trigger would. */
+  invokeStage(stageName: string, payload: unknown): Promise<unknown>;
+  /**
+   * Runs, one after the other, the executions handlers started through StartExecution (the Nightly sweep's re-drives;
+   * local/step-functions-standin.ts), until none is left.
+   */
+  runStartedExecutions(onStart?: (execution: StartedExecution) => void): Promise<Array<StartedExecution & { result: LocalExecutionResult }>>;
   close(): Promise<void>;
 }
 
@@ -91,6 +100,7 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
     intercept: options.intercept,
     modelWorkers: options.workers,
   });
+  let stopStepFunctions = async (): Promise<void> => undefined;
   try {
     // fauxqs's queue URL form; the region in the host is part of the queue's identity.
     const queueUrl = (name: string): string => `http://sqs.${LOCAL_REGION}.localhost:${standIns.fauxqs.port}/${LOCAL_ACCOUNT}/${name}`;
@@ -101,9 +111,13 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
     const dataBucket = bucketFor(stack, 'DATA_BUCKET_NAME');
     const reportsBucket = bucketFor(stack, 'REPORTS_BUCKET_NAME');
     const s3 = new S3Client({});
+    // StartExecution (the Nightly stage's re-drives) reaches a stand-in that queues the executions for this runner.
+    const stepFunctions = await startStepFunctionsStandIn([stack.stateMachine.arn]);
+    stopStepFunctions = () => stepFunctions.stop();
     // Each function's handler runs in sandboxes of its own, with its own environment (not process.env).
-    const lambdas = new LocalLambdaSandboxes(PROJECT_ROOT, standIns.env, { maxWorkersPerFunction: options.workers });
-    lambdas.prepare(stack.functions);
+    const lambdas = new LocalLambdaSandboxes(PROJECT_ROOT, { ...standIns.env, AWS_ENDPOINT_URL_SFN: stepFunctions.url }, { maxWorkersPerFunction: options.workers });
+    // The state machine's stages now; a scheduled one (Nightly) is bundled when it is first invoked.
+    lambdas.prepare(stack.functions.filter((fn) => (PIPELINE_STAGE_NAMES as readonly string[]).includes(fn.stageName)));
     const runner = new LocalStateMachineRunner({
       functions: stack.functions,
       lambdas,
@@ -142,16 +156,33 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
         return runner.run(stack.stateMachine.definition as never, input, { type: stack.stateMachine.type, stateMachineArn: stack.stateMachine.arn, executionName });
       },
       reportsDir: () => (standIns.s3Dir === undefined ? undefined : path.join(standIns.s3Dir, reportsBucket, 'reports')),
+      async invokeStage(stageName, payload) {
+        const fn = stack.functions.find((candidate) => candidate.stageName === stageName);
+        if (fn === undefined) throw new Error(`the template has no function for stage ${stageName}`);
+        return lambdas.invoke(fn, payload, { concurrency: 1 });
+      },
+      async runStartedExecutions(onStart) {
+        const done: Array<StartedExecution & { result: LocalExecutionResult }> = [];
+        for (let batch = stepFunctions.takeStarted(); batch.length > 0; batch = stepFunctions.takeStarted()) {
+          for (const execution of batch) {
+            onStart?.(execution);
+            done.push({ ...execution, result: await runner.run(stack.stateMachine.definition as never, execution.input, { type: stack.stateMachine.type, stateMachineArn: stack.stateMachine.arn, executionName: execution.name }) });
+          }
+        }
+        return done;
+      },
       async close() {
         try {
           await lambdas.close();
         } finally {
+          await stepFunctions.stop();
           await standIns.stop();
         }
       },
     };
     return session;
   } catch (error) {
+    await stopStepFunctions();
     await standIns.stop();
     throw error;
   }

@@ -6,6 +6,7 @@
  */
 import { readLocalStack, type CfnTemplate } from '../../local/template';
 import { estimateThroughput, type Throughput } from './cost-throughput';
+import { PIPELINE_STAGE_NAMES } from '../../lambdas/stages';
 
 /**
  * Unit prices in USD, us-east-1 public list prices as known to the author (late 2025), without free tiers or savings
@@ -199,7 +200,8 @@ export function estimateCost(template: CfnTemplate, input: CostInput): CostEstim
   const architectures = lambdaArchitectures(template);
 
   let childMsPerImage = 0;
-  for (const fn of stack.functions) {
+  // Per batch and per child only: the scheduled Nightly stage runs once a day, whatever the number of images.
+  for (const fn of stack.functions.filter((candidate) => (PIPELINE_STAGE_NAMES as readonly string[]).includes(candidate.stageName))) {
     const perChild = childStages.has(fn.arn);
     const sizeFactor = fn.stageName === 'Preprocess' ? avgMb / durations.measuredAvgMb : 1;
     const msPerImage = (durations.stageMsPerImage[fn.stageName] ?? 0) * sizeFactor;

@@ -5,6 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -12,6 +13,7 @@ let s3: S3Client | undefined;
 let documents: DynamoDBDocumentClient | undefined;
 let sqs: SQSClient | undefined;
 let sagemaker: SageMakerRuntimeClient | undefined;
+let sfn: SFNClient | undefined;
 
 export function s3Client(): S3Client {
   s3 ??= new S3Client({});
@@ -36,10 +38,17 @@ export function sageMakerClient(): SageMakerRuntimeClient {
   return sagemaker;
 }
 
+/** Step Functions (the nightly sweep's StartExecution; locally the sweep's stand-in, local/step-functions-standin.ts). */
+export function sfnClient(): SFNClient {
+  sfn ??= new SFNClient({});
+  return sfn;
+}
+
 /** Drops cached clients (tests that move endpoints between files). */
 export function resetClients(): void {
   s3 = undefined;
   documents = undefined;
   sqs = undefined;
   sagemaker = undefined;
+  sfn = undefined;
 }

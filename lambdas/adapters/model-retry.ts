@@ -23,6 +23,8 @@ export interface ModelCallBudget {
   readonly deadline: number;
   /** First backoff wait's upper bound, in ms. */
   readonly baseDelayMs: number;
+  /** Told about every attempt that got an answer or an error (Classify turns these into metrics). */
+  readonly onAttempt?: (attempt: { attempt: number; durationMs: number; ok: boolean }) => void;
 }
 
 /** The endpoint call failed on every attempt, or the deadline came first. */
@@ -88,9 +90,13 @@ export async function withModelRetries<T>(
   for (let attempt = 1; ; attempt += 1) {
     const remaining = budget.deadline - Date.now();
     if (remaining <= 0) throw new ModelCallGaveUpError(endpointName, attempt - 1, lastError, true);
+    const startedAt = Date.now();
     try {
-      return await call(AbortSignal.timeout(remaining));
+      const result = await call(AbortSignal.timeout(remaining));
+      budget.onAttempt?.({ attempt, durationMs: Date.now() - startedAt, ok: true });
+      return result;
     } catch (error) {
+      budget.onAttempt?.({ attempt, durationMs: Date.now() - startedAt, ok: false });
       const aborted = (error as { name?: unknown }).name === 'AbortError' || Date.now() >= budget.deadline;
       if (!aborted && !isRetryableModelFailure(error)) throw error;
       lastError = describe(error);

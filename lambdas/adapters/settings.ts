@@ -21,6 +21,12 @@ export const SETTING_NAMES = {
   modelCallBudgetMs: 'MODEL_CALL_BUDGET_MS',
   /** Classify: first backoff of a retried model call, in ms (doubles per attempt, full jitter). */
   modelRetryBaseDelayMs: 'MODEL_RETRY_BASE_DELAY_MS',
+  /** CloudWatch namespace of the stages' EMF metrics (Powertools Metrics reads this name). */
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  /** The `service` dimension of every metric: the stack's name, so two stacks in one account stay apart. */
+  metricsService: 'POWERTOOLS_SERVICE_NAME',
+  /** Nightly: the state machine the sweep re-drives batches on. */
+  stateMachineArn: 'STATE_MACHINE_ARN',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_NAMES;

@@ -23,8 +23,11 @@ import { getObjectBytes } from '../adapters/object-store';
 import { setting } from '../adapters/settings';
 import { CLASSIFY_SAFETY_SECONDS } from '../stages';
 import { logger } from './logger';
+import { instrumented, recordModelAttempt } from './metrics';
 
-export async function handler(input: AssetBatch, context?: { getRemainingTimeInMillis?: () => number }): Promise<AssetBatch> {
+export const handler = instrumented('Classify', classify);
+
+async function classify(input: AssetBatch, context?: { getRemainingTimeInMillis?: () => number }): Promise<AssetBatch> {
   const budget = modelCallBudget(CLASSIFY_SAFETY_SECONDS * 1000, context);
   const bucket = setting('dataBucket');
   const candidates = loadTaxonomy().candidateLabels();
@@ -46,7 +49,10 @@ async function classifyOne(bucket: string, candidates: string[], asset: AssetWor
     const forCategory = (await fitToPayload(stored, budgets.category)).bytes;
     const forPolicy = (await fitToPayload(stored, budgets.policy)).bytes;
     // Both calls run to the end (allSettled), so a give-up on one leaves no call of this asset running into the next.
-    const [category, policy] = await bothOrFirstError(classifyCategory(forCategory, candidates, budget), classifyPolicy(forPolicy, budget));
+    const [category, policy] = await bothOrFirstError(
+      classifyCategory(forCategory, candidates, { ...budget, onAttempt: (attempt) => recordModelAttempt('category', attempt) }),
+      classifyPolicy(forPolicy, { ...budget, onAttempt: (attempt) => recordModelAttempt('policy', attempt) }),
+    );
     return {
       ...asset,
       classification: {

@@ -12,6 +12,7 @@ import { loadTriagePolicy } from '../core/triage-policy';
 import { listAssetRecords, recordsWithImageHash, replaceRecord } from '../adapters/record-store';
 import { enqueueForReview } from '../adapters/review-queue';
 import { logger } from './logger';
+import { instrumented } from './metrics';
 
 export interface CrossCheckInput {
   batchId: string;
@@ -34,7 +35,9 @@ function hashed(record: AssetRecord): HashedAsset | undefined {
   };
 }
 
-export async function handler(input: CrossCheckInput): Promise<CrossCheckOutput> {
+export const handler = instrumented('CrossCheck', crossCheck);
+
+async function crossCheck(input: CrossCheckInput): Promise<CrossCheckOutput> {
   const { batchId } = input;
   const records = (await listAssetRecords(batchId)).filter((record) => record.outcome !== 'REJECTED_INPUT' && record.outcome !== 'FAILED');
   const batch = records.map(hashed).filter((asset): asset is HashedAsset => asset !== undefined);

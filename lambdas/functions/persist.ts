@@ -12,6 +12,7 @@ import { finishSupersede, settleIdentity } from '../adapters/asset-identity-stor
 import { getAssetRecord, putAssetRecord } from '../adapters/record-store';
 import { enqueueForReview } from '../adapters/review-queue';
 import { setting } from '../adapters/settings';
+import { countRecordedAssets, instrumented } from './metrics';
 
 export interface PersistOutput {
   recorded: number;
@@ -23,7 +24,9 @@ export interface PersistOutput {
   superseded: number;
 }
 
-export async function handler(input: AssetBatch): Promise<PersistOutput> {
+export const handler = instrumented('Persist', persist);
+
+async function persist(input: AssetBatch): Promise<PersistOutput> {
   const pipelineVersion = setting('pipelineVersion');
   const output: PersistOutput = { recorded: 0, alreadyRecorded: 0, enqueued: 0, carriedOver: 0, superseded: 0 };
   for (const asset of input.assets) {
@@ -35,6 +38,7 @@ export async function handler(input: AssetBatch): Promise<PersistOutput> {
     if (await putAssetRecord(record)) {
       output.recorded += 1;
       if (record.carriedFrom !== undefined) output.carriedOver += 1;
+      countRecordedAssets([record]);
     } else output.alreadyRecorded += 1;
     const stored = (await getAssetRecord(record.pk, record.sk)) ?? record;
     if (await finishSupersede(stored, now)) output.superseded += 1;

@@ -30,6 +30,7 @@ import { listAssetRecords, putAssetRecord, upsertBatchRecord } from '../adapters
 import { setting } from '../adapters/settings';
 import { mapWithConcurrency } from '../core/concurrency';
 import { logger } from './logger';
+import { countRecordedAssets, instrumented } from './metrics';
 
 /** Entries inflated and uploaded at once: each upload buffers at most ~10 MiB (object-store.ts). */
 const STAGING_CONCURRENCY = 4;
@@ -48,7 +49,9 @@ export type PrepareBatchOutput =
   | { status: 'REFUSED'; batchId: string; error: { code: string; message: string } }
   | { status: 'PREPARED'; batchId: string; dataBucket: string; itemsKey: string; itemsToProcess: number; expectedAssets: number };
 
-export async function handler(input: PrepareBatchInput): Promise<PrepareBatchOutput> {
+export const handler = instrumented('PrepareBatch', prepareBatch);
+
+async function prepareBatch(input: PrepareBatchInput): Promise<PrepareBatchOutput> {
   const fetched = await fetchArchive(input.bucket, input.key, DEFAULT_ARCHIVE_LIMITS.maxArchiveBytes);
   try {
     return await prepare(input, fetched);
@@ -161,7 +164,7 @@ async function planAndStage({ batch, archive, manifest, pipelineVersion, now }: 
 
   const context = { batchId, receivedAt: stored.receivedAt, lineage: baseLineage(pipelineVersion), now };
   await mapWithConcurrency(plan.rejections, 16, async (rejection) => {
-    await putAssetRecord(
+    const written = await putAssetRecord(
       assetRecord(context, {
         assetKey: rejection.assetKey,
         rowNumber: rejection.rowNumber,
@@ -173,6 +176,7 @@ async function planAndStage({ batch, archive, manifest, pipelineVersion, now }: 
         decidedBy: 'PrepareBatch',
       }),
     );
+    if (written) countRecordedAssets([{ outcome: 'REJECTED_INPUT', reasons: rejection.reasons }]);
   });
 
   const profiles = await merchantProfiles(

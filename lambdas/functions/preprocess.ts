@@ -8,8 +8,11 @@ import { MODEL_INPUT_PREFIX, type AssetBatch, type AssetWork, type ItemBatch, ty
 import { getObjectBytes, putObject } from '../adapters/object-store';
 import { setting } from '../adapters/settings';
 import { logger } from './logger';
+import { instrumented } from './metrics';
 
-export async function handler(input: ItemBatch): Promise<AssetBatch> {
+export const handler = instrumented('Preprocess', preprocess);
+
+async function preprocess(input: ItemBatch): Promise<AssetBatch> {
   const bucket = setting('dataBucket');
   const assets: AssetWork[] = [];
   for (const item of input.Items) {

@@ -19,6 +19,7 @@ import { sweepReviewMessages } from '../adapters/review-queue';
 import { readWorkItems } from '../adapters/work-item-reader';
 import { setting } from '../adapters/settings';
 import { logger } from './logger';
+import { countRecordedAssets, instrumented } from './metrics';
 
 // Validated when the function starts (and at synth), so a bad config/quality-gates.json fails before any batch.
 const gatesConfig = loadQualityGates();
@@ -27,7 +28,9 @@ export interface ReportInput {
   batchId: string;
 }
 
-export async function handler(input: ReportInput): Promise<ReportOutput> {
+export const handler = instrumented('Report', report);
+
+async function report(input: ReportInput): Promise<ReportOutput> {
   const { batchId } = input;
   const batch = await getBatchRecord(batchId);
   if (batch === undefined) throw new Error(`batch ${batchId} has no batch record`);
@@ -49,7 +52,7 @@ export async function handler(input: ReportInput): Promise<ReportOutput> {
   for (const assetKey of missing) {
     const item = planned.get(assetKey);
     if (item === undefined) logger.warn('expected asset missing from items.jsonl', { assetKey });
-    await putAssetRecord(
+    const written = await putAssetRecord(
       assetRecord(context, {
         assetKey,
         rowNumber: item?.rowNumber,
@@ -61,6 +64,7 @@ export async function handler(input: ReportInput): Promise<ReportOutput> {
         decidedBy: 'Report',
       }),
     );
+    if (written) countRecordedAssets([{ outcome: 'FAILED', reasons: ['NOT_PROCESSED'] }]);
   }
   const swept = await sweepReviewMessages(batchId, records);
   if (swept > 0) logger.warn('review messages sent by the sweep (an earlier sender stopped before marking them)', { count: swept });

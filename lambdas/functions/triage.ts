@@ -4,8 +4,11 @@ import { loadTaxonomy } from '../core/taxonomy';
 import { triage } from '../core/triage';
 import { loadTriagePolicy } from '../core/triage-policy';
 import { isOpen, type AssetBatch } from '../core/work-items';
+import { instrumented } from './metrics';
 
-export async function handler(input: AssetBatch): Promise<AssetBatch> {
+export const handler = instrumented('Triage', triageBatch);
+
+async function triageBatch(input: AssetBatch): Promise<AssetBatch> {
   const taxonomy = loadTaxonomy();
   const policy = loadTriagePolicy();
   return {

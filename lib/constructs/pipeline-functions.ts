@@ -24,6 +24,11 @@ export interface PipelineFunctionsProps {
   readonly reviewQueue: IQueue;
   /** Grants sagemaker:InvokeEndpoint on the model endpoints. */
   readonly grantModelInvoke: (grantee: IGrantable) => void;
+  /**
+   * Grants states:StartExecution on the triage state machine. Called while the functions are created, before the state
+   * machine (which invokes them) exists: defer the grant, e.g. with a Lazy ARN.
+   */
+  readonly grantExecutionStart: (grantee: IGrantable) => void;
   /** Settings that are not resource names (pipeline version, model ids/versions, payload limits, endpoint names). */
   readonly settings: Partial<Record<SettingKey, string>>;
 }
@@ -53,6 +58,7 @@ export class PipelineFunctions extends Construct {
       'records:write': (g) => props.table.grantWriteData(g),
       'review:send': (g) => props.reviewQueue.grantSendMessages(g),
       'models:invoke': props.grantModelInvoke,
+      'executions:start': props.grantExecutionStart,
     };
     this.functions = Object.fromEntries(
       STAGE_NAMES.map((stageName) => {

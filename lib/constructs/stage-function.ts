@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SETTING_NAMES, type SettingKey } from '../../lambdas/adapters/settings';
 import { imageCodecWasmFiles } from '../../lambdas/core/image-codecs';
-import type { StageDefinition, StageName } from '../../lambdas/stages';
+import { COMMON_SETTINGS, type StageDefinition, type StageName } from '../../lambdas/stages';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -32,7 +32,7 @@ export interface StageFunctionProps {
 export class StageFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: StageFunctionProps) {
     const environment: Record<string, string> = { [SETTING_NAMES.stage]: props.stageName, NODE_OPTIONS: '--enable-source-maps' };
-    for (const key of props.stage.settings) {
+    for (const key of [...COMMON_SETTINGS, ...props.stage.settings]) {
       const value = props.settings[key];
       if (value === undefined) throw new Error(`stage ${props.stageName} needs setting "${key}" but the stack gave none`);
       environment[SETTING_NAMES[key]] = value;

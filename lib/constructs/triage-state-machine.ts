@@ -35,7 +35,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import type { StageName } from '../../lambdas/stages';
+import { PIPELINE_STAGE_NAMES, type StageName } from '../../lambdas/stages';
 
 /** Stages of a map child, in order. */
 type ChildStage = 'Preprocess' | 'Classify' | 'Triage' | 'Persist';
@@ -197,6 +197,7 @@ export class TriageStateMachine extends Construct {
     // DistributedMapPolicy (start/describe/stop child executions); the test suite asserts it is there. The
     // ItemReader reads items.jsonl from the data bucket.
     props.dataBucket.grantRead(this.stateMachine);
-    for (const fn of Object.values(props.functions)) fn.grantInvoke(this.stateMachine);
+    // Only its own stages: the scheduled Nightly is invoked by the scheduler, never by the state machine.
+    for (const stage of PIPELINE_STAGE_NAMES) props.functions[stage].grantInvoke(this.stateMachine);
   }
 }

@@ -19,7 +19,9 @@ import { SETTING_NAMES, type SettingKey } from '../../lambdas/adapters/settings'
 import {
   CLASSIFY_MODEL_CALL_BUDGET_MS,
   CLASSIFY_SAFETY_SECONDS,
+  COMMON_SETTINGS,
   DEFAULT_MODEL_RETRY_BASE_DELAY_MS,
+  PIPELINE_STAGE_NAMES,
   STAGES,
   STAGE_NAMES,
   type Access,
@@ -29,6 +31,7 @@ import { buildApp, RegionMissingError, resolveRegion } from '../../lib/app';
 import { PROJECT_ROOT } from '../../lib/constructs/stage-function';
 import { DEFAULT_MAX_INPUT_BYTES_PER_BATCH, MAP_RESULTS_PREFIX } from '../../lib/constructs/triage-state-machine';
 import { REVIEW_KEY_PREFIXES } from '../../lib/constructs/reviewer-access';
+import { DEFAULT_METRICS_NAMESPACE } from '../../lib/constructs/monitoring';
 import { MODEL_INPUT_PREFIX } from '../../lambdas/core/work-items';
 import { MediaTriageStack } from '../../lib/media-triage-stack';
 import { expressChildWorstCase, type CfnTemplateJson } from './express-worst-case';
@@ -719,8 +722,8 @@ describe('state machine', () => {
       expect(allows(smStatements(), 's3:PutObject', object)).toBe(true);
     });
 
-    it.each(STAGE_NAMES)('may invoke the %s function', (stage) => {
-      expect(allows(smStatements(), 'lambda:InvokeFunction', `\${${functionId(stage)}.Arn}`)).toBe(true);
+    it.each(STAGE_NAMES)('may invoke the %s function only if it is one of its stages', (stage) => {
+      expect(allows(smStatements(), 'lambda:InvokeFunction', `\${${functionId(stage)}.Arn}`)).toBe(PIPELINE_STAGE_NAMES.includes(stage));
     });
   });
 });
@@ -754,6 +757,9 @@ describe('Lambda stages', () => {
     policyPayloadLimit: SERVERLESS_PAYLOAD_LIMIT,
     modelCallBudgetMs: String((lambdaProps('Classify').Timeout - CLASSIFY_SAFETY_SECONDS) * 1000),
     modelRetryBaseDelayMs: String(DEFAULT_MODEL_RETRY_BASE_DELAY_MS),
+    metricsNamespace: DEFAULT_METRICS_NAMESPACE,
+    metricsService: stack.stackName,
+    stateMachineArn: { Ref: logicalId(stack.stateMachine.stateMachine) },
   });
 
   it('gives Classify a model-call deadline below its timeout', () => {
@@ -796,7 +802,7 @@ describe('Lambda stages', () => {
   it.each(STAGE_NAMES)('%s: environment is STAGE_NAME, NODE_OPTIONS and exactly its declared settings, correctly wired', (stage) => {
     const values = settingValues();
     const expected: Record<string, unknown> = { [SETTING_NAMES.stage]: stage, NODE_OPTIONS: '--enable-source-maps' };
-    for (const key of STAGES[stage].settings as readonly SettingKey[]) {
+    for (const key of [...COMMON_SETTINGS, ...STAGES[stage].settings] as readonly SettingKey[]) {
       if (key === 'stage') continue;
       expected[SETTING_NAMES[key]] = values[key];
     }
@@ -825,6 +831,7 @@ describe('Lambda stages', () => {
         ['sagemaker:InvokeEndpoint', endpointArn(stack.categoryEndpoint)],
         ['sagemaker:InvokeEndpoint', endpointArn(stack.policyEndpoint)],
       ],
+      'executions:start': [['states:StartExecution', `\${${logicalId(stack.stateMachine.stateMachine)}}`]],
     });
     const servicesOf: Record<Access, string> = {
       'data:read': 's3',
@@ -835,6 +842,7 @@ describe('Lambda stages', () => {
       'records:write': 'dynamodb',
       'review:send': 'sqs',
       'models:invoke': 'sagemaker',
+      'executions:start': 'states',
     };
 
     it.each(STAGE_NAMES)('%s may do exactly what its registry entry declares', (stage) => {

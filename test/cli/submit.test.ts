@@ -15,7 +15,7 @@ import { loadTaxonomy } from '../../lambdas/core/taxonomy';
 import { startCloudFormationStandIn, type CloudFormationStandIn } from '../../local/cloudformation-standin';
 import { buildZip, manifestCsv, stdlibPhoto } from '../../local/demo-batch';
 import type { LocalSession } from '../../local/local-session';
-import { startStepFunctionsStandIn, type StepFunctionsStandIn } from '../../local/stepfunctions-standin';
+import { startStepFunctionsStandIn, type StepFunctionsStandIn } from '../../local/deployed-stack-standin';
 import type { CfnTemplate } from '../../local/template';
 import { startCli, waitFor } from '../support/cli-process';
 import { session, template } from '../support/local-pipeline';

@@ -31,7 +31,7 @@ import { runIn, session } from '../support/local-pipeline';
 import { stackTarget } from '../../cli/target';
 import { StackBatches } from '../../console/stack-batches';
 import { startCloudFormationStandIn, type CloudFormationStandIn } from '../../local/cloudformation-standin';
-import { startStepFunctionsStandIn, type StepFunctionsStandIn } from '../../local/stepfunctions-standin';
+import { startStepFunctionsStandIn, type StepFunctionsStandIn } from '../../local/deployed-stack-standin';
 
 /** The few browser globals the page functions below use (the project type-checks without the DOM library). */
 interface PageElement {

@@ -15,6 +15,9 @@
  * name, `TaskFailed` with a failed state's error and cause, `ExecutionFailed`/`ExecutionSucceeded`). Unlike AWS, the
  * history also holds the Distributed Map children's states (AWS keeps them in the child executions). An unknown
  * execution is `ExecutionDoesNotExist` (HTTP 400), as on AWS.
+ *
+ * Not to be confused with local/step-functions-standin.ts, the local session's own StartExecution endpoint (the
+ * Nightly stage's re-drives): this one plays a whole deployed stack for the deployed-target tests.
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
