@@ -135,14 +135,15 @@ export const STAGES = {
   },
   Nightly: {
     entry: 'lambdas/functions/nightly.ts',
-    description: 'Nightly jobs: re-drives batches uploaded but never started or left unfinished, sends review messages records still owe',
+    description: 'Nightly jobs: re-drives batches uploaded but never started or left unfinished, sends review messages records still owe, writes the daily roll-up',
     // Streams each recent archive through SHA-256 (64 KiB chunks) to derive its batch id; nothing is held whole.
     memorySizeMb: 512,
     // Hashing the recent uploads is the long part: ~1-2 min per GiB from S3 at Lambda's per-function bandwidth.
     timeoutSeconds: 900,
-    settings: ['dataBucket', 'tableName', 'reviewQueueUrl', 'stateMachineArn'],
-    // records:write for the "message sent" mark of a swept review revision.
-    access: ['data:read', 'records:read', 'records:write', 'review:send', 'executions:start'],
+    settings: ['dataBucket', 'reportsBucket', 'tableName', 'reviewQueueUrl', 'stateMachineArn'],
+    // records:write for the "message sent" mark of a swept review revision and the refreshed batches' gates;
+    // reports:read/write for the roll-up (the day's summaries in, pages and decisions partitions out).
+    access: ['data:read', 'records:read', 'records:write', 'reports:read', 'reports:write', 'review:send', 'executions:start'],
     invokedBy: 'schedule',
   },
 } as const satisfies Record<string, StageDefinition>;

@@ -16,8 +16,13 @@
  *   COMPLETED ones are done (FAILED assets in them are retried by uploading the archive again).
  * - `reviewMessages`: every recent batch's reviewable records whose current review revision has no message yet get it
  *   (adapters/review-queue.ts `sweepReviewMessages`, which never sends a revision twice).
- * - the daily roll-up (the HTML page and decisions table of the day) joins this list as one more job.
+ * - `dailyRollup`: the stakeholder roll-up of the previous UTC day (`rollupDate` overrides it), through
+ *   adapters/daily-rollup.ts `writeDailyRollup` with `refreshBatches`: that day's batch pages and `batches` rows are
+ *   rebuilt from their current records and reviews (review figures move after a batch ran), the day's `decisions`
+ *   partition is written and the roll-up page refreshed. The schedule runs after midnight UTC, so "yesterday" is a
+ *   finished day; a rerun rewrites the same objects.
  */
+import { writeDailyRollup } from '../adapters/daily-rollup';
 import { getBatchRecord } from '../adapters/record-store';
 import { listUploads, uploadBatchId, type RecentUpload } from '../adapters/recent-uploads';
 import { startBatchExecution } from '../adapters/executions';
@@ -43,6 +48,8 @@ export interface NightlyInput {
   staleAfterHours?: number;
   /** The sweep's clock (tests); ISO 8601. @default now */
   now?: string;
+  /** The UTC day (YYYY-MM-DD) the `dailyRollup` job rolls up. @default the day before `now` */
+  rollupDate?: string;
 }
 
 export interface JobResult {
@@ -66,7 +73,7 @@ export const DEFAULT_STALE_AFTER_HOURS = 12;
 /** What the jobs share: the window's uploads with their batch ids and records, read once. */
 interface NightContext {
   now: Date;
-  input: Required<Omit<NightlyInput, 'jobs' | 'now'>>;
+  input: Required<Omit<NightlyInput, 'jobs' | 'now' | 'rollupDate'>> & { rollupDate: string };
   uploads(): Promise<UploadState[]>;
 }
 
@@ -160,8 +167,30 @@ const reviewMessages: Job = {
   },
 };
 
-/** The jobs, in order. The daily roll-up is added here as `{ name: 'dailyRollup', run }`. */
-export const NIGHTLY_JOBS: readonly Job[] = [redriveBatches, reviewMessages];
+const dailyRollup: Job = {
+  name: 'dailyRollup',
+  async run(context, result) {
+    const rolled = await writeDailyRollup({
+      date: context.input.rollupDate,
+      reportsBucket: setting('reportsBucket'),
+      tableName: setting('tableName'),
+      refreshBatches: true,
+      now: context.now.toISOString(),
+    });
+    result.counts['batches'] = rolled.batches.length;
+    result.counts['refreshed'] = rolled.refreshed.length;
+    result.counts['decisions'] = rolled.decisions;
+    result.counts['decisionFiles'] = rolled.decisionKeys.length;
+  },
+};
+
+/** The jobs, in order: re-drives first, so the roll-up sees what they finished. */
+export const NIGHTLY_JOBS: readonly Job[] = [redriveBatches, reviewMessages, dailyRollup];
+
+/** The UTC day before `now`, YYYY-MM-DD. */
+export function previousUtcDay(now: Date): string {
+  return new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
+}
 
 export const handler = instrumented('Nightly', nightly);
 
@@ -173,6 +202,7 @@ async function nightly(event: NightlyInput | null | undefined): Promise<NightlyS
     graceSeconds: request.graceSeconds ?? DEFAULT_GRACE_SECONDS,
     lookbackHours: request.lookbackHours ?? DEFAULT_LOOKBACK_HOURS,
     staleAfterHours: request.staleAfterHours ?? DEFAULT_STALE_AFTER_HOURS,
+    rollupDate: request.rollupDate ?? previousUtcDay(now),
   };
   const unknown = (request.jobs ?? []).filter((name) => !NIGHTLY_JOBS.some((job) => job.name === name));
   if (unknown.length > 0) throw new Error(`Nightly: unknown job(s) ${unknown.join(', ')} (jobs: ${NIGHTLY_JOBS.map((job) => job.name).join(', ')})`);
