@@ -125,7 +125,6 @@ async function runInSession(
     const signal = interruptedBy();
     if (signal !== undefined && execution.status !== 'SUCCEEDED') {
       outcome = { result: await interruptedSummary(session, archive, fileName, signal, options, started), attention: [], events: execution.events };
-      exitSoonAfterInterrupt(signal);
       return outcome;
     }
     outcome = await shapeResult(session, execution, options);
@@ -134,12 +133,17 @@ async function runInSession(
     if (signal === undefined) throw error;
     // Interrupted before the execution started (e.g. while uploading the archive).
     outcome = { result: await interruptedSummary(session, archive, fileName, signal, options, started), attention: [], events: [] };
-    exitSoonAfterInterrupt(signal);
     return outcome;
   } finally {
-    if (interruptedBy() === undefined) await session.close();
-    // Interrupted: abandoned handlers may still hold connections open; do not wait long for them.
-    else await Promise.race([session.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    const signal = interruptedBy();
+    if (signal === undefined) await session.close();
+    else {
+      // Interrupted: abandoned handlers may still hold connections open; do not wait long for them.
+      await Promise.race([session.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      // Armed only now, after the close: armed before it, a close slower than the delay (a busy machine) ended the
+      // process before the caller printed the interrupted summary.
+      exitSoonAfterInterrupt(signal);
+    }
   }
   if (outcome.result.status === 'COMPLETED') outcome.result.elapsedMs = Date.now() - started;
   return outcome;
