@@ -7,7 +7,7 @@
  *   sends the one message a record with a pending review revision owes, restarts a batch left unfinished without
  *   duplicating a record, and a second sweep does nothing.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { getBatchRecord, listAssetRecords, putAssetRecord, upsertBatchRecord } from '../../lambdas/adapters/record-store';
@@ -18,7 +18,8 @@ import type { ReviewMessage } from '../../lambdas/adapters/review-queue';
 import type { WorkItem } from '../../lambdas/core/work-items';
 import { toRecord } from '../../lambdas/functions/persist';
 import { METRIC_DIMENSIONS, METRIC_NAMES } from '../../lambdas/functions/metrics';
-import type { NightlySummary } from '../../lambdas/functions/nightly';
+import { previousUtcDay, type NightlySummary } from '../../lambdas/functions/nightly';
+import { rollupKey } from '../../lambdas/adapters/daily-rollup';
 import { DEFAULT_METRICS_NAMESPACE } from '../../lib/constructs/monitoring';
 import { STACK_NAME } from '../../lib/app';
 import { buildZip, manifestCsv, stdlibPhoto } from '../../local/demo-batch';
@@ -212,6 +213,23 @@ describe('the Nightly sweep', () => {
     expect(await local.runStartedExecutions()).toEqual([]);
     expect(reviewMessages()).toHaveLength(messagesNow);
     await eventually(() => expect(metricTotal(METRIC_NAMES.batchesRedriven, {}, 'Nightly').sum).toBe(2));
+
+    // The roll-up job: by default yesterday (UTC) — nothing ran then — and for the day these batches ran, all of them.
+    expect(third.jobs['dailyRollup']!.errors).toEqual([]);
+    expect(third.jobs['dailyRollup']!.counts['batches']).toBe(0);
+    const day = done.summary!.dt;
+    const rolled = await sweep({ jobs: ['dailyRollup'], rollupDate: day });
+    expect(Object.keys(rolled.jobs)).toEqual(['dailyRollup']);
+    const reportedThatDay = new Set([batchId, leftBatch]);
+    expect(rolled.jobs['dailyRollup']!.counts).toMatchObject({ batches: reportedThatDay.size, refreshed: reportedThatDay.size });
+    const page = await s3.send(new GetObjectCommand({ Bucket: local.reportsBucket, Key: rollupKey(day) }));
+    const html = await page.Body!.transformToString();
+    for (const id of reportedThatDay) expect(html).toContain(id);
+  });
+
+  it('rolls up the UTC day before the sweep runs', () => {
+    expect(previousUtcDay(new Date('2026-12-02T03:00:00Z'))).toBe('2026-12-01');
+    expect(previousUtcDay(new Date('2027-01-01T00:30:00Z'))).toBe('2026-12-31');
   });
 
   it('reports a failing job and still runs the others; an unknown job is a stage error', { timeout: 120_000 }, async () => {
