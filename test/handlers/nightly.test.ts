@@ -220,8 +220,11 @@ describe('the Nightly sweep', () => {
     const day = done.summary!.dt;
     const rolled = await sweep({ jobs: ['dailyRollup'], rollupDate: day });
     expect(Object.keys(rolled.jobs)).toEqual(['dailyRollup']);
+    // This file's earlier test reported a batch that day too; these two are among the day's batches, each refreshed.
     const reportedThatDay = new Set([batchId, leftBatch]);
-    expect(rolled.jobs['dailyRollup']!.counts).toMatchObject({ batches: reportedThatDay.size, refreshed: reportedThatDay.size });
+    const counts = rolled.jobs['dailyRollup']!.counts;
+    expect(counts['batches']).toBeGreaterThanOrEqual(reportedThatDay.size);
+    expect(counts['refreshed']).toBe(counts['batches']);
     const page = await s3.send(new GetObjectCommand({ Bucket: local.reportsBucket, Key: rollupKey(day) }));
     const html = await page.Body!.transformToString();
     for (const id of reportedThatDay) expect(html).toContain(id);
