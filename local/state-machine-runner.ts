@@ -28,6 +28,7 @@ import { selectPath } from './json-path';
 import { EXPRESS_EXECUTION_LIMIT_MS, executionTimedOut, NO_STATE_TIMEOUT_SECONDS } from './aws-limits';
 import { ExecutionGuard } from './execution-guard';
 import { batchItems } from './item-batcher';
+import { afterTask, beforeTask } from './kill-points';
 import type { LocalFunction } from './template';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -203,8 +204,10 @@ export class LocalStateMachineRunner {
     return async (input) => {
       await guard.beforeTask();
       guard.check(input, `input of task "${name}"`);
+      beforeTask(name);
       const result = await task(input);
       guard.check(result, `result of task "${name}"`);
+      afterTask(name);
       return result;
     };
   }

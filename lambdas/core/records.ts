@@ -34,6 +34,13 @@ export interface ImageFacts {
   modelInputKey: string;
 }
 
+/** Why an asset FAILED: the stage, the error's code (its AWS error name, or a reason code) and its message. */
+export interface AssetFailure {
+  stage: string;
+  code: string;
+  message: string;
+}
+
 export interface AssetRecord {
   pk: string;
   sk: string;
@@ -60,6 +67,8 @@ export interface AssetRecord {
   lineage: Lineage;
   /** The stage that decided the outcome (PrepareBatch, Preprocess, Classify, Triage, Report). */
   decidedBy: string;
+  /** On a FAILED asset: the error behind it (its AWS error code, e.g. `SlowDown`, `ThrottlingException`). */
+  failure?: AssetFailure;
   receivedAt: string;
   decidedAt: string;
   /** An AUTO_PASS sent to review as an audit sample. */
@@ -106,6 +115,8 @@ export interface BatchRecord {
   itemsToProcess?: number;
   ignoredEntries?: string[];
   counts?: Record<string, number>;
+  /** FAILED assets per error code (core/failures.ts), written by Report: how many failed and why. */
+  failures?: Record<string, number>;
   lastRunAt: string;
   completedAt?: string;
   pipelineVersion: string;
@@ -158,6 +169,7 @@ export function assetRecord(
     evidence?: TriageEvidence;
     modelOutputs?: AssetRecord['modelOutputs'];
     auditSampled?: boolean;
+    failure?: AssetFailure;
   },
 ): AssetRecord {
   return {
@@ -181,6 +193,7 @@ export function assetRecord(
     reviewRevision: needsReview({ outcome: asset.outcome, auditSampled: asset.auditSampled }) ? 1 : undefined,
     lineage: context.lineage,
     decidedBy: asset.decidedBy,
+    failure: asset.failure,
     receivedAt: context.receivedAt,
     decidedAt: context.now,
   };

@@ -1,13 +1,27 @@
 /**
  * Persist: one record per asset (conditional put: a standing decision is never overwritten) and, for reviewable
  * outcomes, exactly one review message — also when an earlier attempt stored the record but died before sending.
+ *
+ * One asset whose DynamoDB or SQS call still fails after the SDK's retries does not stop the others: every asset is
+ * tried, then the task fails naming the ones left (PersistIncompleteError), so Step Functions retries it — a retry
+ * rewrites nothing already stored (conditional put, deduplicated send). If that fails too, the child fails and Report
+ * records what is still missing as FAILED / NOT_PROCESSED and sends any review message still owed.
  */
 import { baseLineage } from '../core/lineage';
 import { assetRecord, type AssetRecord } from '../core/records';
 import type { AssetBatch, AssetWork } from '../core/work-items';
 import { getAssetRecord, putAssetRecord } from '../adapters/record-store';
 import { enqueueForReview } from '../adapters/review-queue';
+import { summarizeError } from '../adapters/aws-errors';
 import { setting } from '../adapters/settings';
+
+/** Some assets of the child could not be stored or enqueued; the ones before and after them were. */
+export class PersistIncompleteError extends Error {
+  constructor(readonly failed: Array<{ assetKey: string; code: string }>, total: number) {
+    super(`${failed.length} of ${total} assets not persisted: ${failed.map((f) => `${f.assetKey} (${f.code})`).join(', ')}`);
+    this.name = 'PersistIncompleteError';
+  }
+}
 
 export interface PersistOutput {
   recorded: number;
@@ -18,13 +32,19 @@ export interface PersistOutput {
 export async function handler(input: AssetBatch): Promise<PersistOutput> {
   const pipelineVersion = setting('pipelineVersion');
   const output: PersistOutput = { recorded: 0, alreadyRecorded: 0, enqueued: 0 };
+  const failed: Array<{ assetKey: string; code: string }> = [];
   for (const asset of input.assets) {
-    const record = toRecord(asset, pipelineVersion, new Date().toISOString());
-    if (await putAssetRecord(record)) output.recorded += 1;
-    else output.alreadyRecorded += 1;
-    const stored = (await getAssetRecord(record.pk, record.sk)) ?? record;
-    if ((await enqueueForReview(stored)) !== undefined) output.enqueued += 1;
+    try {
+      const record = toRecord(asset, pipelineVersion, new Date().toISOString());
+      if (await putAssetRecord(record)) output.recorded += 1;
+      else output.alreadyRecorded += 1;
+      const stored = (await getAssetRecord(record.pk, record.sk)) ?? record;
+      if ((await enqueueForReview(stored)) !== undefined) output.enqueued += 1;
+    } catch (error) {
+      failed.push({ assetKey: asset.item.assetKey, code: summarizeError(error, 'persisting').code });
+    }
   }
+  if (failed.length > 0) throw new PersistIncompleteError(failed, input.assets.length);
   return output;
 }
 
@@ -44,6 +64,7 @@ export function toRecord(asset: AssetWork, pipelineVersion: string, now: string)
       reasons: asset.early.reasons,
       explanation: asset.early.detail,
       decidedBy: asset.early.stage,
+      failure: asset.early.error === undefined ? undefined : { stage: asset.early.stage, ...asset.early.error },
     });
   }
   if (asset.decision === undefined) throw new Error(`asset ${item.assetKey} reached Persist without a decision`);

@@ -4,6 +4,7 @@
  * with, so nothing is silently dropped — sweeps review revisions that have no message yet (an earlier crash), then
  * writes the report tables (assets, exceptions, batches; core/report-tables.ts) and the summary.
  */
+import { failureCounts } from '../core/failures';
 import { baseLineage } from '../core/lineage';
 import { assetRecord, type AssetRecord } from '../core/records';
 import { assetsCsv, reportKey, summarize, type BatchSummary, type ReportKeys } from '../core/report';
@@ -73,7 +74,7 @@ export async function handler(input: ReportInput): Promise<BatchSummary & { stat
   await putObject(reportsBucket, keys.batches, batchesCsv({ batch, records, completedAt: now, pipelineVersion }), 'text/csv');
   await putJson(reportsBucket, keys.summary, summary);
   await recordMerchantMix(batchId, records, now);
-  await upsertBatchRecord({ ...batch, status: 'COMPLETED', counts: summary.outcomes, completedAt: now, lastRunAt: now });
+  await upsertBatchRecord({ ...batch, status: 'COMPLETED', counts: summary.outcomes, failures: failureCounts(records), completedAt: now, lastRunAt: now });
   logger.info('batch reported', { outcomes: summary.outcomes });
   return { ...summary, status: 'COMPLETED' };
 }
