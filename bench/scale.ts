@@ -89,6 +89,10 @@ async function main(): Promise<void> {
       onMapBatch: (done, total, assets) => {
         assetsDone += assets;
         bar.update(done, total, `${assetsDone} assets`);
+        // Without a terminal (a log file): a line every 5% instead of the bar.
+        if (process.stderr.isTTY !== true && done % Math.max(1, Math.ceil(total / 20)) === 0) {
+          process.stderr.write(`map ${done}/${total} children, ${assetsDone} assets, ${Math.round((performance.now() - started) / 1000)} s, peak RSS ${peakRssMb()} MB\n`);
+        }
       },
     });
     try {

@@ -11,7 +11,16 @@
  */
 import type { SettingKey } from './adapters/settings';
 
-export type Access = 'data:read' | 'data:write' | 'reports:write' | 'records:read' | 'records:write' | 'review:send' | 'models:invoke';
+export type Access =
+  | 'data:read'
+  | 'data:write'
+  | 'reports:write'
+  | 'records:read'
+  | 'records:write'
+  | 'review:send'
+  | 'models:invoke'
+  /** Put/delete of the endpoint concurrency guard's slot items only (records table, `SEMAPHORE#…` keys). */
+  | 'models:guard';
 
 export interface StageDefinition {
   /** Handler module, relative to the project root; it exports `handler`. */
@@ -74,8 +83,11 @@ export const STAGES = {
       'policyPayloadLimit',
       'modelCallBudgetMs',
       'modelRetryBaseDelayMs',
+      'tableName',
+      'categoryEndpointConcurrency',
+      'policyEndpointConcurrency',
     ],
-    access: ['data:read', 'models:invoke'],
+    access: ['data:read', 'models:invoke', 'models:guard'],
   },
   Triage: {
     entry: 'lambdas/functions/triage.ts',

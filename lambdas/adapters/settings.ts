@@ -21,6 +21,9 @@ export const SETTING_NAMES = {
   modelCallBudgetMs: 'MODEL_CALL_BUDGET_MS',
   /** Classify: first backoff of a retried model call, in ms (doubles per attempt, full jitter). */
   modelRetryBaseDelayMs: 'MODEL_RETRY_BASE_DELAY_MS',
+  /** Classify: model calls in flight at most per endpoint, across all executions (adapters/endpoint-guard.ts). */
+  categoryEndpointConcurrency: 'CATEGORY_ENDPOINT_CONCURRENCY',
+  policyEndpointConcurrency: 'POLICY_ENDPOINT_CONCURRENCY',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_NAMES;
