@@ -58,7 +58,8 @@ export const DEFAULT_DURATIONS: StageDurations = {
 /**
  * Requests per image and per batch, read from the handlers (lambdas/functions/*): per image PrepareBatch stages the
  * file (PUT) and writes its record, Preprocess reads it and writes the model input (GET, PUT), Classify reads that
- * (GET), Persist writes the record and reads it back (consistent read), CrossCheck queries by image hash, Report
+ * (GET) and takes and releases a slot of the endpoint concurrency guard around each of its two model calls (4 writes),
+ * Persist writes the record and reads it back (consistent read), CrossCheck queries by image hash, Report
  * queries the records. Per batch: the archive, the items file, the expected-assets list, the Map's reader and result
  * writer, the reports. `reviewShare`: the share of images sent to the review queue (one SendMessage each).
  */
@@ -67,7 +68,7 @@ export const REQUEST_PROFILE = {
   s3GetsPerImage: 2,
   s3PutsPerBatch: 6,
   s3GetsPerBatch: 3,
-  dynamoWritesPerImage: 2,
+  dynamoWritesPerImage: 6,
   dynamoReadsPerImage: 2,
   dynamoWritesPerBatch: 4,
   reviewShare: 0.1,
