@@ -56,6 +56,8 @@ interface BatchState {
   outcomes: Record<string, string>;
   messagesPerTask: Map<string, number>;
   reviewable: number;
+  /** `<record sk>#<current review revision>` of every record that needs a person, each with exactly one message. */
+  currentReviews: string[];
   csvRows: Array<Record<string, string>>;
   exceptionRows: Array<Record<string, string>>;
 }
@@ -85,8 +87,14 @@ async function complete(stateDir: string): Promise<BatchState> {
   for (const message of messages) messagesPerTask.set(message.body.reviewTaskId, (messagesPerTask.get(message.body.reviewTaskId) ?? 0) + 1);
   // Every reviewable record's current revision is sent and marked.
   expect(records.filter((record) => needsReview(record) && sentReviewRevision(record) !== currentReviewRevision(record))).toEqual([]);
+  const currentReviews = records.filter((record) => needsReview(record)).map((record) => `${record.sk}#${currentReviewRevision(record)}`);
+  for (const review of currentReviews) {
+    const own = messages.filter((message) => `${message.body.recordKey.sk}#${message.body.revision}` === review);
+    expect(own, review).toHaveLength(1);
+  }
   const reports = summary['reports'] as { assets: string; exceptions: string; batches: string };
   return {
+    currentReviews: currentReviews.sort(),
     summary,
     outcomes: Object.fromEntries(records.map((record) => [record.assetKey, record.outcome])),
     messagesPerTask,
@@ -102,7 +110,10 @@ function expectSameAsReference(resumed: BatchState): void {
   expect(resumed.outcomes).toEqual(reference.outcomes);
   expect(resumed.summary['outcomes']).toEqual(reference.summary['outcomes']);
   expect([...resumed.messagesPerTask.entries()].filter(([, count]) => count !== 1), 'review tasks with other than one message').toEqual([]);
-  expect(resumed.messagesPerTask.size).toBe(reference.messagesPerTask.size);
+  // The same reviews are open, each with its one message. An earlier revision that a kill caught before its send and
+  // CrossCheck then superseded owes no message, so the resumed queue may hold fewer superseded ones than the reference.
+  expect(resumed.currentReviews).toEqual(reference.currentReviews);
+  expect(resumed.messagesPerTask.size).toBeLessThanOrEqual(reference.messagesPerTask.size);
   expect(resumed.messagesPerTask.size).toBeGreaterThanOrEqual(resumed.reviewable);
   const keys = resumed.csvRows.map((row) => row['asset_key']);
   expect(new Set(keys).size).toBe(keys.length);
