@@ -17,3 +17,12 @@ export function summarizeError(error: unknown, doing: string): ErrorSummary {
   const text = typeof message === 'string' && message !== '' ? message : String(error);
   return { code: errorCode, message: `${doing} failed: ${errorCode}: ${text}`.replace(/\s+/g, ' ').trim() };
 }
+
+/**
+ * An error from an AWS call — a service answer (it carries `$metadata`/`$fault`) or a dropped connection — rather
+ * than a bug: only those fail a single asset; anything else still fails the task at once.
+ */
+export function isAwsCallError(error: unknown): boolean {
+  const { $metadata, $fault, code } = (error ?? {}) as { $metadata?: unknown; $fault?: unknown; code?: unknown };
+  return $metadata !== undefined || $fault !== undefined || (typeof code === 'string' && /^E[A-Z]+$/.test(code));
+}

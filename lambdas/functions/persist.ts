@@ -2,7 +2,8 @@
  * Persist: one record per asset (conditional put: a standing decision is never overwritten) and, for reviewable
  * outcomes, exactly one review message — also when an earlier attempt stored the record but died before sending.
  *
- * One asset whose DynamoDB or SQS call still fails after the SDK's retries does not stop the others: every asset is
+ * One asset whose DynamoDB or SQS call still fails after the SDK's retries (an AWS error, not a bug: anything else
+ * fails the task at once) does not stop the others: every asset is
  * tried, then the task fails naming the ones left (PersistIncompleteError), so Step Functions retries it — a retry
  * rewrites nothing already stored (conditional put, deduplicated send). If that fails too, the child fails and Report
  * records what is still missing as FAILED / NOT_PROCESSED and sends any review message still owed.
@@ -12,7 +13,7 @@ import { assetRecord, type AssetRecord } from '../core/records';
 import type { AssetBatch, AssetWork } from '../core/work-items';
 import { getAssetRecord, putAssetRecord } from '../adapters/record-store';
 import { enqueueForReview } from '../adapters/review-queue';
-import { summarizeError } from '../adapters/aws-errors';
+import { isAwsCallError, summarizeError } from '../adapters/aws-errors';
 import { setting } from '../adapters/settings';
 
 /** Some assets of the child could not be stored or enqueued; the ones before and after them were. */
@@ -41,6 +42,7 @@ export async function handler(input: AssetBatch): Promise<PersistOutput> {
       const stored = (await getAssetRecord(record.pk, record.sk)) ?? record;
       if ((await enqueueForReview(stored)) !== undefined) output.enqueued += 1;
     } catch (error) {
+      if (!isAwsCallError(error)) throw error;
       failed.push({ assetKey: asset.item.assetKey, code: summarizeError(error, 'persisting').code });
     }
   }
