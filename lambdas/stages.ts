@@ -21,7 +21,9 @@ export type Access =
   | 'review:send'
   | 'models:invoke'
   /** states:StartExecution on the triage state machine (the nightly sweep's re-drives). */
-  | 'executions:start';
+  | 'executions:start'
+  /** Put/delete of the endpoint concurrency guard's slot items only (records table, `SEMAPHORE#…` keys). */
+  | 'models:guard';
 
 export interface StageDefinition {
   /** Handler module, relative to the project root; it exports `handler`. */
@@ -95,8 +97,11 @@ export const STAGES = {
       'policyPayloadLimit',
       'modelCallBudgetMs',
       'modelRetryBaseDelayMs',
+      'tableName',
+      'categoryEndpointConcurrency',
+      'policyEndpointConcurrency',
     ],
-    access: ['data:read', 'models:invoke'],
+    access: ['data:read', 'models:invoke', 'models:guard'],
   },
   Triage: {
     entry: 'lambdas/functions/triage.ts',

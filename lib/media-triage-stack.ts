@@ -23,6 +23,7 @@ import {
 import { batchStartInput, INCOMING_PREFIX } from '../lambdas/core/batch-start';
 import { DEFAULT_METRICS_NAMESPACE, Monitoring, type MonitoringThresholds } from './constructs/monitoring';
 import { NightlySchedule } from './constructs/nightly-schedule';
+import { OperatorAccess } from './constructs/operator-access';
 import { PipelineFunctions } from './constructs/pipeline-functions';
 import { RecordsTable } from './constructs/records-table';
 import { ReportAnalytics } from './constructs/report-analytics';
@@ -77,7 +78,10 @@ export interface MediaTriageStackProps extends StackProps {
    */
   readonly policyModel?: ModelEndpointSettings;
   /**
-   * Child executions of the map running at once.
+   * Child executions of the map running at once, per batch (1-10,000). Each child has one Classify, which has at most
+   * one call in flight per endpoint, so a value up to the endpoints' concurrency never waits on the concurrency
+   * guard; across batches the guard (lambdas/adapters/endpoint-guard.ts) keeps each endpoint's calls in flight at
+   * its own concurrency, however many batches run.
    * @default the lower of the two endpoints' concurrency (serverless: maxConcurrency), or 5
    */
   readonly maxConcurrency?: number;
@@ -111,7 +115,15 @@ export interface MediaTriageStackProps extends StackProps {
    * @default 'cron(0 3 * * ? *)'
    */
   readonly nightlySchedule?: string;
+  /**
+   * Assets per map child (ItemBatcher MaxItemsPerBatch, 1-5: the child stages' timeouts are sized for 5).
+   * @default 5
+   */
+  readonly assetsPerChild?: number;
 }
+
+/** The map's concurrency when no serverless endpoint sets one. */
+export const DEFAULT_MAP_CONCURRENCY = 5;
 
 export const DEFAULT_CATEGORY_MODEL: HuggingFaceModelSource = {
   kind: 'hub',
@@ -149,6 +161,8 @@ export class MediaTriageStack extends Stack {
   readonly review: ReviewQueue;
   /** The reviewers' managed policy and the review backlog alarm. */
   readonly reviewers: ReviewerAccess;
+  /** The operators' managed policy: redrive executions and Map Runs, redrive the review dead-letter queue. */
+  readonly operators: OperatorAccess;
   readonly categoryEndpoint: HuggingFaceEndpoint;
   readonly policyEndpoint: HuggingFaceEndpoint;
   readonly pipeline: PipelineFunctions;
@@ -212,6 +226,10 @@ export class MediaTriageStack extends Stack {
     // read lazily, once the state machine exists.
     const stateMachineArn = Lazy.string({ produce: () => this.stateMachine.stateMachine.stateMachineArn });
     const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
+    const endpointLimits = [this.categoryEndpoint.maxConcurrentInvocations, this.policyEndpoint.maxConcurrentInvocations].filter(
+      (limit): limit is number => limit !== undefined,
+    );
+    const mapConcurrency = props.maxConcurrency ?? (endpointLimits.length === 0 ? DEFAULT_MAP_CONCURRENCY : Math.min(...endpointLimits));
     this.pipeline = new PipelineFunctions(this, 'Stages', {
       dataBucket: this.storage.dataBucket,
       reportsBucket: this.storage.reportsBucket,
@@ -237,13 +255,25 @@ export class MediaTriageStack extends Stack {
         policyModelId: this.policyEndpoint.modelId,
         policyModelVersion: this.policyEndpoint.modelVersion,
         policyPayloadLimit: String(this.policyEndpoint.payloadLimitBytes),
+        // The concurrency guard's slots per endpoint: what the endpoint serves at once (instance endpoints queue
+        // instead of throttling, so the map's concurrency bounds them).
+        categoryEndpointConcurrency: String(this.categoryEndpoint.maxConcurrentInvocations ?? mapConcurrency),
+        policyEndpointConcurrency: String(this.policyEndpoint.maxConcurrentInvocations ?? mapConcurrency),
       },
     });
 
     this.stateMachine = new TriageStateMachine(this, 'Pipeline', {
       functions: this.pipeline.functions,
       dataBucket: this.storage.dataBucket,
-      maxConcurrency: props.maxConcurrency ?? 5,
+      maxConcurrency: mapConcurrency,
+      assetsPerChild: props.assetsPerChild,
+    });
+
+    this.operators = new OperatorAccess(this, 'Operators', {
+      stateMachine: this.stateMachine.stateMachine,
+      mapLabel: STATE_NAMES.map,
+      reviewQueue: this.review.queue,
+      reviewDeadLetterQueue: this.review.deadLetterQueue,
     });
 
     this.analytics = new ReportAnalytics(this, 'Analytics', { reportsBucket: this.storage.reportsBucket, encryptionKey });
@@ -321,6 +351,10 @@ export class MediaTriageStack extends Stack {
     new CfnOutput(this, 'ReviewerPolicyArn', {
       value: this.reviewers.policy.managedPolicyArn,
       description: 'Attach to the reviewers’ role or permission set (media-triage review … --stack)',
+    });
+    new CfnOutput(this, 'OperatorPolicyArn', {
+      value: this.operators.policy.managedPolicyArn,
+      description: 'Attach to the on-call role: redrive batch executions and Map Runs, redrive the review dead-letter queue (README "Recovery")',
     });
     new CfnOutput(this, 'RecordsTableName', { value: this.records.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachine.stateMachineArn });

@@ -8,6 +8,7 @@ import { Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { MODEL_INPUT_PREFIX } from '../lambdas/core/work-items';
 import { PIPELINE_STAGE_NAMES } from '../lambdas/stages';
+import { STATE_NAMES } from './constructs/triage-state-machine';
 import type { MediaTriageStack } from './media-triage-stack';
 
 function acknowledge(scope: IConstruct, findings: string[], reason: string): void {
@@ -78,6 +79,13 @@ export function acknowledgeNagFindings(stack: MediaTriageStack): void {
         'need for SSE-KMS (GenerateDataKey* covers the with/without-plaintext variants, ReEncrypt* from/to), on this one key only.',
     );
   }
+  const mapRuns = `arn:<AWS::Partition>:states:${stack.region}:${account}:mapRun:${smName}/${STATE_NAMES.map}`;
+  acknowledge(
+    stack.operators,
+    [`AwsSolutions-IAM5[Resource::${executions}:*]`, `AwsSolutions-IAM5[Resource::${mapRuns}:*]`],
+    'Operators describe and redrive this state machine’s own executions and Map Runs, whose ids are known only at run ' +
+      'time: the grant is this state machine’s execution and map-run ARNs, nothing else.',
+  );
 
   acknowledge(stack.triggerDeadLetterQueue, ['AwsSolutions-SQS3'], 'This queue is itself the dead-letter queue of the EventBridge rule target.');
   acknowledge(stack.nightly.deadLetterQueue, ['AwsSolutions-SQS3'], 'This queue is itself the dead-letter queue of the nightly EventBridge Scheduler schedule.');

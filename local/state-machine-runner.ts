@@ -28,6 +28,7 @@ import { selectPath } from './json-path';
 import { EXPRESS_EXECUTION_LIMIT_MS, executionTimedOut, NO_STATE_TIMEOUT_SECONDS } from './aws-limits';
 import { ExecutionGuard } from './execution-guard';
 import { batchItems } from './item-batcher';
+import { afterTask, beforeTask } from './kill-points';
 import type { LocalFunction } from './template';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -231,8 +232,10 @@ export class LocalStateMachineRunner {
     return async (input) => {
       await guard.beforeTask();
       guard.check(input, `input of task "${name}"`);
+      beforeTask(name);
       const result = await task(input);
       guard.check(result, `result of task "${name}"`);
+      afterTask(name);
       return result;
     };
   }
@@ -333,11 +336,14 @@ export class LocalStateMachineRunner {
           Input: JSON.stringify(child.input),
           ...(status === 'SUCCEEDED' ? { Output: JSON.stringify(child.output ?? null) } : { Error: child.error, Cause: child.cause }),
         }));
-      if (entries.length === 0) continue;
-      const key = `${folder}/${status}_0.json`;
-      const body = JSON.stringify(entries);
-      await this.options.s3.send(new PutObjectCommand({ Bucket: parameters.Bucket, Key: key, Body: Buffer.from(body), ContentType: 'application/json' }));
-      resultFiles[status].push({ Key: key, Size: Buffer.byteLength(body) });
+      // Several files per status when the entries are large (the service splits them too): one PutObject each, and
+      // a single request to the local S3 stand-in may carry at most ~11 MiB — a 10,000-asset batch's 2,000 children
+      // come near that.
+      for (const [index, body] of resultFileBodies(entries).entries()) {
+        const key = `${folder}/${status}_${index}.json`;
+        await this.options.s3.send(new PutObjectCommand({ Bucket: parameters.Bucket, Key: key, Body: Buffer.from(body), ContentType: 'application/json' }));
+        resultFiles[status].push({ Key: key, Size: Buffer.byteLength(body) });
+      }
     }
     const manifestKey = `${folder}/manifest.json`;
     const manifest = JSON.stringify({ DestinationBucket: parameters.Bucket, MapRunArn: mapRunArn, ResultFiles: resultFiles });
@@ -357,6 +363,29 @@ export class LocalStateMachineRunner {
     if (inputType === 'JSON') return JSON.parse(text) as unknown[];
     throw new Error(`local Distributed Map adapter: ItemReader InputType ${inputType} is not supported`);
   }
+}
+
+/** Largest result file the local ResultWriter writes (bytes of JSON). */
+export const RESULT_FILE_MAX_BYTES = 4 * 1024 * 1024;
+
+/** The entries as JSON arrays of at most RESULT_FILE_MAX_BYTES each (an entry larger than that gets a file of its own). */
+export function resultFileBodies(entries: readonly unknown[], maxBytes = RESULT_FILE_MAX_BYTES): string[] {
+  const bodies: string[] = [];
+  let current: string[] = [];
+  let size = 2;
+  for (const entry of entries) {
+    const json = JSON.stringify(entry);
+    const added = Buffer.byteLength(json) + (current.length === 0 ? 0 : 1);
+    if (current.length > 0 && size + added > maxBytes) {
+      bodies.push(`[${current.join(',')}]`);
+      current = [];
+      size = 2;
+    }
+    current.push(json);
+    size += Buffer.byteLength(json) + (current.length === 1 ? 0 : 1);
+  }
+  if (current.length > 0) bodies.push(`[${current.join(',')}]`);
+  return bodies;
 }
 
 interface ResultWriterDefinition {

@@ -60,7 +60,8 @@ export const DEFAULT_DURATIONS: StageDurations = {
 /**
  * Requests per image and per batch, read from the handlers (lambdas/functions/*): per image PrepareBatch stages the
  * file (PUT) and writes its record, Preprocess reads it and writes the model input (GET, PUT), Classify reads that
- * (GET), Persist reads any standing record and the asset's identity item, writes the identity (first sighting or a
+ * (GET) and takes and releases a slot of the endpoint concurrency guard around each of its two model calls (4 writes),
+ * Persist reads any standing record and the asset's identity item, writes the identity (first sighting or a
  * content change) and the record, and reads the record back (consistent reads), CrossCheck queries by image hash, Report
  * queries the records. Per batch: the archive, the items file, the expected-assets list, the Map's reader and result
  * writer, the reports. `reviewShare`: the share of images sent to the review queue (one SendMessage each).
@@ -70,7 +71,7 @@ export const REQUEST_PROFILE = {
   s3GetsPerImage: 2,
   s3PutsPerBatch: 6,
   s3GetsPerBatch: 3,
-  dynamoWritesPerImage: 3,
+  dynamoWritesPerImage: 7,
   dynamoReadsPerImage: 4,
   dynamoWritesPerBatch: 4,
   reviewShare: 0.1,

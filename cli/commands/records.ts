@@ -70,6 +70,7 @@ export function statusCommand(context: CommandContext): Command {
         expectedAssets: batch.expectedAssets ?? null,
         recorded: records.length,
         counts,
+        failures: batch.failures ?? {},
         reviewed,
         error: batch.error ?? null,
         archive: `s3://${batch.archiveBucket}/${batch.archiveKey}`,
@@ -81,6 +82,7 @@ export function statusCommand(context: CommandContext): Command {
         console.log(`Batch ${batchId} (${description}): ${batch.status}, ${records.length}/${batch.expectedAssets ?? '?'} assets recorded, ${reviewed} reviewed`);
         console.log(`  received ${batch.receivedAt}${batch.completedAt === undefined ? '' : `, completed ${batch.completedAt}`}`);
         for (const [outcome, count] of Object.entries(counts)) console.log(`  ${outcome.padEnd(15)} ${count}`);
+        for (const [code, count] of Object.entries(batch.failures ?? {})) console.log(`  failed: ${code} × ${count}`);
         if (batch.error !== undefined) console.log(`  refused: ${batch.error.code}: ${batch.error.message}`);
         console.log(`  ${formatExecution(result.execution)}`);
       }

@@ -8,6 +8,7 @@ import { labelScoresSchema, zeroShotRequest, type LabelScores } from '../core/hf
 import type { ModelLineage } from '../core/records';
 import { answeringModel } from '../core/model-variants';
 import { sageMakerClient } from './aws-clients';
+import { withEndpointSlot } from './endpoint-guard';
 import { withModelRetries, type ModelCallBudget } from './model-retry';
 import { numericSetting, setting } from './settings';
 
@@ -55,15 +56,20 @@ async function invoke(
   body: Uint8Array,
   limit: number,
   budget: ModelCallBudget,
+  concurrency: number,
 ): Promise<{ body: string; variant: string }> {
   if (body.byteLength > limit) throw new PayloadTooLargeError(body.byteLength, limit, endpointName);
-  return withModelRetries(endpointName, budget, async (abortSignal) => {
-    const response = await sageMakerClient().send(
-      new InvokeEndpointCommand({ EndpointName: endpointName, ContentType: contentType, Accept: 'application/json', Body: body }),
-      { abortSignal },
-    );
-    return { body: new TextDecoder().decode(response.Body), variant: response.InvokedProductionVariant ?? '' };
-  });
+  const tableName = setting('tableName');
+  // Each attempt holds one of the endpoint's slots (the guard across executions), not the waits between attempts.
+  return withModelRetries(endpointName, budget, (abortSignal) =>
+    withEndpointSlot({ tableName, endpointName, limit: concurrency, signal: abortSignal }, async () => {
+      const response = await sageMakerClient().send(
+        new InvokeEndpointCommand({ EndpointName: endpointName, ContentType: contentType, Accept: 'application/json', Body: body }),
+        { abortSignal },
+      );
+      return { body: new TextDecoder().decode(response.Body), variant: response.InvokedProductionVariant ?? '' };
+    }),
+  );
 }
 
 function parseLabels(raw: string, endpointName: string): LabelScores {
@@ -103,12 +109,13 @@ export function imageBudgets(candidateLabels: string[]): { category: number; pol
 export async function classifyCategory(image: Uint8Array, candidateLabels: string[], budget: ModelCallBudget): Promise<ModelAnswer> {
   const endpointName = setting('categoryEndpoint');
   const body = new TextEncoder().encode(JSON.stringify(zeroShotRequest(image, candidateLabels)));
-  const raw = await invoke(endpointName, 'application/json', body, numericSetting('categoryPayloadLimit'), budget);
+  const raw = await invoke(endpointName, 'application/json', body, numericSetting('categoryPayloadLimit'), budget, numericSetting('categoryEndpointConcurrency'));
   return answerFrom(raw, endpointName, 'category');
 }
 
 /** Image classification of policy-sensitive content (raw JPEG bytes). */
 export async function classifyPolicy(image: Uint8Array, budget: ModelCallBudget): Promise<ModelAnswer> {
   const endpointName = setting('policyEndpoint');
-  return answerFrom(await invoke(endpointName, 'image/jpeg', image, numericSetting('policyPayloadLimit'), budget), endpointName, 'policy');
+  const raw = await invoke(endpointName, 'image/jpeg', image, numericSetting('policyPayloadLimit'), budget, numericSetting('policyEndpointConcurrency'));
+  return answerFrom(raw, endpointName, 'policy');
 }

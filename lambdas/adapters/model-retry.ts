@@ -17,6 +17,12 @@
 export const MODEL_CALL_MAX_ATTEMPTS = 5;
 /** Longest single backoff wait. */
 export const MODEL_RETRY_MAX_DELAY_MS = 8_000;
+/**
+ * Longest wait for one attempt: SageMaker ends an invocation at 60 s itself, so an answer still missing 5 s later
+ * is a lost connection, and the attempt is aborted and retried (`ModelCallTimeout`) rather than left to eat the
+ * whole budget of the invocation, and with it the other assets' calls.
+ */
+export const MODEL_ATTEMPT_TIMEOUT_MS = 65_000;
 
 export interface ModelCallBudget {
   /** Epoch ms by which every attempt and wait must be over. */
@@ -25,15 +31,24 @@ export interface ModelCallBudget {
   readonly baseDelayMs: number;
   /** Told about every attempt that got an answer or an error (Classify turns these into metrics). */
   readonly onAttempt?: (attempt: { attempt: number; durationMs: number; ok: boolean }) => void;
+  /** One attempt's time limit (default {@link MODEL_ATTEMPT_TIMEOUT_MS}). */
+  readonly attemptTimeoutMs?: number;
 }
 
 /** The endpoint call failed on every attempt, or the deadline came first. */
 export class ModelCallGaveUpError extends Error {
+  /**
+   * The failure's code for records and counts: `ModelCallTimeout` when the deadline ended it (an attempt aborted,
+   * or no time left for one), else the last error's name (`ThrottlingException`, `ModelError`, …).
+   */
+  readonly code: string;
+
   constructor(
     readonly endpointName: string,
     readonly attempts: number,
     readonly lastError: string,
     readonly outOfTime: boolean,
+    lastErrorName = '',
   ) {
     super(
       attempts === 0
@@ -42,6 +57,7 @@ export class ModelCallGaveUpError extends Error {
             `${outOfTime ? ' before Classify\'s model-call time budget ran out' : ''}; last error: ${lastError}`,
     );
     this.name = 'ModelCallGaveUpError';
+    this.code = outOfTime ? 'ModelCallTimeout' : lastErrorName === '' || lastErrorName === 'Error' ? 'ModelCallFailed' : lastErrorName;
   }
 }
 
@@ -87,26 +103,36 @@ export async function withModelRetries<T>(
   call: (abortSignal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   let lastError = '';
+  let lastName = '';
   for (let attempt = 1; ; attempt += 1) {
     const remaining = budget.deadline - Date.now();
     if (remaining <= 0) throw new ModelCallGaveUpError(endpointName, attempt - 1, lastError, true);
-    const startedAt = Date.now();
+    const attemptMs = Math.min(remaining, budget.attemptTimeoutMs ?? MODEL_ATTEMPT_TIMEOUT_MS);
+    const attemptStarted = Date.now();
     try {
-      const result = await call(AbortSignal.timeout(remaining));
-      budget.onAttempt?.({ attempt, durationMs: Date.now() - startedAt, ok: true });
+      const result = await call(AbortSignal.timeout(attemptMs));
+      budget.onAttempt?.({ attempt, durationMs: Date.now() - attemptStarted, ok: true });
       return result;
     } catch (error) {
-      budget.onAttempt?.({ attempt, durationMs: Date.now() - startedAt, ok: false });
-      const aborted = (error as { name?: unknown }).name === 'AbortError' || Date.now() >= budget.deadline;
-      if (!aborted && !isRetryableModelFailure(error)) throw error;
-      lastError = describe(error);
-      if (aborted) throw new ModelCallGaveUpError(endpointName, attempt, lastError, true);
-      if (attempt >= MODEL_CALL_MAX_ATTEMPTS) throw new ModelCallGaveUpError(endpointName, attempt, lastError, false);
+      budget.onAttempt?.({ attempt, durationMs: Date.now() - attemptStarted, ok: false });
+      const abortedByDeadline = Date.now() >= budget.deadline;
+      const abortedAttempt = !abortedByDeadline && isAbort(error) && Date.now() - attemptStarted >= attemptMs;
+      const aborted = abortedByDeadline || (isAbort(error) && !abortedAttempt);
+      if (!aborted && !abortedAttempt && !isRetryableModelFailure(error)) throw error;
+      lastError = abortedAttempt ? `no answer within ${attemptMs} ms (attempt aborted)` : describe(error);
+      lastName = abortedAttempt ? 'ModelCallTimeout' : String((error as { name?: unknown }).name ?? '');
+      if (aborted) throw new ModelCallGaveUpError(endpointName, attempt, lastError, true, lastName);
+      if (attempt >= MODEL_CALL_MAX_ATTEMPTS) throw new ModelCallGaveUpError(endpointName, attempt, lastError, false, lastName);
       const wait = backoffMs(attempt, budget.baseDelayMs);
-      if (Date.now() + wait >= budget.deadline) throw new ModelCallGaveUpError(endpointName, attempt, lastError, true);
+      if (Date.now() + wait >= budget.deadline) throw new ModelCallGaveUpError(endpointName, attempt, lastError, true, lastName);
       await sleep(wait);
     }
   }
+}
+
+function isAbort(error: unknown): boolean {
+  const name = (error as { name?: unknown }).name;
+  return name === 'AbortError' || (name === 'TimeoutError' && (error as { code?: unknown }).code === 23);
 }
 
 function describe(error: unknown): string {

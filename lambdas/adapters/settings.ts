@@ -27,6 +27,9 @@ export const SETTING_NAMES = {
   metricsService: 'POWERTOOLS_SERVICE_NAME',
   /** Nightly: the state machine the sweep re-drives batches on. */
   stateMachineArn: 'STATE_MACHINE_ARN',
+  /** Classify: model calls in flight at most per endpoint, across all executions (adapters/endpoint-guard.ts). */
+  categoryEndpointConcurrency: 'CATEGORY_ENDPOINT_CONCURRENCY',
+  policyEndpointConcurrency: 'POLICY_ENDPOINT_CONCURRENCY',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_NAMES;

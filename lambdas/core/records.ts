@@ -36,6 +36,13 @@ export interface ImageFacts {
   modelInputKey: string;
 }
 
+/** Why an asset FAILED: the stage, the error's code (its AWS error name, or a reason code) and its message. */
+export interface AssetFailure {
+  stage: string;
+  code: string;
+  message: string;
+}
+
 export interface AssetRecord {
   pk: string;
   sk: string;
@@ -64,6 +71,8 @@ export interface AssetRecord {
   decidedBy: string;
   /** Milliseconds each map stage spent on this asset (core/kpis/stage-timings.ts); absent when decided before the map. */
   stageMs?: StageMs;
+  /** On a FAILED asset: the error behind it (its AWS error code, e.g. `SlowDown`, `ThrottlingException`). */
+  failure?: AssetFailure;
   receivedAt: string;
   decidedAt: string;
   /** An AUTO_PASS sent to review as an audit sample. */
@@ -123,6 +132,8 @@ export interface BatchRecord {
   itemsToProcess?: number;
   ignoredEntries?: string[];
   counts?: Record<string, number>;
+  /** FAILED assets per error code (core/failures.ts), written by Report: how many failed and why. */
+  failures?: Record<string, number>;
   lastRunAt: string;
   completedAt?: string;
   /** The last run Report completed: from PrepareBatch starting it to Report (the report's throughput window). */
@@ -182,6 +193,7 @@ export function assetRecord(
     modelOutputs?: AssetRecord['modelOutputs'];
     auditSampled?: boolean;
     stageMs?: StageMs;
+    failure?: AssetFailure;
   },
 ): AssetRecord {
   return {
@@ -206,6 +218,7 @@ export function assetRecord(
     lineage: context.lineage,
     decidedBy: asset.decidedBy,
     stageMs: asset.stageMs,
+    failure: asset.failure,
     receivedAt: context.receivedAt,
     decidedAt: context.now,
   };

@@ -34,6 +34,8 @@ export interface EarlyDecision {
   reasons: ReasonCode[];
   detail: string;
   stage: string;
+  /** On FAILED: the error's code and message (recorded as the record's `failure`). */
+  error?: { code: string; message: string };
 }
 
 export interface AssetWork {

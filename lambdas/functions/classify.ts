@@ -2,8 +2,10 @@
  * Classify: calls both endpoints per open asset. Model errors, a cold endpoint, throttling and 5xx answers are
  * retried with backoff (lambdas/adapters/model-retry.ts) within one deadline for the whole invocation
  * (MODEL_CALL_BUDGET_MS, below the function timeout); an asset whose calls still fail, or that the deadline leaves
- * uncalled, becomes FAILED / MODEL_ERROR with the attempts in its detail (a rerun of the batch retries it). Errors
- * about the request itself (access, a missing endpoint) fail the task.
+ * uncalled, becomes FAILED / MODEL_ERROR with the attempts in its detail and the last error's code (a rerun of the
+ * batch retries it); reading its model input from S3 failing after the SDK's retries makes it FAILED /
+ * PROCESSING_ERROR. Either way the other assets of the child go on. Errors about the request itself (access, a
+ * missing endpoint) fail the task.
  */
 import { withStageMs } from '../core/kpis/stage-timings';
 import { loadTaxonomy } from '../core/taxonomy';
@@ -20,6 +22,7 @@ import {
   type ModelCallBudget,
 } from '../adapters/model-endpoints';
 import { getObjectBytes } from '../adapters/object-store';
+import { summarizeError } from '../adapters/aws-errors';
 import { setting } from '../adapters/settings';
 import { CLASSIFY_SAFETY_SECONDS } from '../stages';
 import { logger } from './logger';
@@ -41,7 +44,13 @@ async function classify(input: AssetBatch, context?: { getRemainingTimeInMillis?
 
 async function classifyOne(bucket: string, candidates: string[], asset: AssetWork, budget: ModelCallBudget): Promise<AssetWork> {
   if (asset.image === undefined) throw new Error(`asset ${asset.item.assetKey} reached Classify without a preprocessed image`);
-  const stored = await getObjectBytes(bucket, asset.image.modelInputKey);
+  let stored: Buffer;
+  try {
+    stored = await getObjectBytes(bucket, asset.image.modelInputKey);
+  } catch (error) {
+    const summary = summarizeError(error, `reading ${asset.image.modelInputKey}`);
+    return { ...asset, early: { outcome: 'FAILED', reasons: ['PROCESSING_ERROR'], detail: summary.message, stage: 'Classify', error: summary } };
+  }
   try {
     // Downscale before sending when the model input exceeds an endpoint's payload limit (never for the usual
     // ≤512 px input, but a smaller limit or a larger input must not turn into a failed call).
@@ -68,7 +77,8 @@ async function classifyOne(bucket: string, candidates: string[], asset: AssetWor
     }
     if (error instanceof ModelAnswerError || error instanceof ModelCallGaveUpError) {
       logger.warn('model could not classify asset', { assetKey: asset.item.assetKey, error: error.message });
-      return { ...asset, early: { outcome: 'FAILED', reasons: ['MODEL_ERROR'], detail: error.message, stage: 'Classify' } };
+      const code = error instanceof ModelCallGaveUpError ? error.code : error.name;
+      return { ...asset, early: { outcome: 'FAILED', reasons: ['MODEL_ERROR'], detail: error.message, stage: 'Classify', error: { code, message: error.message } } };
     }
     throw error;
   }

@@ -5,6 +5,7 @@
  * writes the report tables (assets, exceptions, batches; core/report-tables.ts), the summary, the batch's HTML page
  * with its KPIs, drift and quality gates (stored on the batch record too), and refreshes the day's roll-up page.
  */
+import { failureCounts } from '../core/failures';
 import { baseLineage } from '../core/lineage';
 import { assetRecord, type AssetRecord } from '../core/records';
 import { loadQualityGates } from '../core/gates/quality-gates';
@@ -76,7 +77,7 @@ async function report(input: ReportInput): Promise<ReportOutput> {
   const run = { startedAt: batch.lastRunAt, completedAt: now };
   const summary = await writeBatchReport({ batch, records, pipelineVersion, run, now, reportsBucket, tableName: setting('tableName'), gatesConfig });
   await recordMerchantMix(batchId, records, now);
-  await upsertBatchRecord({ ...batch, status: 'COMPLETED', counts: summary.outcomes, completedAt: now, lastRunAt: now, lastRun: run, gates: summary.gates });
+  await upsertBatchRecord({ ...batch, status: 'COMPLETED', counts: summary.outcomes, failures: failureCounts(records), completedAt: now, lastRunAt: now, lastRun: run, gates: summary.gates });
   const rollup = await writeDailyRollup({ date: batch.dt, reportsBucket, tableName: setting('tableName'), now });
   if (summary.gates.overall !== 'pass') logger.warn('quality gates', { overall: summary.gates.overall, gates: summary.gates.gates.filter((gate) => gate.status === 'warn' || gate.status === 'fail') });
   logger.info('batch reported', { outcomes: summary.outcomes });

@@ -107,6 +107,11 @@ export class HuggingFaceEndpoint extends Construct {
   public readonly variantName: string;
   /** Largest request body the endpoint accepts, in bytes: 4 MiB serverless, 6 MiB on instances. */
   public readonly payloadLimitBytes: number;
+  /**
+   * Invocations the endpoint serves at once before it throttles: serverless `maxConcurrency`; undefined for instance
+   * endpoints, which queue requests rather than refuse them.
+   */
+  public readonly maxConcurrentInvocations?: number;
   /** Name of the active version's endpoint config (a `Fn::GetAtt`, which orders the endpoint after the config). */
   public readonly endpointConfigName: string;
   /** Execution role of the models' containers. */
@@ -126,6 +131,7 @@ export class HuggingFaceEndpoint extends Construct {
 
     this.task = validateTask(this, props.task);
     this.compute = resolveCompute(this, props.compute);
+    this.maxConcurrentInvocations = this.compute.mode === 'serverless' ? this.compute.maxConcurrency : undefined;
     this.resolvedVersions = this.resolveVersions(props);
     this.versions = [...this.resolvedVersions.keys()];
     this.activeVersion = this.resolveActiveVersion(props.activeVersion);

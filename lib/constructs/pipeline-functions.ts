@@ -1,7 +1,7 @@
 /**
  * One StageFunction per entry of the stage registry, each granted exactly the access its entry declares.
  */
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -59,6 +59,14 @@ export class PipelineFunctions extends Construct {
       'review:send': (g) => props.reviewQueue.grantSendMessages(g),
       'models:invoke': props.grantModelInvoke,
       'executions:start': props.grantExecutionStart,
+      // Only the guard's own items: a leading-key condition keeps Classify away from asset and batch records.
+      'models:guard': (g) =>
+        Grant.addToPrincipal({
+          grantee: g,
+          actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          resourceArns: [props.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SEMAPHORE#*'] } },
+        }),
     };
     this.functions = Object.fromEntries(
       STAGE_NAMES.map((stageName) => {

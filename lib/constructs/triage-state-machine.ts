@@ -63,7 +63,8 @@ export interface TriageStateMachineProps {
   /** Bucket holding each batch's items.jsonl (the map's ItemReader source). */
   readonly dataBucket: IBucket;
   /**
-   * Child executions running at once; size it to the endpoints' concurrency.
+   * Child executions running at once (Distributed Map MaxConcurrency, 1-10,000); size it to the endpoints'
+   * concurrency. Across executions the endpoint concurrency guard (lambdas/adapters/endpoint-guard.ts) holds.
    * @default 5
    */
   readonly maxConcurrency?: number;
@@ -71,7 +72,8 @@ export interface TriageStateMachineProps {
    * Assets per child execution (ItemBatcher `MaxItemsPerBatch`). Express children stop at 5 minutes, retries
    * included, and the child stages' timeouts (lambdas/stages.ts) are sized for 5 assets: Preprocess decodes each
    * image (up to ≈4 s for a 35 MP JPEG on arm64) and Classify must leave room for a cold serverless endpoint (up to
-   * 60 s, retried once) on top of the other assets. Raise it only together with those timeouts.
+   * 60 s, retried once) on top of the other assets. At most {@link MAX_ASSETS_PER_CHILD}; raise that only together
+   * with those timeouts.
    * @default 5
    */
   readonly assetsPerChild?: number;
@@ -87,6 +89,11 @@ export interface TriageStateMachineProps {
    */
   readonly maxInputBytesPerBatch?: number;
 }
+
+/** The child stages' timeouts (lambdas/stages.ts) are sized for this many assets per child. */
+export const MAX_ASSETS_PER_CHILD = 5;
+/** The Distributed Map's own ceiling on MaxConcurrency. */
+export const DISTRIBUTED_MAP_MAX_CONCURRENCY = 10_000;
 
 /** 64 KiB: see {@link TriageStateMachineProps.maxInputBytesPerBatch}. */
 export const DEFAULT_MAX_INPUT_BYTES_PER_BATCH = 64 * 1024;
@@ -133,6 +140,14 @@ export class TriageStateMachine extends Construct {
     if (!Number.isInteger(maxInputBytesPerBatch) || maxInputBytesPerBatch < 1 || maxInputBytesPerBatch > STATE_PAYLOAD_LIMIT_BYTES) {
       throw new Error(`maxInputBytesPerBatch must be an integer from 1 to ${STATE_PAYLOAD_LIMIT_BYTES}, got ${maxInputBytesPerBatch}`);
     }
+    const maxConcurrency = props.maxConcurrency ?? 5;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > DISTRIBUTED_MAP_MAX_CONCURRENCY) {
+      throw new Error(`maxConcurrency must be an integer from 1 to ${DISTRIBUTED_MAP_MAX_CONCURRENCY}, got ${maxConcurrency}`);
+    }
+    const assetsPerChild = props.assetsPerChild ?? MAX_ASSETS_PER_CHILD;
+    if (!Number.isInteger(assetsPerChild) || assetsPerChild < 1 || assetsPerChild > MAX_ASSETS_PER_CHILD) {
+      throw new Error(`assetsPerChild must be an integer from 1 to ${MAX_ASSETS_PER_CHILD} (the child stages' timeouts are sized for ${MAX_ASSETS_PER_CHILD}), got ${assetsPerChild}`);
+    }
 
     const failed = new Fail(this, STATE_NAMES.failed, { error: 'BatchFailed', cause: 'A batch-level stage failed after retries' });
     // PrepareBatch stores the execution's ARN on the batch record, so `media-triage status <batchId> --stack` can
@@ -158,8 +173,8 @@ export class TriageStateMachine extends Construct {
     const child: IChainable = childTask('Preprocess').next(childTask('Classify')).next(childTask('Triage')).next(childTask('Persist'));
     const processAssets = new DistributedMap(this, STATE_NAMES.map, {
       itemReader: new S3JsonLItemReader({ bucket: props.dataBucket, key: JsonPath.stringAt('$.itemsKey') }),
-      itemBatcher: new ItemBatcher({ maxItemsPerBatch: props.assetsPerChild ?? 5, maxInputBytesPerBatch }),
-      maxConcurrency: props.maxConcurrency ?? 5,
+      itemBatcher: new ItemBatcher({ maxItemsPerBatch: assetsPerChild, maxInputBytesPerBatch }),
+      maxConcurrency,
       mapExecutionType: StateMachineType.EXPRESS,
       // Report reconciles from the records table, so a failed child never needs to stop the others.
       toleratedFailurePercentage: 100,

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { S3Store, type S3Object } from './fauxqs-internals';
+import { afterObjectStored } from '../kill-points';
 import { keyToRelativePath, relativePathToKey } from './s3-paths';
 
 /** One index line: the object's attributes that the file itself cannot carry, or its deletion. */
@@ -65,7 +66,9 @@ export class DurableS3Store extends S3Store {
     if (!this.hasBucket(bucket)) return super.putObject(bucket, key, body, contentType, metadata);
     const file = this.writeFile(bucket, key, body);
     const stored = super.putObject(bucket, key, body, contentType, metadata);
-    return this.persisted(bucket, stored, file);
+    const persisted = this.persisted(bucket, stored, file);
+    afterObjectStored(key);
+    return persisted;
   }
 
   override completeMultipartUpload(uploadId: string, parts: { partNumber: number; etag: string }[]): S3Object {
@@ -73,7 +76,9 @@ export class DurableS3Store extends S3Store {
     const bucket = [...this.internals().buckets].find(([, objects]) => objects.get(stored.key) === stored)?.[0];
     if (bucket === undefined) throw new Error(`completed upload ${uploadId} is in no bucket`);
     try {
-      return this.persisted(bucket, stored, this.writeFile(bucket, stored.key, stored.body));
+      const persisted = this.persisted(bucket, stored, this.writeFile(bucket, stored.key, stored.body));
+      afterObjectStored(stored.key);
+      return persisted;
     } catch (error) {
       // Memory must not hold what the disk does not: the client sees the failure and uploads again.
       this.internals().buckets.get(bucket)?.delete(stored.key);

@@ -15,6 +15,7 @@ import * as cxapi from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import packageJson from '../../package.json';
+import { semaphorePk } from '../../lambdas/adapters/endpoint-guard';
 import { SETTING_NAMES, type SettingKey } from '../../lambdas/adapters/settings';
 import {
   CLASSIFY_MODEL_CALL_BUDGET_MS,
@@ -186,6 +187,8 @@ interface Statement {
   readonly effect: string;
   readonly actions: string[];
   readonly resources: string[];
+  /** A `ForAllValues:StringLike` `dynamodb:LeadingKeys` condition: the partition keys the statement is limited to. */
+  readonly leadingKeys?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -262,21 +265,38 @@ const roleIdOfFunction = (stage: StageName): string => {
 function statementsOfRole(roleId: string): Statement[] {
   const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } });
   return Object.values(policies).flatMap((policy) =>
-    (policy['Properties'].PolicyDocument.Statement as { Effect: string; Action: unknown; Resource: unknown }[]).map((s) => ({
-      effect: s.Effect,
-      actions: asArray(s.Action).map(render),
-      resources: asArray(s.Resource).map(render),
-    })),
+    (policy['Properties'].PolicyDocument.Statement as { Effect: string; Action: unknown; Resource: unknown; Condition?: Record<string, Record<string, unknown>> }[]).map((s) => {
+      const leadingKeys = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+      return {
+        effect: s.Effect,
+        actions: asArray(s.Action).map(render),
+        resources: asArray(s.Resource).map(render),
+        ...(leadingKeys === undefined ? {} : { leadingKeys: asArray(leadingKeys).map(render) }),
+      };
+    }),
   );
 }
 
-function allows(statements: Statement[], action: string, resourceArn: string): boolean {
+/** Whether an Allow statement covers the action on the resource (for DynamoDB items: with this partition key). */
+function allows(statements: Statement[], action: string, resourceArn: string, leadingKey = 'BATCH#batch-1'): boolean {
   return statements.some(
     (s) =>
       s.effect === 'Allow' &&
       s.actions.some((a) => wildcardMatches(a, action)) &&
-      s.resources.some((r) => wildcardMatches(r, resourceArn)),
+      s.resources.some((r) => wildcardMatches(r, resourceArn)) &&
+      (s.leadingKeys === undefined || s.leadingKeys.some((key) => wildcardMatches(key, leadingKey))),
   );
+}
+
+/** The serverless MaxConcurrency of the endpoint config the endpoint points at, read from the template. */
+function serverlessMaxConcurrency(endpoint: IConstruct): number {
+  const cfnEndpoint = resource(stack.getLogicalId(endpoint.node.findChild('Endpoint') as CfnElement));
+  const configRef = cfnEndpoint.Properties['EndpointConfigName'] as { 'Fn::GetAtt': [string, string] };
+  const config = resource(configRef['Fn::GetAtt'][0]);
+  const variants = config.Properties['ProductionVariants'] as Array<{ ServerlessConfig?: { MaxConcurrency?: number } }>;
+  const limit = variants[0]?.ServerlessConfig?.MaxConcurrency;
+  if (limit === undefined) throw new Error(`${endpoint.node.path} is not serverless`);
+  return limit;
 }
 
 function definition(): AslGraph {
@@ -760,6 +780,8 @@ describe('Lambda stages', () => {
     metricsNamespace: DEFAULT_METRICS_NAMESPACE,
     metricsService: stack.stackName,
     stateMachineArn: { Ref: logicalId(stack.stateMachine.stateMachine) },
+    categoryEndpointConcurrency: String(serverlessMaxConcurrency(stack.categoryEndpoint)),
+    policyEndpointConcurrency: String(serverlessMaxConcurrency(stack.policyEndpoint)),
   });
 
   it('gives Classify a model-call deadline below its timeout', () => {
@@ -818,8 +840,8 @@ describe('Lambda stages', () => {
     const endpointArn = (endpoint: IConstruct): string =>
       `\${${stack.getLogicalId(endpoint.node.findChild('Endpoint') as CfnElement)}.EndpointArn}`;
 
-    /** One or more (action, resource) probes per access kind of the registry. */
-    const probes = (): Record<Access, [string, string][]> => ({
+    /** One or more (action, resource[, partition key]) probes per access kind of the registry. */
+    const probes = (): Record<Access, Array<[string, string, string?]>> => ({
       'data:read': [['s3:GetObject', dataObject()]],
       'data:write': [['s3:PutObject', dataObject()]],
       'reports:read': [['s3:GetObject', reportsObject()], ['s3:ListBucket', `\${${logicalId(stack.storage.reportsBucket)}.Arn}`]],
@@ -832,7 +854,13 @@ describe('Lambda stages', () => {
         ['sagemaker:InvokeEndpoint', endpointArn(stack.policyEndpoint)],
       ],
       'executions:start': [['states:StartExecution', `\${${logicalId(stack.stateMachine.stateMachine)}}`]],
+      'models:guard': [
+        ['dynamodb:PutItem', tableArn(), `SEMAPHORE#${'x'}`],
+        ['dynamodb:DeleteItem', tableArn(), 'SEMAPHORE#x'],
+      ],
     });
+    /** Access kinds that include another's permissions (writing records covers the guard's items). */
+    const implied = (declared: readonly Access[], access: Access): boolean => access === 'models:guard' && declared.includes('records:write');
     const servicesOf: Record<Access, string> = {
       'data:read': 's3',
       'data:write': 's3',
@@ -843,14 +871,15 @@ describe('Lambda stages', () => {
       'review:send': 'sqs',
       'models:invoke': 'sagemaker',
       'executions:start': 'states',
+      'models:guard': 'dynamodb',
     };
 
     it.each(STAGE_NAMES)('%s may do exactly what its registry entry declares', (stage) => {
       const statements = statementsOf(stage);
       const declared = STAGES[stage].access as readonly Access[];
-      for (const [access, checks] of Object.entries(probes()) as [Access, [string, string][]][]) {
-        for (const [action, arn] of checks) {
-          expect(allows(statements, action, arn), `${stage} ${access}: ${action} on ${arn}`).toBe(declared.includes(access));
+      for (const [access, checks] of Object.entries(probes()) as [Access, Array<[string, string, string?]>][]) {
+        for (const [action, arn, key] of checks) {
+          expect(allows(statements, action, arn, key), `${stage} ${access}: ${action} on ${arn}`).toBe(declared.includes(access) || implied(declared, access));
         }
       }
       const services = new Set(statements.flatMap((s) => s.actions.map((a) => a.split(':')[0])));
@@ -865,13 +894,16 @@ describe('Lambda stages', () => {
       ]);
     });
 
-    it('Classify may invoke both endpoints and may not write records', () => {
+    it('Classify may invoke both endpoints and take/release guard slots, and may not write or read records', () => {
       const statements = statementsOf('Classify');
       expect(allows(statements, 'sagemaker:InvokeEndpoint', endpointArn(stack.categoryEndpoint))).toBe(true);
       expect(allows(statements, 'sagemaker:InvokeEndpoint', endpointArn(stack.policyEndpoint))).toBe(true);
       expect(allows(statements, 'sagemaker:InvokeEndpoint', '*')).toBe(false);
       expect(allows(statements, 'dynamodb:PutItem', tableArn())).toBe(false);
-      expect(statements.flatMap((s) => s.actions).filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+      expect(allows(statements, 'dynamodb:PutItem', tableArn(), semaphorePk('CategoryModelEndpoint'))).toBe(true);
+      const dynamo = statements.filter((s) => s.actions.some((a) => a.startsWith('dynamodb:')));
+      expect(dynamo.flatMap((s) => s.actions).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem']);
+      expect(dynamo.every((s) => s.leadingKeys?.every((key) => key.startsWith(semaphorePk(''))))).toBe(true);
     });
 
     it('Report reads the report tree (drift baseline, roll-up) but not the Athena results', () => {
