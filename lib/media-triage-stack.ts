@@ -317,7 +317,7 @@ export class MediaTriageStack extends Stack {
       ],
     });
 
-    this.nightly = new NightlySchedule(this, 'Nightly', { target: this.pipeline.functions.Nightly, scheduleExpression: props.nightlySchedule });
+    this.nightly = new NightlySchedule(this, 'Nightly', { target: this.pipeline.functions.Nightly, scheduleExpression: props.nightlySchedule, encryptionKey });
     const contextEmail: unknown = this.node.tryGetContext('alarmEmail');
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stateMachine: this.stateMachine.stateMachine,

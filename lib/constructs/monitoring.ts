@@ -116,6 +116,8 @@ const PERIOD = Duration.minutes(5);
 
 export class Monitoring extends Construct {
   readonly topic: Topic;
+  /** The topic's own key: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key. */
+  readonly topicKey: Key;
   readonly dashboard: Dashboard;
   /** Every alarm that notifies the topic: those created here and the existing ones given the action. */
   readonly alarms: IAlarm[] = [];
@@ -126,10 +128,10 @@ export class Monitoring extends Construct {
     const thresholds = { ...DEFAULT_THRESHOLDS, ...props.thresholds };
     const stackName = Stack.of(this).stackName;
 
-    const key = new Key(this, 'TopicKey', {
+    const key = (this.topicKey = new Key(this, 'TopicKey', {
       description: `${stackName} alarm topic encryption`,
       enableKeyRotation: true,
-    });
+    }));
     // CloudWatch publishes alarm notifications to the encrypted topic with this key.
     key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
     this.topic = new Topic(this, 'AlarmTopic', { displayName: `${stackName} alarms`, masterKey: key, enforceSSL: true });

@@ -11,8 +11,10 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { queueEncryption } from './review-queue';
 
 /** 03:00 UTC every day: after the day's uploads have had their grace period, before the working day in Europe. */
 export const DEFAULT_NIGHTLY_CRON = 'cron(0 3 * * ? *)';
@@ -20,6 +22,8 @@ export const DEFAULT_NIGHTLY_CRON = 'cron(0 3 * * ? *)';
 export interface NightlyScheduleProps {
   /** The Nightly stage's function. */
   readonly target: IFunction;
+  /** The stack's customer-managed key, when it has one: the dead-letter queue is encrypted with it like the others. */
+  readonly encryptionKey?: IKey;
   /**
    * When it runs: an EventBridge Scheduler expression (`cron(minutes hours day-of-month month day-of-week year)`).
    * @default DEFAULT_NIGHTLY_CRON (03:00 every day)
@@ -52,7 +56,7 @@ export class NightlySchedule extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     this.deadLetterQueue = new Queue(this, 'DeadLetter', {
-      encryption: QueueEncryption.SQS_MANAGED,
+      ...queueEncryption(props.encryptionKey),
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
@@ -65,6 +69,10 @@ export class NightlySchedule extends Construct {
           statements: [
             new PolicyStatement({ sid: 'InvokeTheNightlyFunction', actions: ['lambda:InvokeFunction'], resources: [props.target.functionArn] }),
             new PolicyStatement({ sid: 'DeadLetterUndelivered', actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
+            // Sending to a KMS-encrypted queue needs the data key (exact actions: no wildcard for cdk-nag to flag).
+            ...(props.encryptionKey === undefined
+              ? []
+              : [new PolicyStatement({ sid: 'DeadLetterEncryption', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.encryptionKey.keyArn] })]),
           ],
         }),
       },

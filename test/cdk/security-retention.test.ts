@@ -146,22 +146,24 @@ describe.each([
     expect(open).toEqual([]);
   });
 
-  it('every bucket and queue has a policy that denies requests without TLS (and there are no topics)', () => {
+  it('every bucket, queue and topic has a policy that denies requests without TLS', () => {
     const s = synthesized();
     const deniesPlainHttp = (statement: PolicyStatementJson): boolean => statement.Effect === 'Deny' && statement.Condition?.['Bool']?.['aws:SecureTransport'] === 'false';
     const targets = (policy: CfnResource): string[] =>
-      [...asArray(policy.Properties['Bucket']), ...asArray(policy.Properties['Queues'])].map((ref) => (ref as { Ref: string }).Ref);
+      [...asArray(policy.Properties['Bucket']), ...asArray(policy.Properties['Queues']), ...asArray(policy.Properties['Topics'])].map((ref) => (ref as { Ref: string }).Ref);
     const tlsOnly = new Set(
-      [...ofType(s, 'AWS::S3::BucketPolicy'), ...ofType(s, 'AWS::SQS::QueuePolicy')]
+      [...ofType(s, 'AWS::S3::BucketPolicy'), ...ofType(s, 'AWS::SQS::QueuePolicy'), ...ofType(s, 'AWS::SNS::TopicPolicy')]
         .filter(([, policy]) => asArray((policy.Properties['PolicyDocument'] as { Statement: unknown }).Statement).some((st) => deniesPlainHttp(st as PolicyStatementJson)))
         .flatMap(([, policy]) => targets(policy)),
     );
     const buckets = ofType(s, 'AWS::S3::Bucket').map(([id]) => id);
     const queues = ofType(s, 'AWS::SQS::Queue').map(([id]) => id);
+    const topics = ofType(s, 'AWS::SNS::Topic').map(([id]) => id);
+    // Data, reports and access-log buckets; review queue, its DLQ, the trigger's and the schedule's DLQs; the alarm topic.
     expect(buckets.length).toBe(3);
-    expect(queues.length).toBe(3);
-    expect([...buckets, ...queues].filter((id) => !tlsOnly.has(id))).toEqual([]);
-    expect(ofType(s, 'AWS::SNS::Topic')).toEqual([]);
+    expect(queues.length).toBe(4);
+    expect(topics.length).toBe(1);
+    expect([...buckets, ...queues, ...topics].filter((id) => !tlsOnly.has(id))).toEqual([]);
   });
 
   it('the reviewer policy cannot purge: no object deletes or writes, no Scan, item deletes only on claims, audit and decisions denied', () => {
@@ -193,8 +195,11 @@ describe('encryption at rest', () => {
   const sse = (bucket: CfnResource): unknown =>
     (bucket.Properties['BucketEncryption'] as { ServerSideEncryptionConfiguration: { ServerSideEncryptionByDefault: unknown }[] }).ServerSideEncryptionConfiguration[0]!.ServerSideEncryptionByDefault;
 
-  it('by default uses AWS-managed keys: SSE-S3 buckets, the DynamoDB AWS-managed key, SSE-SQS queues, and no KMS key', () => {
-    expect(ofType(plain, 'AWS::KMS::Key')).toEqual([]);
+  // The alarm topic always has a key of its own: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key.
+  const alarmTopicKeyId = (s: typeof plain): string => logicalId(s, s.stack.monitoring.topicKey);
+
+  it('by default uses AWS-managed keys: SSE-S3 buckets, the DynamoDB AWS-managed key, SSE-SQS queues, and no KMS key but the alarm topic\'s', () => {
+    expect(ofType(plain, 'AWS::KMS::Key').map(([id]) => id)).toEqual([alarmTopicKeyId(plain)]);
     for (const [, bucket] of ofType(plain, 'AWS::S3::Bucket')) expect(sse(bucket)).toEqual({ SSEAlgorithm: 'AES256' });
     for (const [, queue] of ofType(plain, 'AWS::SQS::Queue')) expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true });
     const [, table] = ofType(plain, 'AWS::DynamoDB::GlobalTable')[0]!;
@@ -209,8 +214,8 @@ describe('encryption at rest', () => {
       keyId = logicalId(withKey, withKey.stack.encryptionKey!);
     });
 
-    it('has one rotated, retained key', () => {
-      expect(ofType(withKey, 'AWS::KMS::Key').map(([id]) => id)).toEqual([keyId]);
+    it('has one rotated, retained key for the data (besides the alarm topic\'s)', () => {
+      expect(ofType(withKey, 'AWS::KMS::Key').map(([id]) => id).sort()).toEqual([keyId, alarmTopicKeyId(withKey)].sort());
       expect(withKey.resources[keyId]!.Properties).toMatchObject({ EnableKeyRotation: true });
       const template = Template.fromStack(withKey.stack).toJSON() as { Resources: Record<string, { DeletionPolicy?: string }> };
       expect(template.Resources[keyId]!.DeletionPolicy).toBe('Retain');
@@ -226,7 +231,7 @@ describe('encryption at rest', () => {
       expect(sse(withKey.resources[logs]!)).toEqual({ SSEAlgorithm: 'AES256' });
     });
 
-    it('encrypts the table and all three queues with it, and the Athena results', () => {
+    it('encrypts the table and every queue with it, and the Athena results', () => {
       const [, table] = ofType(withKey, 'AWS::DynamoDB::GlobalTable')[0]!;
       expect(table.Properties['SSESpecification']).toMatchObject({ SSEEnabled: true, SSEType: 'KMS' });
       expect(JSON.stringify(table.Properties['Replicas'])).toContain(keyId);
