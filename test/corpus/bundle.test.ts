@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMAGE_CODEC_WASM } from '../../lambdas/core/image-codecs';
-import { STAGES } from '../../lambdas/stages';
+import { COMMON_SETTINGS, STAGES } from '../../lambdas/stages';
 import { StageFunction } from '../../lib/constructs/stage-function';
 
 let outdir: string;
@@ -20,7 +20,9 @@ beforeAll(async () => {
   outdir = await mkdtemp(path.join(tmpdir(), 'media-triage-bundle-'));
   const app = new App({ outdir });
   const stack = new Stack(app, 'BundleProbe');
-  new StageFunction(stack, 'Preprocess', { stageName: 'Preprocess', stage: STAGES.Preprocess, settings: { dataBucket: 'bucket' } });
+  // Every setting the stage asks for (its own and the common ones), with a probe value: only the bundle matters here.
+  const probeSettings = Object.fromEntries([...COMMON_SETTINGS, ...STAGES.Preprocess.settings].map((key) => [key, 'probe']));
+  new StageFunction(stack, 'Preprocess', { stageName: 'Preprocess', stage: STAGES.Preprocess, settings: probeSettings });
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
   const fn = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Lambda::Function')!;
   const hash = fn.Properties.Code!.S3Key!.replace(/\.zip$/, '');

@@ -9,8 +9,8 @@ import type { AssetRecord } from '../../lambdas/core/records';
 import { buildZip, manifestCsv, stdlibPhoto, STDLIB_PHOTOS, type PhotoName } from '../../local/demo-batch';
 import { runOnce } from '../support/local-pipeline';
 
-/** What a run stamps rather than computes: when, and the ids the queue gave its messages. */
-const STAMPED = new Set(['receivedAt', 'decidedAt', 'reviewMessageId', 'reviewEnqueuedAt']);
+/** What a run stamps or measures rather than computes: when, how long each stage took, the ids the queue gave. */
+const STAMPED = new Set(['receivedAt', 'decidedAt', 'stageMs', 'reviewMessageId', 'reviewEnqueuedAt']);
 
 function computed(records: AssetRecord[]): Array<Record<string, unknown>> {
   return records
