@@ -8,8 +8,9 @@
  * and AVIF assets still go through the bundled Preprocess, its WASM decoders included.
  */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBatchRecord, listAssetRecords } from '../../lambdas/adapters/record-store';
 import { rowAssetKey } from '../../lambdas/core/batch-plan';
@@ -33,11 +34,22 @@ let local: LocalSession;
 const batchesRun = new Set<string>();
 const s3 = () => new S3Client({});
 
+// A temp dir of this file's own (the run's private TMPDIR is shared by the files running beside it, whose
+// PrepareBatch copies may exist at any moment): the sandboxes take TMPDIR from this process when the session opens.
+let ownTmp: string;
+let runTmp: string | undefined;
+
 beforeAll(async () => {
+  runTmp = process.env['TMPDIR'];
+  ownTmp = await mkdtemp(path.join(tmpdir(), 'corpus-'));
+  process.env['TMPDIR'] = ownTmp;
   local = await session({ intercept: answerBoat });
 });
 afterAll(async () => {
   await local?.close();
+  if (runTmp === undefined) delete process.env['TMPDIR'];
+  else process.env['TMPDIR'] = runTmp;
+  await rm(ownTmp, { recursive: true, force: true });
 });
 
 async function keysOf(bucket: string): Promise<string[]> {
@@ -60,7 +72,7 @@ async function expectNothingOutsideItsFolders(): Promise<void> {
   }
   for (const key of await keysOf(local.reportsBucket)) expect(key.startsWith('reports/'), key).toBe(true);
   // PrepareBatch's ephemeral-storage copies are gone (test/support/temp-dir-guard.ts gives the run a private TMPDIR).
-  expect((await readdir(tmpdir())).filter((name) => name.startsWith('media-triage-archive-'))).toEqual([]);
+  expect((await readdir(ownTmp)).filter((name) => name.startsWith('media-triage-archive-'))).toEqual([]);
 }
 
 /** Every record and CSV row once, matching counts everywhere. */
