@@ -6,6 +6,7 @@
 import { Jimp } from 'jimp';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { mulberry32 } from '../test/support/random';
 
 export interface BenchImage {
   file: string;
@@ -15,17 +16,8 @@ export interface BenchImage {
   bytes: number;
 }
 
-/** mulberry32: a tiny seeded PRNG (the same images on every machine and run). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded PRNG: the same images on every machine and run. */
+const random = mulberry32;
 
 export async function syntheticJpeg(width: number, height: number, seed: number): Promise<Buffer> {
   const next = random(seed);
