@@ -6,6 +6,8 @@
  */
 import '../local/quiet-node-version-warning';
 import { runCli } from '../cli/main';
+import { traceMark } from '../local/startup-trace';
+traceMark('cli modules imported');
 import { setInvocationTimer } from '../local/lambda-sandboxes';
 
 let firstAssetMs: number | undefined;

@@ -9,6 +9,7 @@ import type { CommandContext } from './commands/context';
 import { costCommand } from './commands/cost';
 import { demoCommand } from './commands/demo';
 import { modelCommand } from './commands/model';
+import { modelServerCommand } from './commands/model-server';
 import { purgeCommand } from './commands/purge';
 import { queryCommand } from './commands/query';
 import { reportCommand } from './commands/report';
@@ -45,6 +46,7 @@ export function buildProgram(): CliProgram {
     .addCommand(demoCommand(context))
     .addCommand(resetCommand(context))
     .addCommand(modelCommand(context))
+    .addCommand(modelServerCommand(context))
     .addCommand(reviewCommand(context))
     .addCommand(datasetCommand(context))
     .addCommand(submitCommand(context))

@@ -39,6 +39,20 @@ export async function runAndPrint(batch: BatchArchive, options: RunOptions): Pro
     return runExitCode(result);
   }
   if (options.json) printJsonLine(result);
-  else console.log(formatSummary(result, run));
+  else {
+    console.log(formatSummary(result, run));
+    await mentionModelServer();
+  }
   return 0;
+}
+
+/** After the run that started the background model server: say that it stays, for how long, and how to end it. */
+async function mentionModelServer(): Promise<void> {
+  const { modelServerStartedHere } = await import('../local/sagemaker/model-server-client');
+  const server = modelServerStartedHere();
+  if (server === undefined) return;
+  const minutes = Math.round(server.idleSeconds / 60);
+  process.stderr.write(
+    `The models stay loaded in a background process (pid ${server.pid}) so the next runs start faster; it exits after ${minutes} min without work (media-triage model-server stop ends it now).\n`,
+  );
 }

@@ -14,6 +14,7 @@
  * handler's later side effects never land, and the invocation fails with `Sandbox.Timedout`. Errors a handler throws
  * come back with their name and message.
  */
+import { traceMark } from './startup-trace';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -139,6 +140,7 @@ class FunctionPool {
   }
 
   private spawn(sandbox: Sandbox, entryUrl: string): void {
+    traceMark(`sandbox spawn: ${this.fn.stageName}`);
     const worker = new Worker(BOOTSTRAP, {
       env: this.env,
       // Not the parent's flags (test runners' loaders, --import tsx): the bundle is plain JavaScript.
@@ -152,6 +154,7 @@ class FunctionPool {
     worker.on('message', (message: { type: string; requestId?: string; result?: string; error?: { name?: string; message?: string } }) => {
       switch (message.type) {
         case 'ready':
+          traceMark(`sandbox ready: ${this.fn.stageName}`);
           sandbox.ready = true;
           worker.unref();
           this.dispatch();
@@ -167,6 +170,7 @@ class FunctionPool {
           clearTimeout(current.timer);
           sandbox.current = undefined;
           worker.unref();
+          traceMark(`invocation done: ${this.fn.stageName}`);
           invocationTimer?.(this.fn.stageName, performance.now() - current.startedAt, message.type === 'result');
           if (message.type === 'result') current.invocation.resolve(JSON.parse(message.result ?? 'null') as Json);
           else current.invocation.reject(errorFrom(message.error ?? {}));
@@ -190,6 +194,7 @@ class FunctionPool {
     const timer = setTimeout(() => {
       this.discard(sandbox, sandboxTimedOut(this.fn.name, this.fn.timeoutSeconds), false);
     }, timeoutMs);
+    traceMark(`invocation start: ${this.fn.stageName}`);
     sandbox.current = { requestId, invocation, timer, startedAt: performance.now() };
     sandbox.worker!.ref();
     sandbox.worker!.postMessage({ type: 'invoke', requestId, payload: invocation.payload, deadline: Date.now() + timeoutMs });

@@ -8,6 +8,7 @@
  * sandboxes of the stages it passes first and the local models are started side by side, while PrepareBatch runs,
  * instead of one after the other as the first asset reaches each.
  */
+import { traceMark } from './startup-trace';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -100,6 +101,7 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
     intercept: options.intercept,
     modelWorkers: options.workers,
   });
+  traceMark('session: stand-ins up');
   let stopStepFunctions = async (): Promise<void> => undefined;
   try {
     // fauxqs's queue URL form; the region in the host is part of the queue's identity.
@@ -118,6 +120,7 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
     const lambdas = new LocalLambdaSandboxes(PROJECT_ROOT, { ...standIns.env, AWS_ENDPOINT_URL_SFN: stepFunctions.url }, { maxWorkersPerFunction: options.workers });
     // The state machine's stages now; a scheduled one (Nightly) is bundled when it is first invoked.
     lambdas.prepare(stack.functions.filter((fn) => (PIPELINE_STAGE_NAMES as readonly string[]).includes(fn.stageName)));
+    traceMark('session: resources created, sandboxes prepared');
     const runner = new LocalStateMachineRunner({
       functions: stack.functions,
       lambdas,
@@ -142,6 +145,7 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
         const key = `incoming/${path.basename(fileName)}`;
         // Multipart, as the S3 console and CLI upload large archives (fauxqs also caps a single request at 11 MiB).
         await new Upload({ client: s3, params: { Bucket: dataBucket, Key: key, Body: archive, ContentType: 'application/zip' } }).done();
+        traceMark('session: archive uploaded');
         return session.runUploaded(key, archive.byteLength);
       },
       async runUploaded(key, size, runOptions = {}) {

@@ -5,6 +5,7 @@
  * With a state folder the run first makes sure the folder is ours (created with its marker when absent) and takes
  * its lock, before synthesizing or starting anything: a second run on the same folder gets STATE_LOCKED.
  */
+import { traceMark } from './startup-trace';
 import path from 'node:path';
 import { getObjectBytes } from '../lambdas/adapters/object-store';
 import { listAssetRecords } from '../lambdas/adapters/record-store';
@@ -99,6 +100,7 @@ export async function runBatchLocally(archive: Buffer, fileName: string, options
     sweepStaleTempDirs();
     // A synth (no cached template) is synchronous and CPU-bound: a Ctrl-C then takes Node's default (immediate exit);
     // the lock it leaves is stale.
+    traceMark('run: modules loaded, state folder locked');
     const template = options.template ?? (await loadTemplate());
     const interrupts = watchInterrupts((signal) => process.stderr.write(`\n${signal}: stopping the run (again to exit at once)…\n`));
     try {

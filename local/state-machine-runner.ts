@@ -27,6 +27,7 @@ import { mapWithConcurrency } from '../lambdas/core/concurrency';
 import { selectPath } from './json-path';
 import { EXPRESS_EXECUTION_LIMIT_MS, executionTimedOut, NO_STATE_TIMEOUT_SECONDS } from './aws-limits';
 import { ExecutionGuard } from './execution-guard';
+import { recordValidated, wasValidated } from './validated-definitions';
 import { batchItems } from './item-batcher';
 import { afterTask, beforeTask } from './kill-points';
 import type { LocalFunction } from './template';
@@ -99,9 +100,6 @@ interface ExecutionLimits {
   context?: Record<string, unknown>;
 }
 
-/** Local definitions (as JSON) the interpreter has already validated, in this process. */
-const validatedDefinitions = new Set<string>();
-
 /**
  * Sandboxes kept per function: as many as invocations can run at once (a Map's MaxConcurrency), but no more than
  * the machine's cores, since every extra worker costs a cold start and the cores are what the stages compete for.
@@ -160,10 +158,11 @@ export class LocalStateMachineRunner {
     guard.check(input, `input of the ${limits.label}`);
     const { local, handlers } = this.localDefinition(definition, guard, limits.concurrency);
     // The interpreter validates a definition with asl-validator, which compiles its JSON schemas on every call
-    // (measured here: ~0.8 s of main-thread CPU each, i.e. per Map child): validate each distinct definition once.
+    // (measured here: ~0.8 s of main-thread CPU each, i.e. per Map child): validate each distinct definition once,
+    // across processes (validated-definitions.ts).
     const text = JSON.stringify(local);
-    const machine = new StateMachine(local as never, { validationOptions: { checkPaths: true, checkArn: false, noValidate: validatedDefinitions.has(text) } });
-    validatedDefinitions.add(text);
+    const machine = new StateMachine(local as never, { validationOptions: { checkPaths: true, checkArn: false, noValidate: wasValidated(text) } });
+    recordValidated(text);
     const retryIntervalOverrides =
       this.options.retryIntervalMs === undefined
         ? undefined

@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Detection } from './object-detector';
-import { ImageDecodeError } from './tf-runtime';
+import { ImageDecodeError } from './image-decode-error';
 
 export type ModelName = 'detector' | 'policy';
 export interface ModelJob {

@@ -4,11 +4,13 @@
  * Messages in: `{type: 'load'}` (load both models now) and `{type: 'run', id, model, image}`; out: `{type: 'loaded'}`
  * and `{type: 'result', id, value}` or `{type: 'error', id, error: {name, message}}`.
  */
+import { traceMark } from '../startup-trace';
 import { parentPort } from 'node:worker_threads';
 import { detectObjects, loadObjectDetector } from './object-detector';
 import { classifyPolicy, loadPolicyModel } from './policy-model';
 import type { ModelJob } from './model-pool';
 
+traceMark('model worker: modules imported');
 const port = parentPort!;
 
 function describe(error: unknown): { name: string; message: string } {
@@ -17,8 +19,9 @@ function describe(error: unknown): { name: string; message: string } {
 
 port.on('message', (message: { type: 'load' } | ({ type: 'run'; id: number } & ModelJob)) => {
   if (message.type === 'load') {
+    traceMark('model worker: load asked');
     Promise.all([loadObjectDetector(), loadPolicyModel()]).then(
-      () => port.postMessage({ type: 'loaded' }),
+      () => (traceMark('model worker: loaded'), port.postMessage({ type: 'loaded' })),
       (error: unknown) => port.postMessage({ type: 'load-error', error: describe(error) }),
     );
     return;

@@ -15,9 +15,8 @@ import { PAYLOAD_LIMIT_BYTES, zeroShotRequestSchema, type HuggingFaceTask, type 
 import type { Taxonomy } from '../../lambdas/core/taxonomy';
 import type { StandInVariant } from '../../lambdas/core/model-variants';
 import { sharedModelPool, type ModelPool } from './model-pool';
-import { loadObjectDetector } from './object-detector';
-import { loadPolicyModel } from './policy-model';
-import { ImageDecodeError } from './tf-runtime';
+import { modelServerEnabled, sharedRemoteModelPool } from './model-server-client';
+import { ImageDecodeError } from './image-decode-error';
 import { zeroShotFromDetections } from './zero-shot-from-detections';
 
 export interface StandInEndpoint {
@@ -75,6 +74,8 @@ export const DEFAULT_VARIANTS: Record<HuggingFaceTask, StandInVariant> = {
 export async function warmUpModels(
   tasks: readonly HuggingFaceTask[] = ['zero-shot-image-classification', 'image-classification'],
 ): Promise<void> {
+  // Imported here, not at the top: the stand-in itself never loads TensorFlow.js into the session's thread.
+  const [{ loadObjectDetector }, { loadPolicyModel }] = await Promise.all([import('./object-detector'), import('./policy-model')]);
   await Promise.all(
     tasks.map((task) => (task === 'zero-shot-image-classification' ? loadObjectDetector() : loadPolicyModel())),
   );
@@ -101,7 +102,8 @@ interface Reply {
 
 export async function startSageMakerStandIn(options: SageMakerStandInOptions): Promise<SageMakerStandIn> {
   const payloadLimit = options.payloadLimitBytes ?? PAYLOAD_LIMIT_BYTES.realtime;
-  const models = sharedModelPool(options.modelWorkers);
+  // In the checkout's background model server (loaded once for many commands), or in this process's own threads.
+  const models = modelServerEnabled() ? sharedRemoteModelPool(options.modelWorkers) : sharedModelPool(options.modelWorkers);
   let invocations = 0;
 
   async function invoke(request: IncomingMessage): Promise<Reply> {

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { imageSize } from 'image-size';
 import { Jimp } from 'jimp';
+import { ImageDecodeError } from './image-decode-error';
 
 const require = createRequire(import.meta.url);
 
@@ -32,10 +33,7 @@ export function tensorflow(): Promise<typeof tf> {
   return backend;
 }
 
-/** The bytes are not an image this runtime can decode; callers report it as a client error of the model. */
-export class ImageDecodeError extends Error {
-  override readonly name = 'ImageDecodeError';
-}
+export { ImageDecodeError };
 
 /** Refuse decoding bombs (a few KB of PNG can claim gigapixels); 6 MB of JPEG is well under this. */
 const MAX_SOURCE_PIXELS = 60_000_000;

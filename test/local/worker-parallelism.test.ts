@@ -3,10 +3,13 @@
  * function and one model worker, and through several of each, gives the same records (outcomes, reasons, evidence,
  * image facts, the models' scores) — only the times and message ids a run stamps differ.
  */
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os, { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../lambdas/core/records';
 import { buildZip, manifestCsv, stdlibPhoto, STDLIB_PHOTOS, type PhotoName } from '../../local/demo-batch';
+import { readServerInfo, stopModelServer } from '../../local/sagemaker/model-server-client';
 import { runOnce } from '../support/local-pipeline';
 
 /** What a run stamps or measures rather than computes: when, how long each stage took, the ids the queue gave. */
@@ -44,5 +47,28 @@ describe('worker threads', () => {
     expect(one.records.filter((record) => record.modelOutputs !== undefined).length).toBeGreaterThan(0);
     expect(computed(many.records)).toEqual(computed(one.records));
     expect(many.csvRows.map((row) => row['outcome'])).toEqual(one.csvRows.map((row) => row['outcome']));
+  }, 300_000);
+
+  it('give the same records when the models answer from the background model server', async () => {
+    const archive = photoBatch();
+    const inProcess = await runOnce(archive, { workers: 2 });
+    const serverDir = mkdtempSync(path.join(os.tmpdir(), 'model-server-'));
+    const env = { MEDIA_TRIAGE_MODEL_SERVER: 'on', MEDIA_TRIAGE_MODEL_SERVER_DIR: serverDir };
+    const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+    Object.assign(process.env, env);
+    try {
+      const served = await runOnce(archive, { workers: 2 });
+      expect(readServerInfo(serverDir)).toBeDefined();
+      expect(served.execution.status).toBe('SUCCEEDED');
+      expect(served.records.filter((record) => record.modelOutputs !== undefined).length).toBeGreaterThan(0);
+      expect(computed(served.records)).toEqual(computed(inProcess.records));
+    } finally {
+      await stopModelServer(serverDir);
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      rmSync(serverDir, { recursive: true, force: true });
+    }
   }, 300_000);
 });
