@@ -11,7 +11,7 @@
  * under load are not clean. Prints a summary, writes bench/results/<timestamp>.json (git-ignored) and, with --json,
  * ends with one JSON line.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { loadTaxonomy } from '../lambdas/core/taxonomy';
 import { PROJECT_ROOT } from '../local/project-root';
 import { loadTemplate } from '../local/local-session';
 import { ProgressBar } from '../local/progress';
+import { stopModelServer } from '../local/sagemaker/model-server-client';
 import { readLocalStack } from '../local/template';
 import { allCoresFloor, allCoresModelsFloor, modelsFloor, singleCoreFloor } from './floor';
 import { generateImageSet, syntheticJpeg, type BenchImage } from './images';
@@ -126,36 +127,72 @@ interface StartupRun {
   firstAssetMs: number | null;
   totalMs: number;
   exitCode: number;
+  /** The start-up timeline (MEDIA_TRIAGE_TRACE marks), ms from the process's start. */
+  phases: StartupPhases;
+}
+
+interface StartupPhases {
+  /** The CLI and the local runtime's modules loaded, the state folder locked. */
+  modulesLoadedMs: number | null;
+  /** Stand-ins up, resources created, the archive uploaded: the execution starts. */
+  executionStartedMs: number | null;
+  /** The first image's own work begins (the first Preprocess invocation starts). */
+  firstImageWorkMs: number | null;
+}
+
+function traceTime(stderr: string, label: string): number | null {
+  const line = stderr.split('\n').find((candidate) => candidate.startsWith('[trace] ') && candidate.endsWith(` ${label}`));
+  return line === undefined ? null : Number(line.split(' ')[1]);
 }
 
 /**
- * The real `run` command in fresh processes (bench/startup-probe.ts), on a small archive with the bundled models and
- * a new state folder each time: the first run may still fill the template and bundle caches; the next `runs` are
- * warm second runs, whose median time from the command to the first asset recorded is the start-up figure.
+ * The real `run` command in fresh processes (bench/startup-probe.ts), each on a new state folder, with the bundled
+ * models. The first run is cold: no model server (it is stopped first), so that run loads the models and leaves the
+ * server for the warm runs after it, as a user's second command finds it. The warm runs alternate a one-image archive
+ * (the fixed start-up plus one image's own work) and the STARTUP_IMAGES archive (whose first asset is recorded with
+ * the first map child: ItemBatcher's 5 items go through each stage together).
  */
-async function startupRuns(dir: string, images: readonly BenchImage[]): Promise<{ first: StartupRun; warm: StartupRun[] }> {
-  const archiveFile = path.join(dir, 'startup.zip');
-  writeFileSync(archiveFile, await buildArchive(images.slice(0, STARTUP_IMAGES)));
-  const probe = (index: number): StartupRun => {
-    const stateDir = path.join(dir, `startup-state-${index}`);
-    const output = execFileSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'startup-probe.ts'), 'run', archiveFile, '--json', '--state-dir', stateDir], {
+async function startupRuns(dir: string, images: readonly BenchImage[]): Promise<{ first: StartupRun; warmOne: StartupRun[]; warmMany: StartupRun[] }> {
+  const manyFile = path.join(dir, 'startup.zip');
+  const oneFile = path.join(dir, 'startup-one.zip');
+  writeFileSync(manyFile, await buildArchive(images.slice(0, STARTUP_IMAGES)));
+  writeFileSync(oneFile, await buildArchive(images.slice(0, 1)));
+  let index = 0;
+  const probe = (archiveFile: string): StartupRun => {
+    const stateDir = path.join(dir, `startup-state-${(index += 1)}`);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'startup-probe.ts'), 'run', archiveFile, '--json', '--state-dir', stateDir], {
       encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, MEDIA_TRIAGE_TRACE: '1' },
+      maxBuffer: 64 * 1024 * 1024,
     });
     rmSync(stateDir, { recursive: true, force: true });
-    return JSON.parse(output.trim().split('\n').at(-1)!) as StartupRun;
+    const run = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Omit<StartupRun, 'phases'>;
+    return {
+      ...run,
+      phases: {
+        modulesLoadedMs: traceTime(child.stderr, 'run: modules loaded, state folder locked'),
+        executionStartedMs: traceTime(child.stderr, 'session: archive uploaded'),
+        firstImageWorkMs: traceTime(child.stderr, 'invocation start: Preprocess'),
+      },
+    };
   };
-  return withBar('start-up (fresh processes)', runs + 1, async (tick) => {
-    const first = probe(0);
+  return withBar('start-up (fresh processes)', 2 * runs + 1, async (tick) => {
+    await stopModelServer();
+    const first = probe(manyFile);
     tick(1);
-    const warm: StartupRun[] = [];
+    const warmOne: StartupRun[] = [];
+    const warmMany: StartupRun[] = [];
     for (let run = 1; run <= runs; run += 1) {
-      warm.push(probe(run));
-      tick(run + 1);
+      warmOne.push(probe(oneFile));
+      warmMany.push(probe(manyFile));
+      tick(2 * run + 1);
     }
-    return { first, warm };
+    return { first, warmOne, warmMany };
   });
 }
+
+const seconds = (ms: number | null | undefined): number => round((ms ?? Number.NaN) / 1000);
+const medianSeconds = (values: ReadonlyArray<number | null>): number => seconds(median(values.map((value) => value ?? Number.NaN)));
 
 /**
  * Per-image stage times for `media-triage cost`, as a Lambda would see them: each stage of the instant-model run
@@ -227,8 +264,7 @@ async function main(): Promise<void> {
     // image add up, so the all-cores floor of the two is the harmonic combination of their all-cores floors.
     const combinedFloor = 1 / (1 / floorAll + 1 / modelsAllPerSec);
     const inProcessStartupSeconds = (withModels ?? instant).openSessionSeconds + (withModels ?? instant).firstAssetSeconds + synth.wallMs / 1000;
-    const warmFirstAsset = startup?.warm.map((run) => run.firstAssetMs ?? Number.NaN) ?? [];
-    const startupSeconds = startup === undefined ? inProcessStartupSeconds : median(warmFirstAsset) / 1000;
+    const startupSeconds = startup === undefined ? inProcessStartupSeconds : medianSeconds(startup.warmOne.map((run) => run.firstAssetMs));
     const loadAtEnd = load();
     const cores = availableParallelism();
     const costDurations = durationsForCost(instant, 1000 / median(single.map((r) => r.imagesPerSec)), models, avgImageMb);
@@ -263,16 +299,33 @@ async function main(): Promise<void> {
       withModelsRatio: withModels === undefined ? null : round(withModels.imagesPerSec / combinedFloor),
       withModels: withModels ?? null,
       synthSeconds: round(synth.wallMs / 1000),
+      // Warm: command to the first asset recorded, one-image archive (README "Performance" says why this one).
       startupSeconds: round(startupSeconds),
       startup:
         startup === undefined
           ? null
           : {
+              oneImage: { warmRunsSeconds: startup.warmOne.map((run) => seconds(run.firstAssetMs)) },
               images: STARTUP_IMAGES,
-              firstRunSeconds: round((startup.first.firstAssetMs ?? Number.NaN) / 1000),
-              warmRunsSeconds: warmFirstAsset.map((ms) => round(ms / 1000)),
-              warmRunTotalSeconds: round(median(startup.warm.map((run) => run.totalMs)) / 1000),
-              exitCodes: [startup.first, ...startup.warm].map((run) => run.exitCode),
+              firstRunSeconds: seconds(startup.first.firstAssetMs),
+              warmFirstAssetSeconds: medianSeconds(startup.warmMany.map((run) => run.firstAssetMs)),
+              warmRunsSeconds: startup.warmMany.map((run) => seconds(run.firstAssetMs)),
+              warmRunTotalSeconds: medianSeconds(startup.warmMany.map((run) => run.totalMs)),
+              // The fixed part: what every warm run pays before any image work begins.
+              beforeFirstImageSeconds: medianSeconds([...startup.warmOne, ...startup.warmMany].map((run) => run.phases.firstImageWorkMs)),
+              warmPhasesSeconds: {
+                modulesLoaded: medianSeconds(startup.warmMany.map((run) => run.phases.modulesLoadedMs)),
+                executionStarted: medianSeconds(startup.warmMany.map((run) => run.phases.executionStartedMs)),
+                firstImageWork: medianSeconds(startup.warmMany.map((run) => run.phases.firstImageWorkMs)),
+                firstAsset: medianSeconds(startup.warmMany.map((run) => run.firstAssetMs)),
+              },
+              firstRunPhasesSeconds: {
+                modulesLoaded: seconds(startup.first.phases.modulesLoadedMs),
+                executionStarted: seconds(startup.first.phases.executionStartedMs),
+                firstImageWork: seconds(startup.first.phases.firstImageWorkMs),
+                firstAsset: seconds(startup.first.firstAssetMs),
+              },
+              exitCodes: [startup.first, ...startup.warmOne, ...startup.warmMany].map((run) => run.exitCode),
             },
       inProcessStartupSeconds: round(inProcessStartupSeconds),
       peakRssMb: round(process.resourceUsage().maxRSS / 1024, 0),
@@ -293,7 +346,7 @@ async function main(): Promise<void> {
 }
 
 function printSummary(r: Record<string, unknown> & { pipeline: ReturnType<typeof summary>; withModels: ReturnType<typeof summary> | null }): void {
-  const line = (label: string, value: unknown) => console.log(`${label.padEnd(44)} ${String(value)}`);
+  const line = (label: string, value: unknown) => console.log(`${label.padEnd(50)} ${String(value)}`);
   const machine = r['machine'] as { cpus: number; loadAverageAtStart: number; loadAverageAtEnd: number; underLoad: boolean };
   line('machine', `${machine.cpus} cores, load average ${machine.loadAverageAtStart} at the start, ${machine.loadAverageAtEnd} at the end`);
   if (machine.underLoad) line('', 'the machine was under load from other jobs: the figures are not clean (pessimistic, noisy)');
@@ -306,8 +359,21 @@ function printSummary(r: Record<string, unknown> & { pipeline: ReturnType<typeof
   line(`models floor, ${String(r['modelsFloorThreads'])} threads (images/s)`, r['modelsFloorImagesPerSec']);
   line('jimp + models floor (images/s)', r['combinedFloorImagesPerSec']);
   if (r.withModels !== null) line('pipeline, real models (images/s)', `${r.withModels.imagesPerSec} (ratio ${String(r['withModelsRatio'])}, CPU ${r.withModels.cpuUtilisation} cores)`);
-  const startup = r['startup'] as { firstRunSeconds: number; warmRunsSeconds: number[] } | null;
-  if (startup !== null) line('start-up: command to first asset, warm (s)', `${String(r['startupSeconds'])} (first run ${startup.firstRunSeconds}; warm runs ${startup.warmRunsSeconds.join(', ')})`);
+  const startup = r['startup'] as {
+    images: number;
+    oneImage: { warmRunsSeconds: number[] };
+    firstRunSeconds: number;
+    warmFirstAssetSeconds: number;
+    warmRunsSeconds: number[];
+    beforeFirstImageSeconds: number;
+    warmPhasesSeconds: Record<string, number>;
+  } | null;
+  if (startup !== null) {
+    line('start-up, warm, 1-image archive: first asset (s)', `${String(r['startupSeconds'])} (runs ${startup.oneImage.warmRunsSeconds.join(', ')})`);
+    line(`start-up, warm, ${startup.images} images: first asset (s)`, `${startup.warmFirstAssetSeconds} (runs ${startup.warmRunsSeconds.join(', ')}; cold first run ${startup.firstRunSeconds})`);
+    line('start-up, warm: before the first image work (s)', startup.beforeFirstImageSeconds);
+    line(`start-up, warm, ${startup.images} images: timeline (s)`, Object.entries(startup.warmPhasesSeconds).map(([phase, at]) => `${phase} ${at}`).join(', '));
+  }
   line('in-process: synth + session + first asset (s)', `${String(r['inProcessStartupSeconds'])} (synth ${String(r['synthSeconds'])})`);
   line('peak RSS (MB)', r['peakRssMb']);
   const peak = r['preprocessPeak'] as { megapixels: number; peakRssMb: number; functionMemoryMb: number } | null;

@@ -53,21 +53,45 @@ function positiveNumber(value: string): number {
   return number;
 }
 
-/** The durations of the newest bench result that has them, or undefined (then the documented defaults apply). */
+interface BenchResultFile {
+  costDurations?: Omit<StageDurations, 'source'>;
+  quick?: boolean;
+  machine?: { underLoad?: boolean };
+}
+
+/** Why a bench result's durations are not clean: a smoke run (`--quick`), or other jobs loading the machine. */
+function blemishes(result: BenchResultFile): string[] {
+  return [...(result.quick === true ? ['a --quick run'] : []), ...(result.machine?.underLoad === true ? ['taken under load'] : [])];
+}
+
+/**
+ * The durations of the newest clean bench result (a full run on a machine not loaded by other jobs); when there is
+ * none, of the newest result that has durations at all, saying what is wrong with it; else undefined (then the
+ * documented defaults apply).
+ */
 export function latestBenchDurations(dir = BENCH_RESULTS_DIR): StageDurations | undefined {
   if (!existsSync(dir)) return undefined;
-  const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort().reverse();
-  for (const file of files) {
-    const result = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { costDurations?: Omit<StageDurations, 'source'> };
-    const measured = result.costDurations;
-    if (measured === undefined) continue;
+  const results: Array<{ file: string; result: BenchResultFile }> = [];
+  for (const file of readdirSync(dir).filter((name) => name.endsWith('.json')).sort().reverse()) {
+    try {
+      const result = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as BenchResultFile;
+      if (result.costDurations !== undefined) results.push({ file, result });
+    } catch {
+      // A half-written or hand-edited file is not a measurement.
+    }
+  }
+  const chosen = results.find(({ result }) => blemishes(result).length === 0) ?? results[0];
+  if (chosen !== undefined) {
+    const { file, result } = chosen;
+    const measured = result.costDurations!;
+    const caveats = blemishes(result);
     // A figure the bench did not take (e.g. --skip-models) falls back to its documented default.
     const missing = [...Object.keys(DEFAULT_DURATIONS.stageMsPerImage).filter((stage) => measured.stageMsPerImage[stage] === undefined), ...Object.keys(DEFAULT_DURATIONS.modelMsPerCall).filter((task) => measured.modelMsPerCall[task] === undefined)];
     return {
       stageMsPerImage: { ...DEFAULT_DURATIONS.stageMsPerImage, ...measured.stageMsPerImage },
       modelMsPerCall: { ...DEFAULT_DURATIONS.modelMsPerCall, ...measured.modelMsPerCall },
       measuredAvgMb: measured.measuredAvgMb,
-      source: `bench result ${path.join('bench', 'results', file)}${missing.length === 0 ? '' : ` (defaults for ${missing.join(', ')})`}`,
+      source: `bench result ${path.join('bench', 'results', file)}${caveats.length === 0 ? '' : ` (${caveats.join(', ')}: no clean result yet)`}${missing.length === 0 ? '' : ` (defaults for ${missing.join(', ')})`}`,
     };
   }
   return undefined;

@@ -90,6 +90,16 @@ describe('cost model', () => {
       expect(read.source).toContain('2026-01-02');
       expect(read.source).toContain('defaults for');
       expect(read.source).toContain('image-classification');
+      expect(read.source).not.toContain('no clean result');
+      // A newer quick run or one under load does not displace a clean result; alone, it is used and says so.
+      writeFileSync(path.join(dir, '2026-01-04T00-00-00-000Z.json'), JSON.stringify({ quick: true, costDurations: { ...durations, stageMsPerImage: { Preprocess: 789 } } }));
+      writeFileSync(path.join(dir, '2026-01-05T00-00-00-000Z.json'), JSON.stringify({ machine: { underLoad: true }, costDurations: { ...durations, stageMsPerImage: { Preprocess: 790 } } }));
+      writeFileSync(path.join(dir, '2026-01-06T00-00-00-000Z.json'), '{"costDurations": {');
+      expect(latestBenchDurations(dir)!.stageMsPerImage['Preprocess']).toBe(456);
+      for (const clean of ['2026-01-01T00-00-00-000Z.json', '2026-01-02T00-00-00-000Z.json']) rmSync(path.join(dir, clean));
+      const fallback = latestBenchDurations(dir)!;
+      expect(fallback.stageMsPerImage['Preprocess']).toBe(790);
+      expect(fallback.source).toContain('taken under load: no clean result yet');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
