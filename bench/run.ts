@@ -11,6 +11,7 @@
  * under load are not clean. Prints a summary, writes bench/results/<timestamp>.json (git-ignored) and, with --json,
  * ends with one JSON line.
  */
+import '../local/quiet-node-version-warning';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -277,7 +278,8 @@ async function main(): Promise<void> {
         loadAverageAtStart: loadAtStart,
         loadAverageAtEnd: loadAtEnd,
         // Above one runnable task per core, other jobs took CPU from the bench: its figures are pessimistic and noisy.
-        underLoad: Math.max(loadAtStart, loadAtEnd) > cores,
+        // Judged at the start only: by the end the load counts the bench's own threads (model workers, sandboxes).
+        underLoad: loadAtStart > cores,
         node: process.version,
       },
       images: { count, small: smallCount, largeMegapixels, avgImageMb: round(avgImageMb, 3) },

@@ -10,6 +10,7 @@
  * Peak RSS is the process's VmHWM (worker-thread sandboxes and stand-ins share the process), read after the run.
  * Compare two sizes (e.g. 1,000 and 10,000): a step that held every image would make it grow with N.
  */
+import '../local/quiet-node-version-warning';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
