@@ -35,7 +35,11 @@ export async function singleCoreFloor(images: readonly BenchImage[], onProgress:
 }
 
 /** Every core: one worker thread per core, each taking the next file as soon as it is free (files read in the worker). */
-export async function allCoresFloor(images: readonly BenchImage[], onProgress: (done: number) => void, threads = availableParallelism()): Promise<FloorResult & { threads: number }> {
+export async function allCoresFloor(
+  images: readonly BenchImage[],
+  onProgress: (done: number) => void,
+  threads = availableParallelism(),
+): Promise<FloorResult & { threads: number }> {
   const workers = Array.from({ length: threads }, () => new Worker(new URL('./floor-worker.mjs', import.meta.url)));
   // Let each worker load jimp before the clock starts, as a warm Lambda has.
   await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('online', resolve))));
@@ -63,7 +67,10 @@ export async function allCoresFloor(images: readonly BenchImage[], onProgress: (
 }
 
 /** Both local models on every model input, one image at a time in this thread: the per-call model times. */
-export async function modelsFloor(modelInputs: readonly Buffer[], onProgress: (done: number) => void): Promise<FloorResult & { categoryMsPerCall: number; policyMsPerCall: number }> {
+export async function modelsFloor(
+  modelInputs: readonly Buffer[],
+  onProgress: (done: number) => void,
+): Promise<FloorResult & { categoryMsPerCall: number; policyMsPerCall: number }> {
   await Promise.all([loadObjectDetector(), loadPolicyModel()]);
   let categoryMs = 0;
   let policyMs = 0;
@@ -91,7 +98,11 @@ export async function modelsFloor(modelInputs: readonly Buffer[], onProgress: (d
  * Both local models on every model input, on every core: the SageMaker stand-in's own worker pool (one worker per
  * core, models loaded before the clock starts), every input's two calls queued at once as Classify makes them.
  */
-export async function allCoresModelsFloor(modelInputs: readonly Buffer[], onProgress: (done: number) => void, threads = availableParallelism()): Promise<FloorResult & { threads: number }> {
+export async function allCoresModelsFloor(
+  modelInputs: readonly Buffer[],
+  onProgress: (done: number) => void,
+  threads = availableParallelism(),
+): Promise<FloorResult & { threads: number }> {
   const pool = createModelPool(threads);
   try {
     await pool.warmUp();

@@ -55,8 +55,16 @@ for (const format of ['jpeg', 'png', 'webp', 'avif', 'gif', 'bmp'] as const) {
     times.push(performance.now() - started);
   }
   const msPerImage = median(times);
-  results[format] = { bytes: bytes.length, firstCallMs: Math.round(firstCallMs), msPerImage: Math.round(msPerImage), msPerMegapixel: Math.round(msPerImage / ((width * height) / 1e6)) };
-  if (!json) console.log(`${format.padEnd(5)} ${(bytes.length / 1024).toFixed(0).padStart(7)} KiB  first ${results[format].firstCallMs} ms  median ${results[format].msPerImage} ms  ${results[format].msPerMegapixel} ms/MP`);
+  results[format] = {
+    bytes: bytes.length,
+    firstCallMs: Math.round(firstCallMs),
+    msPerImage: Math.round(msPerImage),
+    msPerMegapixel: Math.round(msPerImage / ((width * height) / 1e6)),
+  };
+  if (!json)
+    console.log(
+      `${format.padEnd(5)} ${(bytes.length / 1024).toFixed(0).padStart(7)} KiB  first ${results[format].firstCallMs} ms  median ${results[format].msPerImage} ms  ${results[format].msPerMegapixel} ms/MP`,
+    );
 }
 const summary = { width, height, megapixels: (width * height) / 1e6, runs, node: process.version, formats: results };
 console.log(json ? JSON.stringify(summary) : `${width}x${height}, ${runs} runs after a warm-up, Node ${process.version}`);

@@ -24,7 +24,13 @@ export async function syntheticJpeg(width: number, height: number, seed: number)
   const image = new Jimp({ width, height, color: 0xffffffff });
   const data = image.bitmap.data;
   const [r0, g0, b0, r1, g1, b1] = Array.from({ length: 6 }, () => next() * 255);
-  const blocks = Array.from({ length: 6 }, () => ({ x: next() * width, y: next() * height, w: (0.1 + next() * 0.4) * width, h: (0.1 + next() * 0.4) * height, c: [next() * 255, next() * 255, next() * 255] }));
+  const blocks = Array.from({ length: 6 }, () => ({
+    x: next() * width,
+    y: next() * height,
+    w: (0.1 + next() * 0.4) * width,
+    h: (0.1 + next() * 0.4) * height,
+    c: [next() * 255, next() * 255, next() * 255],
+  }));
   let noise = seed >>> 0;
   for (let y = 0; y < height; y += 1) {
     const v = y / height;
@@ -49,7 +55,12 @@ function clamp(value: number): number {
 }
 
 /** `small` images around 1 MP (1152×864) and the given large sizes (megapixels, 4:3), written under `dir`. */
-export async function generateImageSet(dir: string, small: number, largeMegapixels: readonly number[], onProgress: (done: number, total: number) => void): Promise<BenchImage[]> {
+export async function generateImageSet(
+  dir: string,
+  small: number,
+  largeMegapixels: readonly number[],
+  onProgress: (done: number, total: number) => void,
+): Promise<BenchImage[]> {
   const sizes = [
     ...Array.from({ length: small }, () => ({ width: 1152, height: 864 })),
     ...largeMegapixels.map((mp) => {

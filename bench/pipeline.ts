@@ -70,11 +70,27 @@ export async function runPipeline(
       const run = await measured(() => session.runArchive(archive, 'bench.zip'));
       const stages: Record<string, StageFigures> = {};
       for (const [stage, values] of durations) {
-        stages[stage] = { invocations: values.length, p50Ms: percentile(values, 50), p95Ms: percentile(values, 95), msPerImage: values.reduce((a, b) => a + b, 0) / imageCount };
+        stages[stage] = {
+          invocations: values.length,
+          p50Ms: percentile(values, 50),
+          p95Ms: percentile(values, 95),
+          msPerImage: values.reduce((a, b) => a + b, 0) / imageCount,
+        };
       }
-      const failures = run.value.events.filter((event) => event.error !== undefined).map((event) => `${event.type} ${event.state ?? ''} ${event.error ?? ''}: ${event.cause ?? ''}`);
+      const failures = run.value.events
+        .filter((event) => event.error !== undefined)
+        .map((event) => `${event.type} ${event.state ?? ''} ${event.error ?? ''}: ${event.cause ?? ''}`);
       const failure = run.value.status === 'SUCCEEDED' ? undefined : [`${run.value.error ?? ''}: ${run.value.cause ?? ''}`, ...failures.slice(0, 5)].join('\n');
-      return { status: run.value.status, failure, imagesPerSec: imageCount / (run.wallMs / 1000), wallMs: run.wallMs, cpuMs: run.cpuMs, openSessionMs: open.wallMs, firstAssetMs, stages };
+      return {
+        status: run.value.status,
+        failure,
+        imagesPerSec: imageCount / (run.wallMs / 1000),
+        wallMs: run.wallMs,
+        cpuMs: run.cpuMs,
+        openSessionMs: open.wallMs,
+        firstAssetMs,
+        stages,
+      };
     } finally {
       await session.close();
     }

@@ -9,7 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { preprocessImage } from '../lambdas/core/image';
 
 function highWaterMarkMb(): number {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((entry) => entry.startsWith('VmHWM:'));
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('VmHWM:'));
   return line === undefined ? process.resourceUsage().maxRSS / 1024 : Number(line.replace(/\D+/g, '')) / 1024;
 }
 

@@ -79,7 +79,13 @@ function cpuUtilisation(run: { cpuMs: number; wallMs: number }): number {
   return run.cpuMs / run.wallMs;
 }
 
-async function pipelineRuns(label: string, template: Awaited<ReturnType<typeof loadTemplate>>, archive: Buffer, images: number, intercept?: typeof fixedAnswer): Promise<PipelineResult[]> {
+async function pipelineRuns(
+  label: string,
+  template: Awaited<ReturnType<typeof loadTemplate>>,
+  archive: Buffer,
+  images: number,
+  intercept?: typeof fixedAnswer,
+): Promise<PipelineResult[]> {
   const results: PipelineResult[] = [];
   const children = Math.ceil(images / 5);
   for (let run = 1; run <= runs; run += 1) {
@@ -96,7 +102,8 @@ function stageMedians(results: readonly PipelineResult[]): Record<string, { invo
   const stages = new Set(results.flatMap((result) => Object.keys(result.stages)));
   return Object.fromEntries(
     [...stages].map((stage) => {
-      const of = (key: 'invocations' | 'p50Ms' | 'p95Ms' | 'msPerImage') => round(median(results.map((result) => result.stages[stage]?.[key] ?? Number.NaN)), 1);
+      const of = (key: 'invocations' | 'p50Ms' | 'p95Ms' | 'msPerImage') =>
+        round(median(results.map((result) => result.stages[stage]?.[key] ?? Number.NaN)), 1);
       return [stage, { invocations: of('invocations'), p50Ms: of('p50Ms'), p95Ms: of('p95Ms'), msPerImage: of('msPerImage') }];
     }),
   );
@@ -114,14 +121,22 @@ function summary(results: readonly PipelineResult[]) {
   };
 }
 
-async function preprocessPeak(dir: string): Promise<{ megapixels: number; peakRssMb: number; baselineRssMb: number; functionMemoryMb: number } & { ok: boolean }> {
+async function preprocessPeak(
+  dir: string,
+): Promise<{ megapixels: number; peakRssMb: number; baselineRssMb: number; functionMemoryMb: number } & { ok: boolean }> {
   const side = Math.floor(Math.sqrt(DEFAULT_PREPROCESS_OPTIONS.maxPixels));
   log(`generating a ${side}×${side} JPEG (the pixel guard's largest square)…`);
   const file = path.join(dir, 'largest.jpg');
   writeFileSync(file, await syntheticJpeg(side, side, 36));
   const output = execFileSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'preprocess-peak.ts'), file], { encoding: 'utf8' });
   const peak = JSON.parse(output.trim().split('\n').at(-1)!) as { baselineRssMb: number; peakRssMb: number; ok: boolean };
-  return { megapixels: round((side * side) / 1e6, 1), ...peak, peakRssMb: round(peak.peakRssMb, 0), baselineRssMb: round(peak.baselineRssMb, 0), functionMemoryMb: 0 };
+  return {
+    megapixels: round((side * side) / 1e6, 1),
+    ...peak,
+    peakRssMb: round(peak.peakRssMb, 0),
+    baselineRssMb: round(peak.baselineRssMb, 0),
+    functionMemoryMb: 0,
+  };
 }
 
 interface StartupRun {
@@ -161,11 +176,15 @@ async function startupRuns(dir: string, images: readonly BenchImage[]): Promise<
   let index = 0;
   const probe = (archiveFile: string): StartupRun => {
     const stateDir = path.join(dir, `startup-state-${(index += 1)}`);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'startup-probe.ts'), 'run', archiveFile, '--json', '--state-dir', stateDir], {
-      encoding: 'utf8',
-      env: { ...process.env, MEDIA_TRIAGE_TRACE: '1' },
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'startup-probe.ts'), 'run', archiveFile, '--json', '--state-dir', stateDir],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, MEDIA_TRIAGE_TRACE: '1' },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     rmSync(stateDir, { recursive: true, force: true });
     const run = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Omit<StartupRun, 'phases'>;
     return {
@@ -201,7 +220,12 @@ const medianSeconds = (values: ReadonlyArray<number | null>): number => seconds(
  * sandboxes share two cores) and Classify as its own overhead plus the slower of the two model calls (it makes both
  * at once and waits on them).
  */
-function durationsForCost(instant: ReturnType<typeof summary>, preprocessMsPerImage: number, models: ReadonlyArray<{ categoryMsPerCall: number; policyMsPerCall: number }>, avgImageMb: number) {
+function durationsForCost(
+  instant: ReturnType<typeof summary>,
+  preprocessMsPerImage: number,
+  models: ReadonlyArray<{ categoryMsPerCall: number; policyMsPerCall: number }>,
+  avgImageMb: number,
+) {
   const stageMsPerImage = Object.fromEntries(Object.entries(instant.stages).map(([stage, figures]) => [stage, figures.msPerImage]));
   stageMsPerImage['Preprocess'] = round(preprocessMsPerImage, 1);
   const modelMsPerCall: Record<string, number> = {};
@@ -222,7 +246,9 @@ async function main(): Promise<void> {
   const loadAtStart = load();
   const dir = mkdtempSync(path.join(tmpdir(), 'media-triage-bench-'));
   try {
-    const images: BenchImage[] = await withBar('generating images', smallCount + largeMegapixels.length, (tick) => generateImageSet(dir, smallCount, largeMegapixels, tick));
+    const images: BenchImage[] = await withBar('generating images', smallCount + largeMegapixels.length, (tick) =>
+      generateImageSet(dir, smallCount, largeMegapixels, tick),
+    );
     const count = images.length;
     const avgImageMb = images.reduce((sum, image) => sum + image.bytes, 0) / count / 1024 / 1024;
 
@@ -360,7 +386,8 @@ function printSummary(r: Record<string, unknown> & { pipeline: ReturnType<typeof
   line('models floor, 1 thread (images/s)', r['modelsFloorSingleThreadImagesPerSec']);
   line(`models floor, ${String(r['modelsFloorThreads'])} threads (images/s)`, r['modelsFloorImagesPerSec']);
   line('jimp + models floor (images/s)', r['combinedFloorImagesPerSec']);
-  if (r.withModels !== null) line('pipeline, real models (images/s)', `${r.withModels.imagesPerSec} (ratio ${String(r['withModelsRatio'])}, CPU ${r.withModels.cpuUtilisation} cores)`);
+  if (r.withModels !== null)
+    line('pipeline, real models (images/s)', `${r.withModels.imagesPerSec} (ratio ${String(r['withModelsRatio'])}, CPU ${r.withModels.cpuUtilisation} cores)`);
   const startup = r['startup'] as {
     images: number;
     oneImage: { warmRunsSeconds: number[] };
@@ -372,15 +399,26 @@ function printSummary(r: Record<string, unknown> & { pipeline: ReturnType<typeof
   } | null;
   if (startup !== null) {
     line('start-up, warm, 1-image archive: first asset (s)', `${String(r['startupSeconds'])} (runs ${startup.oneImage.warmRunsSeconds.join(', ')})`);
-    line(`start-up, warm, ${startup.images} images: first asset (s)`, `${startup.warmFirstAssetSeconds} (runs ${startup.warmRunsSeconds.join(', ')}; cold first run ${startup.firstRunSeconds})`);
+    line(
+      `start-up, warm, ${startup.images} images: first asset (s)`,
+      `${startup.warmFirstAssetSeconds} (runs ${startup.warmRunsSeconds.join(', ')}; cold first run ${startup.firstRunSeconds})`,
+    );
     line('start-up, warm: before the first image work (s)', startup.beforeFirstImageSeconds);
-    line(`start-up, warm, ${startup.images} images: timeline (s)`, Object.entries(startup.warmPhasesSeconds).map(([phase, at]) => `${phase} ${at}`).join(', '));
+    line(
+      `start-up, warm, ${startup.images} images: timeline (s)`,
+      Object.entries(startup.warmPhasesSeconds)
+        .map(([phase, at]) => `${phase} ${at}`)
+        .join(', '),
+    );
   }
   line('in-process: synth + session + first asset (s)', `${String(r['inProcessStartupSeconds'])} (synth ${String(r['synthSeconds'])})`);
   line('peak RSS (MB)', r['peakRssMb']);
   const peak = r['preprocessPeak'] as { megapixels: number; peakRssMb: number; functionMemoryMb: number } | null;
   if (peak !== null) line(`Preprocess peak RSS on ${peak.megapixels} MP (MB)`, `${peak.peakRssMb} of ${peak.functionMemoryMb} MB MemorySize`);
-  for (const [label, run] of [['instant models', r.pipeline], ['real models', r.withModels]] as const) {
+  for (const [label, run] of [
+    ['instant models', r.pipeline],
+    ['real models', r.withModels],
+  ] as const) {
     if (run === null) continue;
     console.log(`per-stage, ${label}: invocation p50 / p95 ms (invocations), ms per image`);
     for (const [stage, s] of Object.entries(run.stages)) console.log(`  ${stage.padEnd(14)} ${s.p50Ms} / ${s.p95Ms} (${s.invocations}), ${s.msPerImage}`);

@@ -55,7 +55,13 @@ async function buildBatch(count: number, bar: ProgressBar): Promise<Buffer> {
   for (let index = 0; index < count; index += 1) {
     const file = `images/${String(index).padStart(6, '0')}.jpg`;
     files[file] = await syntheticJpeg(96, 72, 1_000 + index);
-    rows.push({ asset_id: `SCALE-${String(index).padStart(6, '0')}`, file, merchant_id: `m-scale-${index % 50}`, declared_category: 'Boats', title: `Boat listing ${index}` });
+    rows.push({
+      asset_id: `SCALE-${String(index).padStart(6, '0')}`,
+      file,
+      merchant_id: `m-scale-${index % 50}`,
+      declared_category: 'Boats',
+      title: `Boat listing ${index}`,
+    });
     if (index % 100 === 0) bar.update(index, count);
   }
   bar.done();
@@ -92,7 +98,9 @@ async function main(): Promise<void> {
         bar.update(done, total, `${assetsDone} assets`);
         // Without a terminal (a log file): a line every 5% instead of the bar.
         if (process.stderr.isTTY !== true && done % Math.max(1, Math.ceil(total / 20)) === 0) {
-          process.stderr.write(`map ${done}/${total} children, ${assetsDone} assets, ${Math.round((performance.now() - started) / 1000)} s, peak RSS ${peakRssMb()} MB\n`);
+          process.stderr.write(
+            `map ${done}/${total} children, ${assetsDone} assets, ${Math.round((performance.now() - started) / 1000)} s, peak RSS ${peakRssMb()} MB\n`,
+          );
         }
       },
     });

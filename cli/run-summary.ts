@@ -25,7 +25,9 @@ export function formatSummary(summary: RunSummary, run: Pick<RunResult, 'attenti
   lines.push(`          ${summary.reports.assets}`, `          ${summary.reports.summary}`);
   lines.push(`Report page: ${summary.reportHtml ?? summary.reports.html}`);
   const flagged = summary.gates.gates.filter((gate) => gate.status === 'warn' || gate.status === 'fail');
-  lines.push(`Quality gates: ${summary.gates.overall}${flagged.length === 0 ? '' : ` (${flagged.map((gate) => `${gate.gate} ${gate.status}: ${gate.value?.toFixed(3)}`).join(', ')})`}`);
+  lines.push(
+    `Quality gates: ${summary.gates.overall}${flagged.length === 0 ? '' : ` (${flagged.map((gate) => `${gate.gate} ${gate.status}: ${gate.value?.toFixed(3)}`).join(', ')})`}`,
+  );
   lines.push(`Versions: pipeline ${summary.versions.pipeline}, taxonomy ${summary.versions.taxonomy}, triage policy ${summary.versions.policy}`);
   return lines.join('\n');
 }

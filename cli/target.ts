@@ -58,7 +58,8 @@ export function namesFromOutputs(stackName: string, outputs: Record<string, stri
     names.tableName === undefined ? 'RecordsTableName' : undefined,
     names.reviewQueueUrl === undefined ? 'ReviewQueueUrl' : undefined,
   ].filter((name): name is string => name !== undefined);
-  if (missing.length > 0) throw new TargetError(`stack ${stackName} has no output ${missing.join(', ')}: is it a media-triage stack, deployed with this version?`);
+  if (missing.length > 0)
+    throw new TargetError(`stack ${stackName} has no output ${missing.join(', ')}: is it a media-triage stack, deployed with this version?`);
   return names as PipelineNames;
 }
 
@@ -86,7 +87,8 @@ export async function stackTarget(options: { stack: string; region?: string }): 
     if (stack === undefined) throw new TargetError(`stack ${options.stack} not found`);
     outputs = Object.fromEntries((stack.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']));
   } catch (error) {
-    if ((error as Error).name === 'ValidationError') throw new TargetError(`stack ${options.stack} not found in ${await cloudFormation.config.region()}: ${(error as Error).message}`);
+    if ((error as Error).name === 'ValidationError')
+      throw new TargetError(`stack ${options.stack} not found in ${await cloudFormation.config.region()}: ${(error as Error).message}`);
     throw error;
   } finally {
     cloudFormation.destroy();
@@ -122,7 +124,9 @@ export async function localTarget(options: { stateDir: string; command: string }
     import('node:path'),
   ]);
   if (!(await hasMarker(options.stateDir))) {
-    throw new TargetError(`no local state in ${options.stateDir}: run a batch first (media-triage run <batch.zip> or npm run demo), or pass --state-dir / --stack`);
+    throw new TargetError(
+      `no local state in ${options.stateDir}: run a batch first (media-triage run <batch.zip> or npm run demo), or pass --state-dir / --stack`,
+    );
   }
   const lock = acquireStateLock(options.stateDir, options.command);
   try {
@@ -176,7 +180,10 @@ export async function openTarget(options: { stack?: string; region?: string; sta
 }
 
 /** Opens the target, runs `work` on it, and closes it whatever happens. */
-export async function withTarget<T>(options: { stack?: string; region?: string; stateDir: string; command: string }, work: (target: Target) => Promise<T>): Promise<T> {
+export async function withTarget<T>(
+  options: { stack?: string; region?: string; stateDir: string; command: string },
+  work: (target: Target) => Promise<T>,
+): Promise<T> {
   const target = await openTarget(options);
   try {
     return await work(target);

@@ -14,7 +14,12 @@ export async function readBatchRecord(tableName: string, batchId: string): Promi
   return response.Item as BatchRecord | undefined;
 }
 
-async function queryAssets<T>(tableName: string, batchId: string, select: 'COUNT' | 'ALL_ATTRIBUTES', collect: (page: { Items?: unknown[]; Count?: number }) => T[]): Promise<T[]> {
+async function queryAssets<T>(
+  tableName: string,
+  batchId: string,
+  select: 'COUNT' | 'ALL_ATTRIBUTES',
+  collect: (page: { Items?: unknown[]; Count?: number }) => T[],
+): Promise<T[]> {
   const collected: T[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {

@@ -16,7 +16,11 @@ export interface LooseImages {
 /** A file name safe inside a zip and a manifest: no folders, only plain characters. */
 export function safeFileName(name: string, fallback: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
-  const cleaned = base.normalize('NFKD').replace(/\p{M}/gu, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '');
+  const cleaned = base
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[-.]+/, '');
   return cleaned === '' ? fallback : cleaned.slice(0, 100);
 }
 

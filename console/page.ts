@@ -213,6 +213,9 @@ const BATCHES_BODY = `
 `;
 
 export function batchesPage(options: { nonce: string; categories: PageCategory[]; available: boolean }): string {
-  const body = BATCHES_BODY.replace('<section class="card" id="unavailable" hidden>', options.available ? '<section class="card" id="unavailable" hidden>' : '<section class="card" id="unavailable">');
+  const body = BATCHES_BODY.replace(
+    '<section class="card" id="unavailable" hidden>',
+    options.available ? '<section class="card" id="unavailable" hidden>' : '<section class="card" id="unavailable">',
+  );
   return shell({ ...options, title: 'Batches · media-triage', current: 'batches', body, script: BATCHES_SCRIPT });
 }

@@ -17,7 +17,20 @@ import type { CaseView } from '../lambdas/core/review/case-view';
 import { InvalidLabelError, parseLabel } from '../lambdas/core/review/labels';
 import type { Taxonomy } from '../lambdas/core/taxonomy';
 import type { BatchesBackend } from './batches';
-import { checkFetchSite, checkHost, checkSameOrigin, HttpError, ownHosts, readBody, readJson, requireContentType, send, sendError, sendJson, text } from './http';
+import {
+  checkFetchSite,
+  checkHost,
+  checkSameOrigin,
+  HttpError,
+  ownHosts,
+  readBody,
+  readJson,
+  requireContentType,
+  send,
+  sendError,
+  sendJson,
+  text,
+} from './http';
 import { looseImagesArchive, safeFileName } from './loose-images';
 import { ownStats, type OwnStats } from './own-stats';
 import { batchesPage, reviewPage, type PageCategory } from './page';
@@ -89,7 +102,12 @@ export async function startReviewConsole(options: ReviewConsoleOptions): Promise
     if (image.key !== null) shownImages.set(image.key, image.bucket);
     return {
       ...view,
-      image: { url: image.key === null ? null : `/api/image?key=${encodeURIComponent(image.key)}`, width: image.width, height: image.height, format: image.format },
+      image: {
+        url: image.key === null ? null : `/api/image?key=${encodeURIComponent(image.key)}`,
+        width: image.width,
+        height: image.height,
+        format: image.format,
+      },
       claim: { claimedAt: claimed.claim.claimedAt, expiresAt: claimed.claim.expiresAt, adjudication: claimed.claim.role === 'adjudication' },
     };
   }
@@ -120,7 +138,14 @@ export async function startReviewConsole(options: ReviewConsoleOptions): Promise
         if (note !== undefined && note.length > 2000) throw new HttpError(400, 'BAD_REQUEST', 'the note is longer than 2000 characters');
         const { decision } = await options.work.decide(reviewer, assetKey, label, { note, batchId: text(body['batchId']) });
         return sendJson(response, 200, {
-          recorded: { batchId: decision.batchId, assetKey: decision.assetKey, label: decision.label, note: decision.note ?? null, decidedAt: decision.decidedAt, timeToLabelMs: decision.timeToLabelMs },
+          recorded: {
+            batchId: decision.batchId,
+            assetKey: decision.assetKey,
+            label: decision.label,
+            note: decision.note ?? null,
+            decidedAt: decision.decidedAt,
+            timeToLabelMs: decision.timeToLabelMs,
+          },
         });
       }
       case 'POST /api/release': {
@@ -172,7 +197,10 @@ export async function startReviewConsole(options: ReviewConsoleOptions): Promise
         merchantId,
         declaredCategory: category.id,
         title: text(body['title']),
-        images: images.map((image, index) => ({ name: text(image['name']) ?? `image-${index + 1}`, bytes: Buffer.from(String(image['base64'] ?? ''), 'base64') })),
+        images: images.map((image, index) => ({
+          name: text(image['name']) ?? `image-${index + 1}`,
+          bytes: Buffer.from(String(image['base64'] ?? ''), 'base64'),
+        })),
       });
       return sendJson(response, 202, { job: await batches.submit(fileName, archive) });
     }
@@ -185,7 +213,10 @@ export async function startReviewConsole(options: ReviewConsoleOptions): Promise
       }
       const csv = await batches.csv(match[1]!);
       if (csv === undefined) throw new HttpError(404, 'NOT_FOUND', 'no report for this job (yet)');
-      return send(response, 200, csv.body, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${safeFileName(csv.fileName, 'assets.csv')}"` });
+      return send(response, 200, csv.body, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="${safeFileName(csv.fileName, 'assets.csv')}"`,
+      });
     }
     throw new HttpError(404, 'NOT_FOUND', `no route ${request.method} ${url.pathname}`);
   }

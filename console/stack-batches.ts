@@ -76,7 +76,10 @@ export class StackBatches implements BatchesBackend {
         job.state = 'FAILED';
         job.error =
           followed.kind === 'timeout'
-            ? { code: followed.executionArn === null ? 'NO_EXECUTION' : 'FOLLOW_TIMEOUT', message: 'stopped following the execution (it goes on; see media-triage status)' }
+            ? {
+                code: followed.executionArn === null ? 'NO_EXECUTION' : 'FOLLOW_TIMEOUT',
+                message: 'stopped following the execution (it goes on; see media-triage status)',
+              }
             : { code: 'INTERRUPTED', message: 'the console stopped following the execution' };
       } else {
         const result = resultOfExecution(this.names, uploaded, followed, started);

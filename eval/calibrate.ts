@@ -116,7 +116,12 @@ function margin(name: FloorName, value: number | null): number {
 }
 
 /** Fits the gated family's thresholds and the policy floors on a calibration set (the gated family's assets). */
-export function calibrate(assets: readonly LabelledAsset[], taxonomy: Taxonomy, policy: TriagePolicy, grid: CalibrationGrid = CALIBRATION_GRID): CalibrationResult {
+export function calibrate(
+  assets: readonly LabelledAsset[],
+  taxonomy: Taxonomy,
+  policy: TriagePolicy,
+  grid: CalibrationGrid = CALIBRATION_GRID,
+): CalibrationResult {
   const gated = assets.filter((asset) => asset.family === 'clip');
   const noPolicy = withPolicyFloors(taxonomy, Object.fromEntries(taxonomy.policyClasses.map((policyClass) => [policyClass.id, 1])));
   // Policy scores per asset and class (the same function triage uses).

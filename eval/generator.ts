@@ -53,15 +53,7 @@ import type { LabelScores } from '../lambdas/core/hf-contract';
 import type { Category, Taxonomy } from '../lambdas/core/taxonomy';
 import { CITED, clipTop1, probit } from './score-models';
 import { zeroShotFromDetections } from '../local/sagemaker/zero-shot-from-detections';
-import {
-  MODEL_FAMILIES,
-  bestFirst,
-  roundScore,
-  type Difficulty,
-  type LabelledAsset,
-  type LabelledSetFile,
-  type ModelFamily,
-} from './labelled-set';
+import { MODEL_FAMILIES, bestFirst, roundScore, type Difficulty, type LabelledAsset, type LabelledSetFile, type ModelFamily } from './labelled-set';
 
 export const GENERATOR_VERSION = '2';
 export const DEFAULT_SEED = 20261101;
@@ -101,9 +93,19 @@ const MEDIUM_CONFUSION = 0.5;
 
 /** Difficulty mix per scenario. */
 const DIFFICULTY: Record<'clean' | 'misrepresented' | 'policy', Array<[Difficulty, number]>> = {
-  clean: [['easy', 0.7], ['medium', 0.3]],
-  misrepresented: [['easy', 0.55], ['medium', 0.35], ['hard', 0.1]],
-  policy: [['easy', 0.6], ['medium', 0.4]],
+  clean: [
+    ['easy', 0.7],
+    ['medium', 0.3],
+  ],
+  misrepresented: [
+    ['easy', 0.55],
+    ['medium', 0.35],
+    ['hard', 0.1],
+  ],
+  policy: [
+    ['easy', 0.6],
+    ['medium', 0.4],
+  ],
 };
 
 /**
@@ -177,7 +179,15 @@ const NEUTRAL_TITLES = [
   'As seen in the pictures',
   'Bundle deal {n}',
 ];
-const NEUTRAL_DESCRIPTIONS = ['Ships within 2 days.', 'Barely used.', 'Gift idea.', 'Price is firm.', 'Smoke-free seller.', 'Collection only.', 'Open to offers.'];
+const NEUTRAL_DESCRIPTIONS = [
+  'Ships within 2 days.',
+  'Barely used.',
+  'Gift idea.',
+  'Price is firm.',
+  'Smoke-free seller.',
+  'Collection only.',
+  'Open to offers.',
+];
 
 /**
  * Everyday words merchants use for a category that are NOT in the taxonomy's keywords or synonyms, so the text rule
@@ -299,12 +309,7 @@ export function topK(labels: readonly string[], logits: readonly number[], k: nu
  * A zero-shot CLIP answer: softmax over every candidate label of (similarity / TEMPERATURE). `boosts` maps category
  * ids to the similarity added to each of their prompts.
  */
-export function clipZeroShot(
-  rng: Rng,
-  taxonomy: Taxonomy,
-  candidateLabels: readonly string[],
-  boosts: ReadonlyMap<string, number>,
-): LabelScores {
+export function clipZeroShot(rng: Rng, taxonomy: Taxonomy, candidateLabels: readonly string[], boosts: ReadonlyMap<string, number>): LabelScores {
   const similarities = candidateLabels.map((label) => {
     const categoryId = taxonomy.categoryForPrompt(label)?.id;
     const boost = categoryId === undefined ? 0 : (boosts.get(categoryId) ?? 0);
@@ -372,7 +377,10 @@ export class LabelledSetGenerator {
     const ids = new Set(this.imageCategories.map((category) => category.id));
     const link = (a: string, b: string): void => {
       if (a === b || !ids.has(a) || !ids.has(b)) return;
-      for (const [from, to] of [[a, b], [b, a]] as const) {
+      for (const [from, to] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         const list = this.confusables.get(from) ?? [];
         if (!list.includes(to)) list.push(to);
         this.confusables.set(from, list);
@@ -397,9 +405,7 @@ export class LabelledSetGenerator {
     const total = options.assets ?? DEFAULT_ASSET_COUNT;
     const plan = planMix(total, seed, options.familyShares);
     const width = String(total).length;
-    const assets = plan.map((entry, index) =>
-      this.asset(`syn-${String(index + 1).padStart(width, '0')}`, entry, createRng(assetSeed(seed, index))),
-    );
+    const assets = plan.map((entry, index) => this.asset(`syn-${String(index + 1).padStart(width, '0')}`, entry, createRng(assetSeed(seed, index))));
     return {
       description:
         'Synthetic labelled listings with recorded model outputs shaped per model family (eval/generator.ts). Regenerate with: node --import tsx eval/generate.ts',
@@ -480,9 +486,7 @@ export class LabelledSetGenerator {
       const depicted = rng.pick(DEPICTED_IN_ART.filter((categoryId) => this.taxonomy.category(categoryId) !== undefined));
       // "Canvas print: sailboat" mostly; sometimes only the subject ("Sailboat at dawn").
       const subject = this.keyword(rng, depicted);
-      const text = rng.chance(0.7)
-        ? { title: `${capitalize(this.keyword(rng, 'art'))}: ${subject}` }
-        : { title: `${capitalize(subject)} at dawn` };
+      const text = rng.chance(0.7) ? { title: `${capitalize(this.keyword(rng, 'art'))}: ${subject}` } : { title: `${capitalize(subject)} at dawn` };
       return this.build(id, family, rng, {
         scenario: 'ambiguous/depiction',
         difficulty: 'hard',
@@ -494,7 +498,10 @@ export class LabelledSetGenerator {
       });
     }
     const truth = rng.pick(this.imageCategories).id;
-    const difficulty = rng.weighted<Difficulty>([['medium', 0.6], ['hard', 0.4]]);
+    const difficulty = rng.weighted<Difficulty>([
+      ['medium', 0.6],
+      ['hard', 0.4],
+    ]);
     return this.build(id, family, rng, {
       scenario: 'ambiguous/neutral-text',
       difficulty,
@@ -511,18 +518,19 @@ export class LabelledSetGenerator {
     const truth = rng.pick(this.imageCategories).id;
     const nearChoices = this.confusablesOf(truth).filter((candidate) => !this.taxonomy.isSameOrDescendant(truth, candidate));
     const near = nearChoices.length > 0 && rng.chance(0.4);
-    const declared = near
-      ? rng.pick(nearChoices)
-      : rng.pick(this.taxonomy.categories.filter((category) => !this.taxonomy.areRelated(category.id, truth))).id;
+    const declared = near ? rng.pick(nearChoices) : rng.pick(this.taxonomy.categories.filter((category) => !this.taxonomy.areRelated(category.id, truth))).id;
     const difficulty = rng.weighted(DIFFICULTY.misrepresented);
     // A hard image leans toward the declared category, so the model half-agrees with the lie: for CLIP only when the
     // declared category is a look-alike of the truth (zero-shot confusions concentrate on similar concepts); for the
     // detector whatever it is (its spurious finds are label-agnostic: a "bird" in the Alps, "boats" in a canyon).
     const canLean = family === 'detector' || near;
     const confuser = difficulty === 'hard' && canLean && this.taxonomy.category(declared)?.clipPrompts.length ? declared : undefined;
-    const textKind = rng.weighted<'declared' | 'true' | 'neutral'>([['declared', 0.55], ['true', 0.25], ['neutral', 0.2]]);
-    const text =
-      textKind === 'declared' ? this.matchingText(rng, declared) : textKind === 'true' ? this.matchingText(rng, truth) : this.neutralText(rng);
+    const textKind = rng.weighted<'declared' | 'true' | 'neutral'>([
+      ['declared', 0.55],
+      ['true', 0.25],
+      ['neutral', 0.2],
+    ]);
+    const text = textKind === 'declared' ? this.matchingText(rng, declared) : textKind === 'true' ? this.matchingText(rng, truth) : this.neutralText(rng);
     return this.build(id, family, rng, {
       scenario: `${policyClass === null ? 'misrepresented' : 'both'}/${near ? 'near' : 'unrelated'}`,
       difficulty,

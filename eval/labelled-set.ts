@@ -183,9 +183,7 @@ function toStored(asset: LabelledAsset, candidateLabels: readonly string[]): Sto
       categoryModelId: asset.model.categoryModelId,
       categoryModelVariant: asset.model.categoryModelVariant,
       categoryScores: candidateLabels.map((label) => roundScore(byLabel.get(label) ?? 0)),
-      ...(asset.model.detections === undefined
-        ? {}
-        : { detections: asset.model.detections.map((d): [string, number] => [d.label, roundScore(d.score)]) }),
+      ...(asset.model.detections === undefined ? {} : { detections: asset.model.detections.map((d): [string, number] => [d.label, roundScore(d.score)]) }),
       policyModelId: asset.model.policyModelId,
       policyModelVariant: asset.model.policyModelVariant,
       policyLabels: asset.model.policyLabels.map((entry): [string, number] => [entry.label, roundScore(entry.score)]),
@@ -209,9 +207,7 @@ function fromStored(stored: StoredAsset, candidateLabels: readonly string[]): La
       categoryModelId: stored.model.categoryModelId,
       categoryModelVariant: stored.model.categoryModelVariant,
       categoryLabels: bestFirst(candidateLabels.map((label, index) => ({ label, score: stored.model.categoryScores[index] ?? 0 }))),
-      ...(stored.model.detections === undefined
-        ? {}
-        : { detections: stored.model.detections.map(([label, score]) => ({ label, score })) }),
+      ...(stored.model.detections === undefined ? {} : { detections: stored.model.detections.map(([label, score]) => ({ label, score })) }),
       policyModelId: stored.model.policyModelId,
       policyModelVariant: stored.model.policyModelVariant,
       policyLabels: bestFirst(stored.model.policyLabels.map(([label, score]) => ({ label, score }))),

@@ -176,9 +176,7 @@ export type ConfusionTable = Record<TruthClass, Record<Outcome, number>>;
 
 /** Rows: the truth; columns: every outcome (REJECTED_INPUT and FAILED cannot come out of triage and stay 0). */
 export function confusionTable(evaluated: readonly EvaluatedAsset[]): ConfusionTable {
-  const table = Object.fromEntries(
-    TRUTH_CLASSES.map((row) => [row, Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0]))]),
-  ) as ConfusionTable;
+  const table = Object.fromEntries(TRUTH_CLASSES.map((row) => [row, Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0]))])) as ConfusionTable;
   for (const { asset, outcome } of evaluated) table[truthClass(asset.truth)][outcome] += 1;
   return table;
 }
@@ -405,8 +403,10 @@ export const DEFAULT_GRID: SweepGrid = {
 };
 
 /** The compact metrics a sweep point reports. */
-export interface PointMetrics
-  extends Pick<Metrics, 'assets' | 'autoPassPrecision' | 'autoPassRate' | 'mismatchRecall' | 'mismatchPrecision' | 'policyRecall' | 'reviewRate'> {
+export interface PointMetrics extends Pick<
+  Metrics,
+  'assets' | 'autoPassPrecision' | 'autoPassRate' | 'mismatchRecall' | 'mismatchPrecision' | 'policyRecall' | 'reviewRate'
+> {
   /** Every floor met on these assets. */
   pass: boolean;
 }
@@ -532,16 +532,10 @@ const l1 = (a: CategoryThresholds, b: CategoryThresholds): number =>
  *    the whole set. Recommended = the feasible combination with the largest smallest-margin (a point on the edge of
  *    a floor would be fitted to this very set), ties broken toward the current thresholds.
  */
-export function sweep(
-  assets: readonly LabelledAsset[],
-  taxonomy: Taxonomy,
-  policy: TriagePolicy,
-  grid: SweepGrid = DEFAULT_GRID,
-): SweepReport {
+export function sweep(assets: readonly LabelledAsset[], taxonomy: Taxonomy, policy: TriagePolicy, grid: SweepGrid = DEFAULT_GRID): SweepReport {
   const started = performance.now();
   const baseTaxonomy = withPolicyFloors(taxonomy);
-  const run = (subset: readonly LabelledAsset[], tax: Taxonomy, pol: TriagePolicy): EvaluatedAsset[] =>
-    evaluate(subset, tax, pol, { auditSampling: false });
+  const run = (subset: readonly LabelledAsset[], tax: Taxonomy, pol: TriagePolicy): EvaluatedAsset[] => evaluate(subset, tax, pol, { auditSampling: false });
 
   // 1. Policy floors.
   const classIds = taxonomy.policyClasses.map((policyClass) => policyClass.id);
@@ -580,14 +574,18 @@ export function sweep(
 
   // 2. Per family: lines and the searched points.
   const families: Record<string, FamilySweep> = {};
-  const searched: Array<{ modelKey: string; family: ModelFamily; current: CategoryThresholds; points: Array<{ thresholds: CategoryThresholds; metrics: Metrics }> }> = [];
+  const searched: Array<{
+    modelKey: string;
+    family: ModelFamily;
+    current: CategoryThresholds;
+    points: Array<{ thresholds: CategoryThresholds; metrics: Metrics }>;
+  }> = [];
   for (const family of MODEL_FAMILY_NAMES) {
     const subset = assets.filter((asset) => asset.family === family);
     if (subset.length === 0) continue;
     const models = MODEL_FAMILIES[family];
     const current = thresholdsFor(policy, models.categoryModelId, models.categoryModelVariant);
-    const at = (thresholds: CategoryThresholds, tax: Taxonomy): Metrics =>
-      computeMetrics(run(subset, tax, withCategoryThresholds(policy, family, thresholds)));
+    const at = (thresholds: CategoryThresholds, tax: Taxonomy): Metrics => computeMetrics(run(subset, tax, withCategoryThresholds(policy, family, thresholds)));
 
     const lines = {} as Record<ThresholdName, LinePoint[]>;
     for (const name of THRESHOLD_NAMES) {
@@ -628,7 +626,13 @@ export function sweep(
     let aloneBest: (FamilyPoint & { distance: number }) | null = null;
     for (const point of list) {
       const floors = checkFloors(point.metrics);
-      const candidate = { thresholds: point.thresholds, metrics: pointMetrics(point.metrics), floors, margin: minMargin(point.metrics), distance: l1(point.thresholds, current) };
+      const candidate = {
+        thresholds: point.thresholds,
+        metrics: pointMetrics(point.metrics),
+        floors,
+        margin: minMargin(point.metrics),
+        distance: l1(point.thresholds, current),
+      };
       const beats = (other: typeof aloneBest): boolean =>
         other === null ||
         candidate.margin > other.margin + EPSILON ||
@@ -723,7 +727,12 @@ export function sweep(
 // ------------------------------------------------------------------------------------------------ intervals
 
 /** The numerator and denominator behind each rate (k of n), for intervals. */
-export function rateCounts(metrics: Metrics): Record<'autoPassPrecision' | 'autoPassRate' | 'mismatchRecall' | 'mismatchPrecision' | 'policyRecall' | 'reviewRate' | 'policyReasonRecall' | 'auditRate', { k: number; n: number }> {
+export function rateCounts(
+  metrics: Metrics,
+): Record<
+  'autoPassPrecision' | 'autoPassRate' | 'mismatchRecall' | 'mismatchPrecision' | 'policyRecall' | 'reviewRate' | 'policyReasonRecall' | 'auditRate',
+  { k: number; n: number }
+> {
   const c = metrics.counts;
   return {
     autoPassPrecision: { k: c.autoPassFine, n: c.autoPass },
@@ -746,7 +755,10 @@ export function intervalsOf(metrics: Metrics): Record<keyof ReturnType<typeof ra
 }
 
 /** Every policy-sensitive asset of a family that did not reach a person (100% recall remains the aim). */
-export function policyMisses(evaluated: readonly EvaluatedAsset[], family: ModelFamily = GATED_FAMILY): Array<{ id: string; scenario: string; outcome: Outcome; policyLabels: Array<{ label: string; score: number }> }> {
+export function policyMisses(
+  evaluated: readonly EvaluatedAsset[],
+  family: ModelFamily = GATED_FAMILY,
+): Array<{ id: string; scenario: string; outcome: Outcome; policyLabels: Array<{ label: string; score: number }> }> {
   return evaluated
     .filter((entry) => entry.asset.family === family && entry.asset.truth.policyClass !== null && !reachesHuman(entry.outcome))
     .map((entry) => ({

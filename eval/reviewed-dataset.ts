@@ -101,13 +101,16 @@ export function equivalentCategoryLabels(line: AnyDatasetLine, taxonomy: Taxonom
     const residual = recordedSupport - listedSupport;
     if (residual > 1e-4) {
       const lowestListed = listed.at(-1)?.score ?? 1;
-      const home = taxonomy.categories.find((category) => taxonomy.isSameOrDescendant(category.id, declared) && !listed.some((entry) => entry.categoryId === category.id));
+      const home = taxonomy.categories.find(
+        (category) => taxonomy.isSameOrDescendant(category.id, declared) && !listed.some((entry) => entry.categoryId === category.id),
+      );
       if (home !== undefined && residual <= lowestListed) labels.push({ label: home.clipPrompts[0]!, score: residual });
       else missing.push('declared-category support outside the five best categories could not be placed without changing the ranking');
     }
   }
   const rebuilt = [...categoryScores(taxonomy, labels).entries()].sort((a, b) => b[1] - a[1])[0];
-  if (line.modelOutputs.topCategoryId !== null && rebuilt?.[0] !== line.modelOutputs.topCategoryId) missing.push('the rebuilt top category differs from the recorded one');
+  if (line.modelOutputs.topCategoryId !== null && rebuilt?.[0] !== line.modelOutputs.topCategoryId)
+    missing.push('the rebuilt top category differs from the recorded one');
   return { labels, missing };
 }
 
@@ -135,7 +138,11 @@ function equivalentProfile(line: AnyDatasetLine): MerchantProfile | undefined {
 }
 
 /** Re-runs the current triage on one line's recorded model outputs; undefined (with why) when it cannot. */
-export function replayLine(line: AnyDatasetLine, taxonomy: Taxonomy, policy: TriagePolicy): { outcome: Outcome; reasons: ReasonCode[]; missing: string[] } | string {
+export function replayLine(
+  line: AnyDatasetLine,
+  taxonomy: Taxonomy,
+  policy: TriagePolicy,
+): { outcome: Outcome; reasons: ReasonCode[]; missing: string[] } | string {
   if (line.declaredCategoryId === undefined) return 'no declared category';
   const hasOutputs = (line.modelOutputs.categoryLabels ?? null) !== null || line.modelOutputs.categoryScores.length > 0;
   if (!hasOutputs) return `no model outputs (recorded outcome ${line.triage.outcome}: decided before the models ran)`;
@@ -194,7 +201,9 @@ export function loadReviewedDataset(path: string, taxonomy: Taxonomy, policy: Tr
       throw new DatasetError(`${path}:${lineNumber}: not a JSON line`);
     }
     if (!(READABLE_SCHEMA_VERSIONS as readonly number[]).includes(line.schemaVersion)) {
-      throw new DatasetError(`${path}:${lineNumber}: dataset schemaVersion ${String(line.schemaVersion)} is not readable (this eval reads ${READABLE_SCHEMA_VERSIONS.join(', ')})`);
+      throw new DatasetError(
+        `${path}:${lineNumber}: dataset schemaVersion ${String(line.schemaVersion)} is not readable (this eval reads ${READABLE_SCHEMA_VERSIONS.join(', ')})`,
+      );
     }
     if (typeof line.modelOutputs !== 'object' || line.modelOutputs === null || typeof line.triage !== 'object') {
       throw new DatasetError(`${path}:${lineNumber}: schemaVersion ${line.schemaVersion} line without modelOutputs/triage`);

@@ -40,7 +40,9 @@ export function runReviewedDataset(path: string, json: boolean, taxonomy: Taxono
     );
     return 0;
   }
-  const versions = Object.entries(dataset.schemaVersions).map(([v, n]) => `${n} of schema ${v}`).join(', ');
+  const versions = Object.entries(dataset.schemaVersions)
+    .map(([v, n]) => `${n} of schema ${v}`)
+    .join(', ');
   const out = [
     `media-triage eval on reviewed dataset ${dataset.path}: ${dataset.lines} lines (${versions}), ${metrics.evaluated} re-run; taxonomy ${taxonomy.version}, triage policy ${policy.version}`,
     `NOTE: ${NOT_A_RANDOM_SAMPLE}`,
@@ -63,7 +65,8 @@ export function runReviewedDataset(path: string, json: boolean, taxonomy: Taxono
     `decisions the current policy would change: ${changed.length}`,
     ...changed.map((c) => `  ${c.batchId} ${c.assetKey}: ${c.recorded} -> ${c.rerun} (human: ${c.label})`),
   ];
-  if (dataset.skipped.length > 0) out.push(`skipped lines: ${dataset.skipped.length}`, ...dataset.skipped.map((s) => `  line ${s.line} ${s.assetKey ?? ''}: ${s.why}`));
+  if (dataset.skipped.length > 0)
+    out.push(`skipped lines: ${dataset.skipped.length}`, ...dataset.skipped.map((s) => `  line ${s.line} ${s.assetKey ?? ''}: ${s.why}`));
   const incomplete = Object.entries(metrics.incomplete);
   if (incomplete.length > 0) out.push('re-run from partial lines (what was missing, how many lines):', ...incomplete.map(([what, n]) => `  ${n}: ${what}`));
   console.log(out.join('\n'));

@@ -47,7 +47,16 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options | string {
-  const options: Options = { json: false, calibrate: false, write: false, seed: HELD_OUT_SEED, size: undefined, seeds: 1, clipTop1: undefined, dataset: undefined };
+  const options: Options = {
+    json: false,
+    calibrate: false,
+    write: false,
+    seed: HELD_OUT_SEED,
+    size: undefined,
+    seeds: 1,
+    clipTop1: undefined,
+    dataset: undefined,
+  };
   const number = (name: string, value: string | undefined, check: (n: number) => boolean): number | string => {
     const parsed = Number(value);
     return value !== undefined && Number.isFinite(parsed) && check(parsed) ? parsed : `${name} needs a valid number\n${USAGE}`;
@@ -61,9 +70,12 @@ function parseArgs(argv: readonly string[]): Options | string {
       const path = argv[(i += 1)];
       if (path === undefined || path.startsWith('--')) return `--dataset needs a file\n${USAGE}`;
       options.dataset = path;
-    }
-    else if (arg === '--seed' || arg === '--size' || arg === '--seeds' || arg === '--clip-top1') {
-      const value = number(arg, argv[(i += 1)], arg === '--clip-top1' ? (n) => n > 0.06 && n < 1 : (n) => Number.isInteger(n) && n >= (arg === '--seed' ? 0 : 1));
+    } else if (arg === '--seed' || arg === '--size' || arg === '--seeds' || arg === '--clip-top1') {
+      const value = number(
+        arg,
+        argv[(i += 1)],
+        arg === '--clip-top1' ? (n) => n > 0.06 && n < 1 : (n) => Number.isInteger(n) && n >= (arg === '--seed' ? 0 : 1),
+      );
       if (typeof value === 'string') return value;
       if (arg === '--seed') options.seed = value;
       else if (arg === '--size') options.size = value;
@@ -73,7 +85,8 @@ function parseArgs(argv: readonly string[]): Options | string {
     else return `unknown argument "${arg}"\n${USAGE}`;
   }
   if (options.write && !options.calibrate) return `--write only goes with --calibrate\n${USAGE}`;
-  if (options.dataset !== undefined && argv.some((a) => a !== '--json' && a !== '--dataset' && a !== options.dataset)) return `--dataset only goes with --json\n${USAGE}`;
+  if (options.dataset !== undefined && argv.some((a) => a !== '--json' && a !== '--dataset' && a !== options.dataset))
+    return `--dataset only goes with --json\n${USAGE}`;
   return options;
 }
 
@@ -123,7 +136,9 @@ function printReport(report: EvaluationReport, context: { synthetic: number; rea
   out.push(`95% Wilson intervals and counts (${report.gatedModel}, the gated family):`);
   const intervals = intervalsOf(report.gatedMetrics);
   for (const [key, label] of [...METRIC_LABELS, ['policyReasonRecall', 'caught by policy reason'] as const]) {
-    out.push(`  ${pad(label, 24)}${pad(pct(report.gatedMetrics[key as keyof typeof intervals] as number | null), 8, true)}  ${interval(intervals[key as keyof typeof intervals])}`);
+    out.push(
+      `  ${pad(label, 24)}${pad(pct(report.gatedMetrics[key as keyof typeof intervals] as number | null), 8, true)}  ${interval(intervals[key as keyof typeof intervals])}`,
+    );
   }
   out.push('');
   out.push(
@@ -177,7 +192,12 @@ function scoreModelCheck(set: GeneratedSet, taxonomy: Taxonomy): ScoreModelCheck
       source: CITED.clipTop1.source,
       fineGrainedReference: CITED.clipTop1ImageNet.value,
     },
-    policyAccuracy: { generated: withValue(policy), cited: CITED.falconsaiAccuracy.value, citedWhat: CITED.falconsaiAccuracy.what, source: CITED.falconsaiAccuracy.source },
+    policyAccuracy: {
+      generated: withValue(policy),
+      cited: CITED.falconsaiAccuracy.value,
+      citedWhat: CITED.falconsaiAccuracy.what,
+      source: CITED.falconsaiAccuracy.source,
+    },
   };
 }
 
@@ -250,10 +270,13 @@ function printGate(result: SeedResult): void {
   const lines = [`policy misses (policy-sensitive, gated family, not sent to a person): ${misses.length}`];
   for (const miss of misses) lines.push(`  ${miss.id} ${miss.scenario} ${miss.outcome} ${miss.policyLabels.map((l) => `${l.label} ${l.score}`).join(', ')}`);
   const failing = FLOOR_NAMES.filter((name) => !result.gate.floors[name].pass);
-  lines.push(`CI gate (${result.split} seed ${result.seed}): ${result.gate.pass ? 'pass' : `FAIL: ${failing.map((name) => floorText(name, result.gate.floors[name])).join('; ')}`}`);
+  lines.push(
+    `CI gate (${result.split} seed ${result.seed}): ${result.gate.pass ? 'pass' : `FAIL: ${failing.map((name) => floorText(name, result.gate.floors[name])).join('; ')}`}`,
+  );
   for (const name of FLOOR_NAMES) {
     const gate = GATE[name];
-    if (gate.productFloor !== undefined) lines.push(`  gated at ${gate.op} ${pct(gate.floor)} instead of the product floor ${pct(gate.productFloor)}: ${gate.why ?? ''}`);
+    if (gate.productFloor !== undefined)
+      lines.push(`  gated at ${gate.op} ${pct(gate.floor)} instead of the product floor ${pct(gate.productFloor)}: ${gate.why ?? ''}`);
   }
   console.log(lines.join('\n'));
 }
@@ -262,7 +285,9 @@ function pointText(point: CalibrationPoint): string {
   const m = point.metrics;
   const t = point.thresholds;
   return (
-    `lowConfidence ${t.lowConfidence}, mismatch ${t.mismatch}, pass ${t.pass}; policy floors ${Object.entries(point.policyFloors).map(([id, v]) => `${id} ${v}`).join(', ')} -> ` +
+    `lowConfidence ${t.lowConfidence}, mismatch ${t.mismatch}, pass ${t.pass}; policy floors ${Object.entries(point.policyFloors)
+      .map(([id, v]) => `${id} ${v}`)
+      .join(', ')} -> ` +
     `policy recall ${pct(m.policyRecall)}, auto-pass precision ${pct(m.autoPassPrecision)}, mismatch recall ${pct(m.mismatchRecall)}, review ${pct(m.reviewRate)}, auto-pass ${pct(m.autoPassRate)}`
   );
 }
@@ -296,7 +321,8 @@ function runCalibration(options: Options, taxonomy: Taxonomy, policy: TriagePoli
     `targets on the calibration set (floors with room for held-out noise): ${FLOOR_NAMES.map((n) => `${n} ${pct(CALIBRATION_TARGETS[n])}`).join(', ')}`,
     result.recommended !== null ? `recommended: ${pointText(result.recommended)}` : 'no point meets every target.',
   ];
-  if (result.recommended === null && result.bestHonest !== null) out.push(`best honest point (safety held, smallest workload shortfall): ${pointText(result.bestHonest)}`);
+  if (result.recommended === null && result.bestHonest !== null)
+    out.push(`best honest point (safety held, smallest workload shortfall): ${pointText(result.bestHonest)}`);
   out.push('frontier (for each policy recall, the lowest review rate with auto-pass precision and mismatch recall on target):');
   for (const point of result.frontier) out.push(`  ${pointText(point)}`);
   out.push(
@@ -332,7 +358,14 @@ export function main(argv: readonly string[]): number {
   if (options.json) {
     const summary: Record<string, unknown> = { ...summaryOf(first, taxonomy, policy), elapsedMs };
     if (options.seeds > 1) {
-      summary['perSeed'] = results.map((r) => ({ seed: r.seed, split: r.split, ...pointMetrics(r.report.gatedMetrics), intervals: intervalsOf(r.report.gatedMetrics), gatePass: r.gate.pass, floorsPass: r.report.pass }));
+      summary['perSeed'] = results.map((r) => ({
+        seed: r.seed,
+        split: r.split,
+        ...pointMetrics(r.report.gatedMetrics),
+        intervals: intervalsOf(r.report.gatedMetrics),
+        gatePass: r.gate.pass,
+        floorsPass: r.report.pass,
+      }));
       summary['worst'] = worstOf(results);
     }
     console.log(JSON.stringify(summary));
@@ -346,7 +379,9 @@ export function main(argv: readonly string[]): number {
     }
     if (results.length > 1) {
       const worst = worstOf(results);
-      console.log(`seeds ${seeds.join(', ')}: ${results.filter((r) => r.gate.pass).length} of ${results.length} pass the CI gate, ${results.filter((r) => r.report.pass).length} every product floor`);
+      console.log(
+        `seeds ${seeds.join(', ')}: ${results.filter((r) => r.gate.pass).length} of ${results.length} pass the CI gate, ${results.filter((r) => r.report.pass).length} every product floor`,
+      );
       console.log(`worst: ${FLOOR_NAMES.map((n) => `${n} ${pct(worst[n].value)} (seed ${worst[n].seed})`).join('; ')}`);
     }
     console.log(`(${(elapsedMs / 1000).toFixed(1)} s)`);

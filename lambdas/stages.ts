@@ -140,7 +140,8 @@ export const STAGES = {
   },
   Nightly: {
     entry: 'lambdas/functions/nightly.ts',
-    description: 'Nightly jobs: re-drives batches uploaded but never started or left unfinished, sends review messages records still owe, writes the daily roll-up',
+    description:
+      'Nightly jobs: re-drives batches uploaded but never started or left unfinished, sends review messages records still owe, writes the daily roll-up',
     // Streams each recent archive through SHA-256 (64 KiB chunks) to derive its batch id; nothing is held whole.
     memorySizeMb: 512,
     // Hashing the recent uploads is the long part: ~1-2 min per GiB from S3 at Lambda's per-function bandwidth.

@@ -75,11 +75,7 @@ export function isCliFallbackRegion(env: NodeJS.ProcessEnv, configFileExists: (f
  * CLI sets from AWS_REGION or the credentials' profile) unless it is only the CLI's fallback
  * ({@link isCliFallbackRegion}); otherwise a {@link RegionMissingError}.
  */
-export function resolveRegion(
-  context: unknown,
-  env: NodeJS.ProcessEnv = process.env,
-  configFileExists: (file: string) => boolean = existsSync,
-): string {
+export function resolveRegion(context: unknown, env: NodeJS.ProcessEnv = process.env, configFileExists: (file: string) => boolean = existsSync): string {
   if (typeof context === 'string' && context.trim() !== '') return context.trim();
   const fromCli = env['CDK_DEFAULT_REGION']?.trim() ?? '';
   if (fromCli !== '' && !isCliFallbackRegion(env, configFileExists)) return fromCli;

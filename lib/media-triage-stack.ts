@@ -288,7 +288,11 @@ export class MediaTriageStack extends Stack {
       encryptionKey.grant(this.stateMachine.stateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
       // EventBridge dead-letters undeliverable events into the KMS-encrypted queue as itself, so the key policy must
       // say so (scoped to this account; the rule's ARN would make a cycle: rule → queue → key → rule).
-      encryptionKey.grant(new ServicePrincipal('events.amazonaws.com').withConditions({ StringEquals: { 'aws:SourceAccount': this.account } }), 'kms:Decrypt', 'kms:GenerateDataKey');
+      encryptionKey.grant(
+        new ServicePrincipal('events.amazonaws.com').withConditions({ StringEquals: { 'aws:SourceAccount': this.account } }),
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+      );
     }
     new Rule(this, 'BatchUploaded', {
       description: `Starts the triage state machine when a batch archive lands under ${INCOMING_PREFIX}`,

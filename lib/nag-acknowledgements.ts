@@ -88,7 +88,11 @@ export function acknowledgeNagFindings(stack: MediaTriageStack): void {
   );
 
   acknowledge(stack.triggerDeadLetterQueue, ['AwsSolutions-SQS3'], 'This queue is itself the dead-letter queue of the EventBridge rule target.');
-  acknowledge(stack.nightly.deadLetterQueue, ['AwsSolutions-SQS3'], 'This queue is itself the dead-letter queue of the nightly EventBridge Scheduler schedule.');
+  acknowledge(
+    stack.nightly.deadLetterQueue,
+    ['AwsSolutions-SQS3'],
+    'This queue is itself the dead-letter queue of the nightly EventBridge Scheduler schedule.',
+  );
 
   // The S3 → EventBridge notification custom resource that aws-cdk-lib adds at stack level.
   for (const child of Stack.of(stack).node.children) {

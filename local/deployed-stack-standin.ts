@@ -73,7 +73,14 @@ function failure(response: ServerResponse, type: string, message: string): void 
 const seconds = (date: Date | undefined): number | undefined => (date === undefined ? undefined : date.getTime() / 1000);
 
 function summary(entry: ExecutionEntry, stateMachineArn: string): Record<string, unknown> {
-  return { executionArn: entry.executionArn, stateMachineArn, name: entry.name, status: entry.status, startDate: seconds(entry.startDate), stopDate: seconds(entry.stopDate) };
+  return {
+    executionArn: entry.executionArn,
+    stateMachineArn,
+    name: entry.name,
+    status: entry.status,
+    startDate: seconds(entry.startDate),
+    stopDate: seconds(entry.stopDate),
+  };
 }
 
 /** Each state's Type by name, nested Map processors included (the history's event types name it). */
@@ -130,7 +137,8 @@ export async function startStepFunctionsStandIn(session: SessionPart, options: S
     let token: string | undefined;
     do {
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: session.dataBucket, Prefix: INCOMING_PREFIX, ContinuationToken: token }));
-      for (const object of listed.Contents ?? []) objects.push({ key: object.Key!, size: object.Size ?? 0, version: `${object.ETag}@${object.LastModified?.toISOString()}` });
+      for (const object of listed.Contents ?? [])
+        objects.push({ key: object.Key!, size: object.Size ?? 0, version: `${object.ETag}@${object.LastModified?.toISOString()}` });
       token = listed.NextContinuationToken;
     } while (token !== undefined);
     return objects;
@@ -178,7 +186,8 @@ export async function startStepFunctionsStandIn(session: SessionPart, options: S
 
   const actions: Record<string, (request: Record<string, unknown>, response: ServerResponse) => void> = {
     ListExecutions(request, response) {
-      if (request['stateMachineArn'] !== stateMachineArn) return failure(response, 'StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(request['stateMachineArn'])}'`);
+      if (request['stateMachineArn'] !== stateMachineArn)
+        return failure(response, 'StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(request['stateMachineArn'])}'`);
       const filtered = entries.filter((entry) => request['statusFilter'] === undefined || entry.status === request['statusFilter']);
       const { items, nextToken } = page(filtered, request['maxResults'], request['nextToken']);
       reply(response, 200, { executions: items.map((entry) => summary(entry, stateMachineArn)), nextToken });
@@ -202,7 +211,8 @@ export async function startStepFunctionsStandIn(session: SessionPart, options: S
     void body(request).then((raw) => {
       const action = String(request.headers['x-amz-target'] ?? '').replace(/^AWSStepFunctions\./, '');
       const handler = actions[action];
-      if (request.method !== 'POST' || handler === undefined) return failure(response, 'UnknownOperationException', `the local Step Functions stand-in does not support ${action || request.method}`);
+      if (request.method !== 'POST' || handler === undefined)
+        return failure(response, 'UnknownOperationException', `the local Step Functions stand-in does not support ${action || request.method}`);
       handler(JSON.parse(raw === '' ? '{}' : raw) as Record<string, unknown>, response);
     });
   });

@@ -61,9 +61,7 @@ export function matchesPattern(pattern: Record<string, unknown>, event: Record<s
 export function transformInput(rule: LocalRule, event: Record<string, unknown>): unknown {
   const transformer = rule.inputTransformer;
   if (transformer === undefined) return event;
-  const values = new Map(
-    Object.entries(transformer.InputPathsMap ?? {}).map(([name, jsonPath]) => [name, selectPath(event, jsonPath)] as const),
-  );
+  const values = new Map(Object.entries(transformer.InputPathsMap ?? {}).map(([name, jsonPath]) => [name, selectPath(event, jsonPath)] as const));
   const template = transformer.InputTemplate;
   let rendered = '';
   let inString = false;

@@ -117,7 +117,11 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
     const stepFunctions = await startStepFunctionsStandIn([stack.stateMachine.arn]);
     stopStepFunctions = () => stepFunctions.stop();
     // Each function's handler runs in sandboxes of its own, with its own environment (not process.env).
-    const lambdas = new LocalLambdaSandboxes(PROJECT_ROOT, { ...standIns.env, AWS_ENDPOINT_URL_SFN: stepFunctions.url }, { maxWorkersPerFunction: options.workers });
+    const lambdas = new LocalLambdaSandboxes(
+      PROJECT_ROOT,
+      { ...standIns.env, AWS_ENDPOINT_URL_SFN: stepFunctions.url },
+      { maxWorkersPerFunction: options.workers },
+    );
     // The state machine's stages now; a scheduled one (Nightly) is bundled when it is first invoked.
     lambdas.prepare(stack.functions.filter((fn) => (PIPELINE_STAGE_NAMES as readonly string[]).includes(fn.stageName)));
     traceMark('session: resources created, sandboxes prepared');
@@ -157,7 +161,11 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
         const input = transformInput(rule, event);
         const executionName = runOptions.executionName ?? randomUUID();
         runOptions.onStart?.({ executionArn: executionArnFor(stack.stateMachine.arn, executionName), input, startedAt: new Date() });
-        return runner.run(stack.stateMachine.definition as never, input, { type: stack.stateMachine.type, stateMachineArn: stack.stateMachine.arn, executionName });
+        return runner.run(stack.stateMachine.definition as never, input, {
+          type: stack.stateMachine.type,
+          stateMachineArn: stack.stateMachine.arn,
+          executionName,
+        });
       },
       reportsDir: () => (standIns.s3Dir === undefined ? undefined : path.join(standIns.s3Dir, reportsBucket, 'reports')),
       async invokeStage(stageName, payload) {
@@ -170,7 +178,14 @@ export async function openLocalSession(options: LocalSessionOptions = {}): Promi
         for (let batch = stepFunctions.takeStarted(); batch.length > 0; batch = stepFunctions.takeStarted()) {
           for (const execution of batch) {
             onStart?.(execution);
-            done.push({ ...execution, result: await runner.run(stack.stateMachine.definition as never, execution.input, { type: stack.stateMachine.type, stateMachineArn: stack.stateMachine.arn, executionName: execution.name }) });
+            done.push({
+              ...execution,
+              result: await runner.run(stack.stateMachine.definition as never, execution.input, {
+                type: stack.stateMachine.type,
+                stateMachineArn: stack.stateMachine.arn,
+                executionName: execution.name,
+              }),
+            });
           }
         }
         return done;

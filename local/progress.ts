@@ -3,7 +3,10 @@ export class ProgressBar {
   private readonly enabled: boolean;
   private lastLength = 0;
 
-  constructor(private readonly label: string, enabled = process.stderr.isTTY === true) {
+  constructor(
+    private readonly label: string,
+    enabled = process.stderr.isTTY === true,
+  ) {
     this.enabled = enabled;
   }
 

@@ -151,18 +151,31 @@ async function runInSession(
   return outcome;
 }
 
-async function shapeResult(session: LocalSession, execution: Awaited<ReturnType<LocalSession['runArchive']>>, options: LocalSessionOptions): Promise<RunResult> {
+async function shapeResult(
+  session: LocalSession,
+  execution: Awaited<ReturnType<LocalSession['runArchive']>>,
+  options: LocalSessionOptions,
+): Promise<RunResult> {
   const output = execution.output as (BatchSummary & { gates?: GateReport; status?: string; error?: { code: string; message: string } }) | undefined;
   if (execution.status === 'FAILED') {
     return {
-      result: { status: 'FAILED', error: `pipeline execution failed: ${execution.error ?? 'unknown error'}${execution.cause ? ` (${execution.cause})` : ''}`, code: execution.error ?? 'ExecutionFailed' },
+      result: {
+        status: 'FAILED',
+        error: `pipeline execution failed: ${execution.error ?? 'unknown error'}${execution.cause ? ` (${execution.cause})` : ''}`,
+        code: execution.error ?? 'ExecutionFailed',
+      },
       attention: [],
       events: execution.events,
     };
   }
   if (output?.status === 'REFUSED') {
     return {
-      result: { status: 'REFUSED', error: `batch refused: ${output.error?.message ?? 'unknown reason'}`, code: output.error?.code ?? 'REFUSED', batchId: output.batchId },
+      result: {
+        status: 'REFUSED',
+        error: `batch refused: ${output.error?.message ?? 'unknown reason'}`,
+        code: output.error?.code ?? 'REFUSED',
+        batchId: output.batchId,
+      },
       attention: [],
       events: execution.events,
     };

@@ -80,7 +80,11 @@ export async function startStandIns(options: StandInsOptions): Promise<StandIns>
     restoreDns();
     throw failed.reason;
   }
-  const [fauxqs, dynamo, sagemaker] = starting.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [FauxqsHandle, Server, Awaited<ReturnType<typeof startSageMakerStandIn>>];
+  const [fauxqs, dynamo, sagemaker] = starting.map((result) => (result as PromiseFulfilledResult<unknown>).value) as [
+    FauxqsHandle,
+    Server,
+    Awaited<ReturnType<typeof startSageMakerStandIn>>,
+  ];
 
   const env: Record<string, string> = {
     AWS_REGION: LOCAL_REGION,

@@ -17,7 +17,10 @@ const MARKER_KIND = 'media-triage local state';
 export type StateDirErrorCode = 'STATE_LOCKED' | 'NOT_A_STATE_DIR';
 
 export class StateDirError extends Error {
-  constructor(message: string, readonly code: StateDirErrorCode) {
+  constructor(
+    message: string,
+    readonly code: StateDirErrorCode,
+  ) {
     super(message);
     this.name = 'StateDirError';
   }
@@ -95,7 +98,8 @@ function readLock(file: string): { text: string; content?: LockContent } | undef
 }
 
 function lockedError(dir: string, holder: LockContent | undefined): StateDirError {
-  const who = holder === undefined ? 'another media-triage process that is starting' : `media-triage (pid ${holder.pid}, ${holder.command}, since ${holder.startedAt})`;
+  const who =
+    holder === undefined ? 'another media-triage process that is starting' : `media-triage (pid ${holder.pid}, ${holder.command}, since ${holder.startedAt})`;
   return new StateDirError(`the state folder ${dir} is in use by ${who}; wait for it to finish or stop it, then try again`, 'STATE_LOCKED');
 }
 

@@ -135,7 +135,13 @@ export class LocalStateMachineRunner {
     const executionName = options.executionName ?? randomUUID();
     const executionArn = executionArnFor(stateMachineArn, executionName);
     const context = {
-      Execution: { Id: executionArn, Name: executionName, Input: input, StartTime: new Date().toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local` },
+      Execution: {
+        Id: executionArn,
+        Name: executionName,
+        Input: input,
+        StartTime: new Date().toISOString(),
+        RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local`,
+      },
       StateMachine: { Id: stateMachineArn, Name: stateMachineArn.split(':').pop() },
     };
     try {
@@ -164,9 +170,7 @@ export class LocalStateMachineRunner {
     const machine = new StateMachine(local as never, { validationOptions: { checkPaths: true, checkArn: false, noValidate: wasValidated(text) } });
     recordValidated(text);
     const retryIntervalOverrides =
-      this.options.retryIntervalMs === undefined
-        ? undefined
-        : Object.fromEntries(Object.keys(handlers).map((name) => [name, this.options.retryIntervalMs!]));
+      this.options.retryIntervalMs === undefined ? undefined : Object.fromEntries(Object.keys(handlers).map((name) => [name, this.options.retryIntervalMs!]));
     const execution = machine.run(input as Json, {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
       context: limits.context as never,
@@ -264,7 +268,13 @@ export class LocalStateMachineRunner {
     const items = reader === undefined ? (selectPath(input, String(state['ItemsPath'] ?? '$')) as unknown[]) : await this.readItems(reader, input);
     if (state['ItemSelector'] !== undefined) throw new Error(`local Distributed Map adapter: ItemSelector on "${name}" is not supported`);
     const batcher = state['ItemBatcher'] as
-      | { MaxItemsPerBatch?: number; MaxItemsPerBatchPath?: string; MaxInputBytesPerBatch?: number; MaxInputBytesPerBatchPath?: string; BatchInput?: Record<string, unknown> }
+      | {
+          MaxItemsPerBatch?: number;
+          MaxItemsPerBatchPath?: string;
+          MaxInputBytesPerBatch?: number;
+          MaxInputBytesPerBatchPath?: string;
+          BatchInput?: Record<string, unknown>;
+        }
       | undefined;
     const batches: unknown[] =
       batcher === undefined
@@ -295,7 +305,11 @@ export class LocalStateMachineRunner {
         return null;
       } finally {
         done += 1;
-        this.options.onMapBatch?.(done, batches.length, Array.isArray((batch as { Items?: unknown[] }).Items) ? (batch as { Items: unknown[] }).Items.length : 1);
+        this.options.onMapBatch?.(
+          done,
+          batches.length,
+          Array.isArray((batch as { Items?: unknown[] }).Items) ? (batch as { Items: unknown[] }).Items.length : 1,
+        );
       }
     });
     const toleratedPercent = Number(state['ToleratedFailurePercentage'] ?? 0);
@@ -346,11 +360,16 @@ export class LocalStateMachineRunner {
     }
     const manifestKey = `${folder}/manifest.json`;
     const manifest = JSON.stringify({ DestinationBucket: parameters.Bucket, MapRunArn: mapRunArn, ResultFiles: resultFiles });
-    await this.options.s3.send(new PutObjectCommand({ Bucket: parameters.Bucket, Key: manifestKey, Body: Buffer.from(manifest), ContentType: 'application/json' }));
+    await this.options.s3.send(
+      new PutObjectCommand({ Bucket: parameters.Bucket, Key: manifestKey, Body: Buffer.from(manifest), ContentType: 'application/json' }),
+    );
     return { MapRunArn: mapRunArn, ResultWriterDetails: { Bucket: parameters.Bucket, Key: manifestKey } };
   }
 
-  private async readItems(reader: { Resource?: string; ReaderConfig?: { InputType?: string }; Parameters?: Record<string, unknown> }, input: unknown): Promise<unknown[]> {
+  private async readItems(
+    reader: { Resource?: string; ReaderConfig?: { InputType?: string }; Parameters?: Record<string, unknown> },
+    input: unknown,
+  ): Promise<unknown[]> {
     if (reader.Resource !== 'arn:aws:states:::s3:getObject') {
       throw new Error(`local Distributed Map adapter: ItemReader resource ${String(reader.Resource)} is not supported`);
     }
@@ -358,7 +377,11 @@ export class LocalStateMachineRunner {
     const response = await this.options.s3.send(new GetObjectCommand({ Bucket: parameters.Bucket, Key: parameters.Key }));
     const text = await response.Body!.transformToString();
     const inputType = reader.ReaderConfig?.InputType ?? 'JSON';
-    if (inputType === 'JSONL') return text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as unknown);
+    if (inputType === 'JSONL')
+      return text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as unknown);
     if (inputType === 'JSON') return JSON.parse(text) as unknown[];
     throw new Error(`local Distributed Map adapter: ItemReader InputType ${inputType} is not supported`);
   }

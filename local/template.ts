@@ -221,7 +221,7 @@ function ofType(template: CfnTemplate, type: string): Array<[string, CfnResource
 /** Everything the local runner needs, read from the synthesized template. */
 export function readLocalStack(template: CfnTemplate, queueUrl: (name: string) => string): LocalStack {
   const resolver = new TemplateResolver(template, queueUrl);
-  const props = (resource: CfnResource): Record<string, unknown> => (resolver.resolve(resource.Properties ?? {}) as Record<string, unknown>);
+  const props = (resource: CfnResource): Record<string, unknown> => resolver.resolve(resource.Properties ?? {}) as Record<string, unknown>;
 
   const buckets = ofType(template, 'AWS::S3::Bucket').map(([logicalId]) => ({ logicalId, name: resolver.ref(logicalId) }));
   const tables = [...ofType(template, 'AWS::DynamoDB::GlobalTable'), ...ofType(template, 'AWS::DynamoDB::Table')].map(([logicalId, resource]) => {
@@ -269,12 +269,12 @@ export function readLocalStack(template: CfnTemplate, queueUrl: (name: string) =
     })
     .filter((fn) => fn.stageName !== '');
   const endpoints = ofType(template, 'AWS::SageMaker::Endpoint').map(([logicalId, resource]) => {
-    const configId = ((resource.Properties?.['EndpointConfigName'] as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt']?.[0]) ?? '';
+    const configId = (resource.Properties?.['EndpointConfigName'] as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt']?.[0] ?? '';
     const config = template.Resources[configId];
     const variant = (config?.Properties?.['ProductionVariants'] as Array<{ ModelName?: { 'Fn::GetAtt'?: string[] } }> | undefined)?.[0];
     const modelId = variant?.ModelName?.['Fn::GetAtt']?.[0] ?? '';
     const model = template.Resources[modelId];
-    const environment = ((model?.Properties?.['PrimaryContainer'] as { Environment?: Record<string, string> } | undefined)?.Environment ?? {});
+    const environment = (model?.Properties?.['PrimaryContainer'] as { Environment?: Record<string, string> } | undefined)?.Environment ?? {};
     const task = environment['HF_TASK'];
     if (task !== 'zero-shot-image-classification' && task !== 'image-classification') {
       throw new Error(`endpoint ${logicalId}: the local SageMaker stand-in does not serve HF_TASK "${String(task)}"`);

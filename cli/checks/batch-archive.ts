@@ -24,7 +24,9 @@ export async function readBatchArchive(file: string): Promise<BatchArchive> {
   if (!info.isFile()) throw new UsageError(`the batch ${file} is not a regular file; give the path of a batch archive (.zip)`);
   const head = await firstBytes(file, 4);
   if (!ZIP_SIGNATURES.some((signature) => head.equals(signature))) {
-    throw new UsageError(`the batch ${file} is not a zip archive (a zip starts with "PK\\x03\\x04"; this file starts with ${JSON.stringify(head.toString('latin1'))})`);
+    throw new UsageError(
+      `the batch ${file} is not a zip archive (a zip starts with "PK\\x03\\x04"; this file starts with ${JSON.stringify(head.toString('latin1'))})`,
+    );
   }
   const fileName = path.basename(file);
   if (!fileName.endsWith('.zip')) {

@@ -117,13 +117,25 @@ export interface CostEstimate {
   throughput: Throughput;
 }
 
-type AslState = { Type: string; Next?: string; End?: boolean; Default?: string; Choices?: Array<{ Next: string }>; ItemProcessor?: AslMachine; ItemBatcher?: { MaxItemsPerBatch?: number }; ProcessorConfig?: unknown };
+type AslState = {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Default?: string;
+  Choices?: Array<{ Next: string }>;
+  ItemProcessor?: AslMachine;
+  ItemBatcher?: { MaxItemsPerBatch?: number };
+  ProcessorConfig?: unknown;
+};
 type AslMachine = { StartAt: string; States: Record<string, AslState>; ProcessorConfig?: { Mode?: string; ExecutionType?: string } };
 
 /** The Standard states a batch with assets enters, in order: the shortest way to the Distributed Map, then on. */
 export function happyPath(machine: AslMachine): { states: string[]; map: AslState } {
   const isDistributedMap = (state: AslState | undefined): boolean => state?.Type === 'Map' && state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
-  const edges = (state: AslState): string[] => [...(state.Choices ?? []).map((choice) => choice.Next), ...[state.Next, state.Default].filter((next): next is string => next !== undefined)];
+  const edges = (state: AslState): string[] => [
+    ...(state.Choices ?? []).map((choice) => choice.Next),
+    ...[state.Next, state.Default].filter((next): next is string => next !== undefined),
+  ];
   // Breadth-first from StartAt: the first path that reaches the map is the one a batch with assets takes.
   const previous = new Map<string, string | undefined>([[machine.StartAt, undefined]]);
   const queue = [machine.StartAt];
@@ -161,7 +173,10 @@ function serverlessEndpoints(template: CfnTemplate): EndpointCostShape[] {
   const resources = template.Resources;
   return Object.values(resources)
     .filter((resource) => resource.Type === 'AWS::SageMaker::EndpointConfig')
-    .flatMap((config) => (config.Properties?.['ProductionVariants'] as Array<{ ModelName?: { 'Fn::GetAtt'?: string[] }; ServerlessConfig?: { MemorySizeInMB: number } }>) ?? [])
+    .flatMap(
+      (config) =>
+        (config.Properties?.['ProductionVariants'] as Array<{ ModelName?: { 'Fn::GetAtt'?: string[] }; ServerlessConfig?: { MemorySizeInMB: number } }>) ?? [],
+    )
     .map((variant) => {
       const model = resources[variant.ModelName?.['Fn::GetAtt']?.[0] ?? ''];
       const env = (model?.Properties?.['PrimaryContainer'] as { Environment?: Record<string, string> } | undefined)?.Environment ?? {};
@@ -192,7 +207,11 @@ export function estimateCost(template: CfnTemplate, input: CostInput): CostEstim
   const machine = stack.stateMachine.definition as unknown as AslMachine;
   const { states, map } = happyPath(machine);
   const child = map.ItemProcessor!;
-  const childStages = new Set(Object.values(child.States).map((state) => (state as { Resource?: string }).Resource).filter((arn) => arn !== undefined));
+  const childStages = new Set(
+    Object.values(child.States)
+      .map((state) => (state as { Resource?: string }).Resource)
+      .filter((arn) => arn !== undefined),
+  );
   const itemsPerChild = map.ItemBatcher?.MaxItemsPerBatch ?? 1;
   const batches = Math.ceil(images / batchSize);
   const childrenPerBatch = Math.ceil(batchSize / itemsPerChild);
@@ -211,19 +230,43 @@ export function estimateCost(template: CfnTemplate, input: CostInput): CostEstim
     const gbSeconds = (fn.memorySizeMb / 1024) * (msPerImage / 1000) * images;
     const gbSecondPrice = architectures.get(fn.stageName) === 'arm64' ? prices.lambdaGbSecondArm : prices.lambdaGbSecondX86;
     const invocations = perChild ? children : batches;
-    add('Lambda', `${fn.stageName} (${fn.memorySizeMb} MB, ${invocations} invocations)`, gbSeconds, 'GB-s', gbSeconds * gbSecondPrice + (invocations / 1e6) * prices.lambdaPerMillionRequests);
+    add(
+      'Lambda',
+      `${fn.stageName} (${fn.memorySizeMb} MB, ${invocations} invocations)`,
+      gbSeconds,
+      'GB-s',
+      gbSeconds * gbSecondPrice + (invocations / 1e6) * prices.lambdaPerMillionRequests,
+    );
   }
 
   const transitionsPerBatch = states.length;
-  add('Step Functions', `Standard transitions (${states.length} states per batch)`, transitionsPerBatch * batches, 'transitions', ((transitionsPerBatch * batches) / 1000) * prices.sfnStandardPerThousandTransitions);
+  add(
+    'Step Functions',
+    `Standard transitions (${states.length} states per batch)`,
+    transitionsPerBatch * batches,
+    'transitions',
+    ((transitionsPerBatch * batches) / 1000) * prices.sfnStandardPerThousandTransitions,
+  );
   // Express children: one request each; duration is the child's stages back to back, memory the 64 MB minimum step.
   const expressGbSeconds = (64 / 1024) * ((childMsPerImage * itemsPerChild) / 1000) * children;
-  add('Step Functions', `Express children (${itemsPerChild} items each)`, children, 'requests', (children / 1e6) * prices.sfnExpressPerMillionRequests + expressGbSeconds * prices.sfnExpressGbSecond);
+  add(
+    'Step Functions',
+    `Express children (${itemsPerChild} items each)`,
+    children,
+    'requests',
+    (children / 1e6) * prices.sfnExpressPerMillionRequests + expressGbSeconds * prices.sfnExpressGbSecond,
+  );
 
   for (const endpoint of serverlessEndpoints(template)) {
     const seconds = ((durations.modelMsPerCall[endpoint.task] ?? 0) / 1000) * images;
     const processedGb = (REQUEST_PROFILE.modelIoMbPerCall * images) / 1024;
-    add('SageMaker Serverless', `${endpoint.task} (${endpoint.memoryMb} MB)`, seconds, 'inference-s', seconds * (endpoint.memoryMb / 1024) * prices.sagemakerServerlessGbSecond + processedGb * prices.sagemakerServerlessPerGbProcessed);
+    add(
+      'SageMaker Serverless',
+      `${endpoint.task} (${endpoint.memoryMb} MB)`,
+      seconds,
+      'inference-s',
+      seconds * (endpoint.memoryMb / 1024) * prices.sagemakerServerlessGbSecond + processedGb * prices.sagemakerServerlessPerGbProcessed,
+    );
   }
 
   const puts = REQUEST_PROFILE.s3PutsPerImage * images + REQUEST_PROFILE.s3PutsPerBatch * batches;

@@ -47,7 +47,13 @@ export interface Throughput {
   timeLimits: TimeLimitCheck[];
 }
 
-type AslState = { Type: string; Resource?: string; MaxConcurrency?: number; ItemBatcher?: { MaxItemsPerBatch?: number }; ItemProcessor?: { States: Record<string, AslState>; ProcessorConfig?: { Mode?: string; ExecutionType?: string } } };
+type AslState = {
+  Type: string;
+  Resource?: string;
+  MaxConcurrency?: number;
+  ItemBatcher?: { MaxItemsPerBatch?: number };
+  ItemProcessor?: { States: Record<string, AslState>; ProcessorConfig?: { Mode?: string; ExecutionType?: string } };
+};
 
 const EXPRESS_LIMIT_SECONDS = 300;
 
@@ -97,11 +103,21 @@ export function estimateThroughput(
     const seconds = ((durations.stageMsPerImage[fn.stageName] ?? 0) * (fn.stageName === 'Preprocess' ? preprocessScale : 1)) / 1000;
     childSecondsPerImage += seconds;
     const perInvocation = seconds * itemsPerChild;
-    timeLimits.push({ limit: `${fn.stageName} Timeout`, limitSeconds: fn.timeoutSeconds, secondsPerInvocation: perInvocation, withinLimit: perInvocation < fn.timeoutSeconds });
+    timeLimits.push({
+      limit: `${fn.stageName} Timeout`,
+      limitSeconds: fn.timeoutSeconds,
+      secondsPerInvocation: perInvocation,
+      withinLimit: perInvocation < fn.timeoutSeconds,
+    });
   }
   if (map.ItemProcessor?.ProcessorConfig?.ExecutionType === 'EXPRESS') {
     const perChild = childSecondsPerImage * itemsPerChild;
-    timeLimits.push({ limit: 'Express child execution (5 minutes)', limitSeconds: EXPRESS_LIMIT_SECONDS, secondsPerInvocation: perChild, withinLimit: perChild < EXPRESS_LIMIT_SECONDS });
+    timeLimits.push({
+      limit: 'Express child execution (5 minutes)',
+      limitSeconds: EXPRESS_LIMIT_SECONDS,
+      secondsPerInvocation: perChild,
+      withinLimit: perChild < EXPRESS_LIMIT_SECONDS,
+    });
   }
 
   const perHour = (imagesPerSecond: number): number => Math.floor(imagesPerSecond * 3600);
@@ -112,7 +128,10 @@ export function estimateThroughput(
   };
   const endpointBounds: ThroughputBound[] = endpointCapacities(template).map((endpoint) => {
     const seconds = (durations.modelMsPerCall[endpoint.task] ?? 0) / 1000;
-    const setting = endpoint.kind === 'serverless' ? `${endpoint.name} endpoint MaxConcurrency (serverless)` : `${endpoint.name} endpoint instances (one inference at a time each)`;
+    const setting =
+      endpoint.kind === 'serverless'
+        ? `${endpoint.name} endpoint MaxConcurrency (serverless)`
+        : `${endpoint.name} endpoint instances (one inference at a time each)`;
     return { setting, value: endpoint.concurrency, imagesPerHour: seconds > 0 ? perHour(endpoint.concurrency / seconds) : Number.POSITIVE_INFINITY };
   });
   const lowest = (bounds: ThroughputBound[]): ThroughputBound => bounds.reduce((low, bound) => (bound.imagesPerHour < low.imagesPerHour ? bound : low));

@@ -39,7 +39,10 @@ export function costCommand(context: CommandContext): Command {
         batchSize: Math.ceil(options.batchSize ?? options.images),
         avgMb: options.avgMb ?? durations.measuredAvgMb,
         durations,
-        prices: options.prices === undefined ? US_EAST_1_PRICES : { ...US_EAST_1_PRICES, ...(JSON.parse(readFileSync(options.prices, 'utf8')) as Partial<PriceTable>) },
+        prices:
+          options.prices === undefined
+            ? US_EAST_1_PRICES
+            : { ...US_EAST_1_PRICES, ...(JSON.parse(readFileSync(options.prices, 'utf8')) as Partial<PriceTable>) },
       });
       if (options.json === true) printJsonLine(estimate);
       else printEstimate(estimate);
@@ -72,7 +75,10 @@ function blemishes(result: BenchResultFile): string[] {
 export function latestBenchDurations(dir = BENCH_RESULTS_DIR): StageDurations | undefined {
   if (!existsSync(dir)) return undefined;
   const results: Array<{ file: string; result: BenchResultFile }> = [];
-  for (const file of readdirSync(dir).filter((name) => name.endsWith('.json')).sort().reverse()) {
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+    .reverse()) {
     try {
       const result = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as BenchResultFile;
       if (result.costDurations !== undefined) results.push({ file, result });
@@ -86,7 +92,10 @@ export function latestBenchDurations(dir = BENCH_RESULTS_DIR): StageDurations | 
     const measured = result.costDurations!;
     const caveats = blemishes(result);
     // A figure the bench did not take (e.g. --skip-models) falls back to its documented default.
-    const missing = [...Object.keys(DEFAULT_DURATIONS.stageMsPerImage).filter((stage) => measured.stageMsPerImage[stage] === undefined), ...Object.keys(DEFAULT_DURATIONS.modelMsPerCall).filter((task) => measured.modelMsPerCall[task] === undefined)];
+    const missing = [
+      ...Object.keys(DEFAULT_DURATIONS.stageMsPerImage).filter((stage) => measured.stageMsPerImage[stage] === undefined),
+      ...Object.keys(DEFAULT_DURATIONS.modelMsPerCall).filter((task) => measured.modelMsPerCall[task] === undefined),
+    ];
     return {
       stageMsPerImage: { ...DEFAULT_DURATIONS.stageMsPerImage, ...measured.stageMsPerImage },
       modelMsPerCall: { ...DEFAULT_DURATIONS.modelMsPerCall, ...measured.modelMsPerCall },
@@ -108,7 +117,9 @@ function printEstimate(estimate: CostEstimate): void {
     console.log(`  ${label}  ${line.quantity.toFixed(line.quantity < 100 ? 2 : 0).padStart(12)} ${line.unit.padEnd(12)} ${usd(line.usd).padStart(10)}`);
   }
   console.log(`total ${usd(estimate.totalUsd)}; per 1,000 images ${usd(estimate.costPer1kImagesUsd)}`);
-  console.log(`Standard state transitions: ${estimate.standardTransitionsPerBatch} per batch, ${estimate.standardTransitionsPerImage.toFixed(3)} per image; ${estimate.expressChildrenPerBatch} Express children per batch`);
+  console.log(
+    `Standard state transitions: ${estimate.standardTransitionsPerBatch} per batch, ${estimate.standardTransitionsPerImage.toFixed(3)} per image; ${estimate.expressChildrenPerBatch} Express children per batch`,
+  );
   const t = estimate.throughput;
   const count = (value: number): string => (Number.isFinite(value) ? value.toLocaleString('en-US') : 'unbounded');
   console.log(`throughput on AWS: ${count(t.sustainedImagesPerHour)} images/hour for one archive at a time, bound by ${t.boundBy}`);

@@ -43,7 +43,8 @@ export function modelServerCommand(context: CommandContext): Command {
             dir,
           };
           if (options.json === true) printJsonLine(status);
-          else if (info === undefined) console.log(`No model server is running${status.enabled ? '' : ' (MEDIA_TRIAGE_MODEL_SERVER=off: commands load the models themselves)'}.`);
+          else if (info === undefined)
+            console.log(`No model server is running${status.enabled ? '' : ' (MEDIA_TRIAGE_MODEL_SERVER=off: commands load the models themselves)'}.`);
           else {
             const code = status.current === true ? 'current code' : 'older code (the next run replaces it)';
             console.log(`Model server running: pid ${info.pid}, port ${info.port}, ${info.size} worker(s), ${code}; exits after ${info.idleSeconds} s idle.`);

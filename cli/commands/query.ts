@@ -30,7 +30,10 @@ export function queryCommand(context: CommandContext): Command {
         return;
       }
       const text = chosenSql(sql, options.named);
-      const [{ checkStateDir }, { localReportsDir, openReportQueryEngine }] = await Promise.all([import('../checks/state-dir'), import('../../local/report-query')]);
+      const [{ checkStateDir }, { localReportsDir, openReportQueryEngine }] = await Promise.all([
+        import('../checks/state-dir'),
+        import('../../local/report-query'),
+      ]);
       const stateDir = await checkStateDir(options.stateDir);
       const reportsDir = await localReportsDir(stateDir);
       if (reportsDir === undefined) throw new UsageError(`no local reports in ${stateDir} (run a batch first: media-triage demo)`);

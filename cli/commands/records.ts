@@ -52,7 +52,9 @@ export function showCommand(context: CommandContext): Command {
 
 export function statusCommand(context: CommandContext): Command {
   return withTargetOptions(
-    new Command('status').description('a batch’s record: status, counts per outcome, when it was received and completed, and its execution’s state').addArgument(new Argument('<batchId>', 'the batch id a run printed')),
+    new Command('status')
+      .description('a batch’s record: status, counts per outcome, when it was received and completed, and its execution’s state')
+      .addArgument(new Argument('<batchId>', 'the batch id a run printed')),
   ).action(async (batchId: string, options: TargetOptions) => {
     await inTarget(options, 'status', async (tableName, description, target) => {
       const { listAssetRecords, getBatchRecord } = await import('../../lambdas/adapters/record-store');
@@ -79,7 +81,9 @@ export function statusCommand(context: CommandContext): Command {
       };
       if (options.json === true) printJsonLine(result);
       else {
-        console.log(`Batch ${batchId} (${description}): ${batch.status}, ${records.length}/${batch.expectedAssets ?? '?'} assets recorded, ${reviewed} reviewed`);
+        console.log(
+          `Batch ${batchId} (${description}): ${batch.status}, ${records.length}/${batch.expectedAssets ?? '?'} assets recorded, ${reviewed} reviewed`,
+        );
         console.log(`  received ${batch.receivedAt}${batch.completedAt === undefined ? '' : `, completed ${batch.completedAt}`}`);
         for (const [outcome, count] of Object.entries(counts)) console.log(`  ${outcome.padEnd(15)} ${count}`);
         for (const [code, count] of Object.entries(batch.failures ?? {})) console.log(`  failed: ${code} × ${count}`);
@@ -93,8 +97,13 @@ export function statusCommand(context: CommandContext): Command {
 
 function formatExecution(execution: BatchExecution): string {
   const arn = execution.executionArn === null ? '' : ` ${execution.executionArn}`;
-  const when = [execution.startedAt === null ? '' : `started ${execution.startedAt}`, execution.stoppedAt === null ? '' : `stopped ${execution.stoppedAt}`].filter((part) => part !== '').join(', ');
-  const failed = execution.failedState === null ? '' : `; failed in ${execution.failedState.state}: ${[execution.failedState.error, execution.failedState.cause].filter((part) => part !== null).join(': ')}`;
+  const when = [execution.startedAt === null ? '' : `started ${execution.startedAt}`, execution.stoppedAt === null ? '' : `stopped ${execution.stoppedAt}`]
+    .filter((part) => part !== '')
+    .join(', ');
+  const failed =
+    execution.failedState === null
+      ? ''
+      : `; failed in ${execution.failedState.state}: ${[execution.failedState.error, execution.failedState.cause].filter((part) => part !== null).join(': ')}`;
   const own = execution.error === null ? '' : ` (${[execution.error, execution.cause].filter((part) => part !== null).join(': ')})`;
   const resume = execution.resumable ? ' — run the same archive again to resume' : '';
   return `execution${arn}: ${execution.status}${when === '' ? '' : `, ${when}`}${failed}${own}${resume}`;

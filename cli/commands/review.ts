@@ -34,7 +34,9 @@ function days(value: string): number {
 
 function targetOptions(command: Command): Command {
   return command
-    .addOption(new Option('--stack <name>', 'work on this deployed stack (names from its CloudFormation outputs) instead of the local state').argParser(optionValue))
+    .addOption(
+      new Option('--stack <name>', 'work on this deployed stack (names from its CloudFormation outputs) instead of the local state').argParser(optionValue),
+    )
     .addOption(new Option('--region <region>', 'AWS region of --stack (default: from the AWS environment)').argParser(optionValue))
     .addOption(stateDirOption())
     .addOption(jsonOption());
@@ -85,7 +87,14 @@ export function reviewCommand(context: CommandContext): Command {
         }
         // The role stays out of what a reviewer sees: a gold item must look like any other.
         const { view, claim } = claimed;
-        if (options.json === true) printJsonLine({ ...view, reasons: view.reasons.map((r) => r.code), reasonDetails: view.reasons, claimExpiresAt: claim.expiresAt, target: target.description });
+        if (options.json === true)
+          printJsonLine({
+            ...view,
+            reasons: view.reasons.map((r) => r.code),
+            reasonDetails: view.reasons,
+            claimExpiresAt: claim.expiresAt,
+            target: target.description,
+          });
         else console.log(formatCase(view, claim.expiresAt));
       });
       context.setExitCode(0);
@@ -102,7 +111,10 @@ export function reviewCommand(context: CommandContext): Command {
         .addOption(new Option('--batch <batchId>', 'the batch, when you hold the same asset key in several').argParser(optionValue))
         .addOption(reviewerOption()),
     ).action(async (assetKey: string, options: ReviewerOptions & { label: string; note?: string; batch?: string }) => {
-      const [{ parseLabel, InvalidLabelError }, { loadTaxonomy }] = await Promise.all([import('../../lambdas/core/review/labels'), import('../../lambdas/core/taxonomy')]);
+      const [{ parseLabel, InvalidLabelError }, { loadTaxonomy }] = await Promise.all([
+        import('../../lambdas/core/review/labels'),
+        import('../../lambdas/core/taxonomy'),
+      ]);
       let label;
       try {
         label = parseLabel(options.label, loadTaxonomy());
@@ -116,7 +128,10 @@ export function reviewCommand(context: CommandContext): Command {
         const { role: _role, ...shown } = decision;
         const result = { ...shown, reviewStatus: state?.status ?? 'RECORDED' };
         if (options.json === true) printJsonLine(result);
-        else console.log(`Recorded ${decision.label} on ${decision.batchId}/${decision.assetKey} (${Math.round(decision.timeToLabelMs / 1000)} s after the claim).`);
+        else
+          console.log(
+            `Recorded ${decision.label} on ${decision.batchId}/${decision.assetKey} (${Math.round(decision.timeToLabelMs / 1000)} s after the claim).`,
+          );
       });
       context.setExitCode(0);
     }),
@@ -159,17 +174,24 @@ export function reviewCommand(context: CommandContext): Command {
 
   review.addCommand(
     targetOptions(
-      new Command('serve')
-        .description('the review web console on 127.0.0.1 (review page and Batches page); Ctrl-C stops it')
-        .addOption(new Option('--port <port>', 'port on 127.0.0.1 (0: any free port)').argParser((value) => {
-          const port = Number(value);
-          if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port "${value}" is not a port number`);
-          return port;
-        }).default(8080)),
+      new Command('serve').description('the review web console on 127.0.0.1 (review page and Batches page); Ctrl-C stops it').addOption(
+        new Option('--port <port>', 'port on 127.0.0.1 (0: any free port)')
+          .argParser((value) => {
+            const port = Number(value);
+            if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port "${value}" is not a port number`);
+            return port;
+          })
+          .default(8080),
+      ),
     ).action(async (options: TargetOptions & { port: number }) => {
       const { openTarget } = await import('../target');
       const { checkStateDir } = await import('../checks/state-dir');
-      const target = await openTarget({ stack: options.stack, region: options.region, stateDir: await checkStateDir(options.stateDir), command: 'review serve' });
+      const target = await openTarget({
+        stack: options.stack,
+        region: options.region,
+        stateDir: await checkStateDir(options.stateDir),
+        command: 'review serve',
+      });
       const [{ startReviewConsole }, { readS3Object }, { reviewStats }, { loadTaxonomy }] = await Promise.all([
         import('../../console/server'),
         import('../../console/s3-image'),
@@ -247,7 +269,10 @@ export function datasetCommand(context: CommandContext): Command {
         const { exportDataset } = await import('../../lambdas/adapters/dataset-export');
         const exported = await exportDataset(target.names, window(options.days));
         const body = exported.lines.map((line) => JSON.stringify(line)).join('\n') + (exported.lines.length > 0 ? '\n' : '');
-        let path = target.kind === 'local' ? await target.review.imageLocation(target.names.reportsBucket, exported.key) : `s3://${target.names.reportsBucket}/${exported.key}`;
+        let path =
+          target.kind === 'local'
+            ? await target.review.imageLocation(target.names.reportsBucket, exported.key)
+            : `s3://${target.names.reportsBucket}/${exported.key}`;
         if (options.out !== undefined) {
           const { writeFile } = await import('node:fs/promises');
           await writeFile(options.out, body);

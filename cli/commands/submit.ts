@@ -33,9 +33,17 @@ export function submitCommand(context: CommandContext): Command {
   return new Command('submit')
     .description('upload a batch archive to a deployed stack and follow its execution until the batch is reported')
     .argument('<batch.zip>', 'the batch archive (README "The batch contract"), uploaded as incoming/<name>.zip')
-    .addOption(new Option('--stack <name>', 'the deployed stack (bucket, table, queue and state machine from its CloudFormation outputs)').argParser(optionValue).makeOptionMandatory())
+    .addOption(
+      new Option('--stack <name>', 'the deployed stack (bucket, table, queue and state machine from its CloudFormation outputs)')
+        .argParser(optionValue)
+        .makeOptionMandatory(),
+    )
     .addOption(new Option('--region <region>', 'AWS region of --stack (default: from the AWS environment)').argParser(optionValue))
-    .addOption(new Option('--timeout <seconds>', 'stop following after this long (the execution goes on; see status)').argParser(positiveSeconds('--timeout')).default(3600))
+    .addOption(
+      new Option('--timeout <seconds>', 'stop following after this long (the execution goes on; see status)')
+        .argParser(positiveSeconds('--timeout'))
+        .default(3600),
+    )
     .addOption(new Option('--poll-seconds <seconds>', 'between polls of the execution and the records').argParser(positiveSeconds('--poll-seconds')).default(2))
     .addOption(jsonOption())
     .action(async (file: string, options: SubmitOptions) => {
@@ -47,7 +55,13 @@ export function submitCommand(context: CommandContext): Command {
 async function submit(archive: Buffer, fileName: string, options: SubmitOptions): Promise<number> {
   const started = Date.now();
   const json = options.json === true;
-  const [{ stackTarget, TargetError }, { uploadBatch, followUpload, resultOfExecution }, { ProgressBar, phase }, { watchInterrupts, exitCodeFor }, { resetExecutionsClient }] = await Promise.all([
+  const [
+    { stackTarget, TargetError },
+    { uploadBatch, followUpload, resultOfExecution },
+    { ProgressBar, phase },
+    { watchInterrupts, exitCodeFor },
+    { resetExecutionsClient },
+  ] = await Promise.all([
     import('../target'),
     import('../ops/submit-batch'),
     import('../../local/progress'),
@@ -89,11 +103,17 @@ async function submit(archive: Buffer, fileName: string, options: SubmitOptions)
     });
     processing.done();
     const follow = (arn: string | null): string =>
-      arn === null ? `see media-triage status ${uploaded.batchId} --stack ${options.stack}` : `execution ${arn} goes on; see media-triage status ${uploaded.batchId} --stack ${options.stack}`;
+      arn === null
+        ? `see media-triage status ${uploaded.batchId} --stack ${options.stack}`
+        : `execution ${arn} goes on; see media-triage status ${uploaded.batchId} --stack ${options.stack}`;
     if (followed.kind === 'interrupted') {
       const signal = interrupts.interruptedBy() ?? 'SIGINT';
       const error = `interrupted by ${signal}: stopped following; ${follow(followed.executionArn)}`;
-      printError(error, { status: 'INTERRUPTED', code: 'INTERRUPTED', error, signal, batchId: uploaded.batchId, executionArn: followed.executionArn }, { json });
+      printError(
+        error,
+        { status: 'INTERRUPTED', code: 'INTERRUPTED', error, signal, batchId: uploaded.batchId, executionArn: followed.executionArn },
+        { json },
+      );
       return exitCodeFor(signal);
     }
     if (followed.kind === 'timeout') {
@@ -120,7 +140,12 @@ async function submit(archive: Buffer, fileName: string, options: SubmitOptions)
 }
 
 function formatSubmitted(summary: SubmitSummary, where: string): string {
-  const lines = ['', `Batch ${summary.batchId}  (${summary.assets} assets, dt=${summary.dt}, ${(summary.elapsedMs / 1000).toFixed(1)} s, ${where})`, '', 'Outcomes'];
+  const lines = [
+    '',
+    `Batch ${summary.batchId}  (${summary.assets} assets, dt=${summary.dt}, ${(summary.elapsedMs / 1000).toFixed(1)} s, ${where})`,
+    '',
+    'Outcomes',
+  ];
   for (const outcome of OUTCOMES) lines.push(`  ${outcome.padEnd(15)} ${String(summary.outcomes[outcome]).padStart(4)}`);
   lines.push('', 'Reason codes');
   const reasons = Object.entries(summary.reasons) as Array<[ReasonCode, number]>;

@@ -34,10 +34,22 @@ function describeExecution(name: string, input: unknown, result: LocalExecutionR
   const key = String((input as { key?: unknown } | null)?.key ?? '');
   const output = result.output as { status?: string; batchId?: string; error?: { message?: string } } | undefined;
   if (result.status === 'FAILED') {
-    return { name, key, status: 'FAILED', batchId: null, error: `${result.error ?? 'execution failed'}${result.cause === undefined ? '' : `: ${result.cause}`}` };
+    return {
+      name,
+      key,
+      status: 'FAILED',
+      batchId: null,
+      error: `${result.error ?? 'execution failed'}${result.cause === undefined ? '' : `: ${result.cause}`}`,
+    };
   }
   const refused = output?.status === 'REFUSED';
-  return { name, key, status: refused ? 'REFUSED' : 'COMPLETED', batchId: output?.batchId ?? null, error: refused ? (output?.error?.message ?? 'refused') : null };
+  return {
+    name,
+    key,
+    status: refused ? 'REFUSED' : 'COMPLETED',
+    batchId: output?.batchId ?? null,
+    error: refused ? (output?.error?.message ?? 'refused') : null,
+  };
 }
 
 export function sweepCommand(context: CommandContext): Command {
@@ -78,12 +90,16 @@ export function sweepCommand(context: CommandContext): Command {
 function formatSweep(result: SweepResult): string {
   const lines = [`Sweep of the local state in ${result.stateDir}: ${result.ok ? 'done' : 'done, with errors'}`];
   for (const [job, outcome] of Object.entries(result.jobs)) {
-    const counts = Object.entries(outcome.counts).filter(([, count]) => count > 0).map(([name, count]) => `${name} ${count}`);
+    const counts = Object.entries(outcome.counts)
+      .filter(([, count]) => count > 0)
+      .map(([name, count]) => `${name} ${count}`);
     lines.push(`  ${job}: ${counts.length === 0 ? 'nothing to do' : counts.join(', ')}`);
     for (const error of outcome.errors) lines.push(`    error: ${error}`);
   }
   for (const execution of result.executions) {
-    lines.push(`  ${execution.key} → ${execution.status}${execution.batchId === null ? '' : ` (batch ${execution.batchId})`}${execution.error === null ? '' : `: ${execution.error}`}`);
+    lines.push(
+      `  ${execution.key} → ${execution.status}${execution.batchId === null ? '' : ` (batch ${execution.batchId})`}${execution.error === null ? '' : `: ${execution.error}`}`,
+    );
   }
   return lines.join('\n');
 }

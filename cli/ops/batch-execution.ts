@@ -42,9 +42,11 @@ export async function batchExecution(target: Pick<Target, 'kind'>, batch: BatchR
     return { ...(await describeExecution(executionArn)).state, resumable: false };
   } catch (error) {
     // Step Functions keeps a Standard execution's record for 90 days after it stops.
-    if ((error as Error).name === 'ExecutionDoesNotExist') return { ...unknown, status: 'NOT_FOUND', error: 'ExecutionDoesNotExist', cause: (error as Error).message };
+    if ((error as Error).name === 'ExecutionDoesNotExist')
+      return { ...unknown, status: 'NOT_FOUND', error: 'ExecutionDoesNotExist', cause: (error as Error).message };
     // Credentials that may read the table but not the state machine still get the batch record.
-    if ((error as Error).name === 'AccessDeniedException') return { ...unknown, status: 'UNKNOWN', error: 'AccessDeniedException', cause: (error as Error).message };
+    if ((error as Error).name === 'AccessDeniedException')
+      return { ...unknown, status: 'UNKNOWN', error: 'AccessDeniedException', cause: (error as Error).message };
     throw error;
   }
 }

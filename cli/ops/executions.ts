@@ -109,7 +109,13 @@ export async function describeExecution(executionArn: string): Promise<{ state: 
 }
 
 /** Event types whose details carry the error of a state that failed (not the execution's own end). */
-const FAILURE_DETAILS: Array<keyof HistoryEvent> = ['taskFailedEventDetails', 'lambdaFunctionFailedEventDetails', 'taskTimedOutEventDetails', 'lambdaFunctionTimedOutEventDetails', 'mapRunFailedEventDetails'];
+const FAILURE_DETAILS: Array<keyof HistoryEvent> = [
+  'taskFailedEventDetails',
+  'lambdaFunctionFailedEventDetails',
+  'taskTimedOutEventDetails',
+  'lambdaFunctionTimedOutEventDetails',
+  'mapRunFailedEventDetails',
+];
 
 /**
  * The newest failure of a state in the execution's history, with the name of the state it happened in (the last
@@ -135,7 +141,10 @@ export async function lastFailedState(executionArn: string): Promise<ExecutionSt
 
 /** "execution X FAILED in state Report: ResourceNotFoundException: …" */
 export function describeFailure(state: ExecutionState): string {
-  const where = state.failedState === null ? '' : ` in state ${state.failedState.state}: ${[state.failedState.error, state.failedState.cause].filter((part) => part !== null).join(': ')}`;
+  const where =
+    state.failedState === null
+      ? ''
+      : ` in state ${state.failedState.state}: ${[state.failedState.error, state.failedState.cause].filter((part) => part !== null).join(': ')}`;
   const own = [state.error, state.cause].filter((part) => part !== null).join(': ');
   return `execution ${state.executionArn} ${state.status}${where}${own === '' ? '' : ` (${own})`}`;
 }

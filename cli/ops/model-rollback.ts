@@ -126,11 +126,7 @@ export async function rollbackModel(options: RollbackOptions): Promise<RollbackR
   }
   if (fromConfig === toConfig) return noop();
 
-  const guardrails: RollbackResult['guardrails'] = guardrailsAvailable
-    ? options.keepGuardrails
-      ? 'retained'
-      : 'skipped'
-    : 'none';
+  const guardrails: RollbackResult['guardrails'] = guardrailsAvailable ? (options.keepGuardrails ? 'retained' : 'skipped') : 'none';
   await call('UpdateEndpoint', endpointName, () =>
     client.send(
       new UpdateEndpointCommand({
@@ -279,9 +275,7 @@ async function waitForUpdate(
     if (!BUSY_STATUSES.has(status)) {
       if (endpoint.EndpointConfigName !== toConfig) {
         const reason = endpoint.FailureReason ? `: ${oneLine(endpoint.FailureReason)}` : '';
-        throw new RollbackError(
-          `the update of ${endpointName} did not take (status ${status}, still on ${endpoint.EndpointConfigName})${reason}`,
-        );
+        throw new RollbackError(`the update of ${endpointName} did not take (status ${status}, still on ${endpoint.EndpointConfigName})${reason}`);
       }
       return endpoint;
     }
@@ -303,10 +297,7 @@ async function call<T>(operation: string, subject: string, send: () => Promise<T
 /** SageMaker answers a missing endpoint or config with a ValidationException "Could not find …". */
 function isNotFound(error: unknown): boolean {
   const { name, message } = error as { name?: unknown; message?: unknown };
-  return (
-    (name === 'ValidationException' && typeof message === 'string' && /could not find/i.test(message)) ||
-    name === 'ResourceNotFound'
-  );
+  return (name === 'ValidationException' && typeof message === 'string' && /could not find/i.test(message)) || name === 'ResourceNotFound';
 }
 
 function wrap(operation: string, subject: string, error: unknown): RollbackError {

@@ -61,7 +61,12 @@ export interface FollowOptions {
   onExecution?: (executionArn: string) => void;
 }
 
-export async function uploadBatch(names: PipelineNames, archive: Buffer, fileName: string, options: { onBytes?: (sent: number, total: number) => void; signal?: AbortSignal } = {}): Promise<UploadedBatch> {
+export async function uploadBatch(
+  names: PipelineNames,
+  archive: Buffer,
+  fileName: string,
+  options: { onBytes?: (sent: number, total: number) => void; signal?: AbortSignal } = {},
+): Promise<UploadedBatch> {
   const key = `incoming/${fileName}`;
   const upload = new Upload({ client: s3Client(), params: { Bucket: names.dataBucket, Key: key, Body: archive, ContentType: 'application/zip' } });
   upload.on('httpUploadProgress', (progress) => options.onBytes?.(progress.loaded ?? 0, progress.total ?? archive.byteLength));
@@ -125,18 +130,43 @@ export async function followUpload(names: PipelineNames, uploaded: UploadedBatch
 const EXECUTION_CODES: Record<string, string> = { FAILED: 'EXECUTION_FAILED', TIMED_OUT: 'EXECUTION_TIMED_OUT', ABORTED: 'EXECUTION_ABORTED' };
 
 /** The `run`-shaped result of an execution that stopped. */
-export function resultOfExecution(names: PipelineNames, uploaded: UploadedBatch, stopped: { state: ExecutionState; output: unknown }, startedAt: number): SubmitSummary | SubmitFailure {
+export function resultOfExecution(
+  names: PipelineNames,
+  uploaded: UploadedBatch,
+  stopped: { state: ExecutionState; output: unknown },
+  startedAt: number,
+): SubmitSummary | SubmitFailure {
   const { state } = stopped;
   const executionArn = state.executionArn;
   if (state.status !== 'SUCCEEDED') {
-    return { status: 'FAILED', error: `the pipeline ${describeFailure(state)}`, code: EXECUTION_CODES[state.status] ?? 'EXECUTION_FAILED', batchId: uploaded.batchId, executionArn, execution: state };
+    return {
+      status: 'FAILED',
+      error: `the pipeline ${describeFailure(state)}`,
+      code: EXECUTION_CODES[state.status] ?? 'EXECUTION_FAILED',
+      batchId: uploaded.batchId,
+      executionArn,
+      execution: state,
+    };
   }
   const output = stopped.output as (BatchSummary & { gates?: GateReport; status?: string; error?: { code: string; message: string } }) | undefined;
   if (output?.status === 'REFUSED') {
-    return { status: 'REFUSED', error: `batch refused: ${output.error?.message ?? 'unknown reason'}`, code: output.error?.code ?? 'REFUSED', batchId: output.batchId ?? uploaded.batchId, executionArn };
+    return {
+      status: 'REFUSED',
+      error: `batch refused: ${output.error?.message ?? 'unknown reason'}`,
+      code: output.error?.code ?? 'REFUSED',
+      batchId: output.batchId ?? uploaded.batchId,
+      executionArn,
+    };
   }
   if (output === undefined || output.outcomes === undefined || output.gates === undefined) {
-    return { status: 'FAILED', error: `execution ${executionArn} succeeded without a batch summary`, code: 'EXECUTION_FAILED', batchId: uploaded.batchId, executionArn, execution: state };
+    return {
+      status: 'FAILED',
+      error: `execution ${executionArn} succeeded without a batch summary`,
+      code: 'EXECUTION_FAILED',
+      batchId: uploaded.batchId,
+      executionArn,
+      execution: state,
+    };
   }
   const outcomes = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, output.outcomes[outcome] ?? 0])) as Record<Outcome, number>;
   return {

@@ -12,13 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  carryOver,
-  judgeIdentity,
-  recordIdentity,
-  type AssetIdentityItem,
-  type RecordKey,
-} from '../core/asset-identity';
+import { carryOver, judgeIdentity, recordIdentity, type AssetIdentityItem, type RecordKey } from '../core/asset-identity';
 import { assetSk, batchPk, type AssetRecord } from '../core/records';
 import { documentClient } from './aws-clients';
 import { getAssetRecord } from './record-store';
@@ -57,7 +51,11 @@ function putIdentity(item: AssetIdentityItem, expectedVersion: number | undefine
         Item: item,
         ...(expectedVersion === undefined
           ? { ConditionExpression: 'attribute_not_exists(pk)' }
-          : { ConditionExpression: '#version = :version', ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':version': expectedVersion } }),
+          : {
+              ConditionExpression: '#version = :version',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':version': expectedVersion },
+            }),
       }),
     ),
   );
@@ -91,7 +89,13 @@ export async function settleIdentity(fresh: AssetRecord, now: string): Promise<A
   if (identity === undefined) return fresh;
   for (let attempt = 0; attempt < MAX_IDENTITY_ATTEMPTS; attempt += 1) {
     const current = await getIdentity(identity.key);
-    const base = { ...identity.key, sk: 'IDENTITY' as const, recordType: 'ASSET_IDENTITY' as const, identityMerchantId: identity.merchantId, identityAssetId: identity.assetId };
+    const base = {
+      ...identity.key,
+      sk: 'IDENTITY' as const,
+      recordType: 'ASSET_IDENTITY' as const,
+      identityMerchantId: identity.merchantId,
+      identityAssetId: identity.assetId,
+    };
     const verdict = judgeIdentity(current, fresh, identity.digest);
     if (verdict.kind === 'new') {
       if (await putIdentity({ ...base, contentDigest: identity.digest, owner: ownerOf(fresh), version: 1, updatedAt: now }, undefined)) return fresh;

@@ -55,7 +55,10 @@ export interface WriteBatchReportInput {
 }
 
 /** Review decisions on the batch's tasks (every revision of every record a person touched) and its gold items. */
-export async function batchReviewData(records: readonly AssetRecord[], tableName: string): Promise<{ decisions: ReviewDecision[]; gold: Map<string, GoldItem> }> {
+export async function batchReviewData(
+  records: readonly AssetRecord[],
+  tableName: string,
+): Promise<{ decisions: ReviewDecision[]; gold: Map<string, GoldItem> }> {
   const store = new ReviewStore(tableName);
   const decisions: ReviewDecision[] = [];
   // A record gets a reviewStatus with its first decision, so untouched records cost no query.
@@ -81,7 +84,8 @@ export async function baselineMixes(reportsBucket: string, batchId: string, dt: 
 }
 
 export function gateInputs(kpis: BatchKpis, drift: BatchDrift): Parameters<typeof evaluateGates>[0] {
-  const noBaseline = drift.baselineBatches.length === 0 ? 'no baseline yet' : `baseline too small (${drift.baselineAssets} of ${drift.minBaselineAssets} assets)`;
+  const noBaseline =
+    drift.baselineBatches.length === 0 ? 'no baseline yet' : `baseline too small (${drift.baselineAssets} of ${drift.minBaselineAssets} assets)`;
   return {
     rejectRate: { value: kpis.rejectRate, note: 'no assets' },
     reviewRate: { value: kpis.reviewRate, note: 'no assets' },
@@ -116,7 +120,12 @@ export async function writeBatchReport(input: WriteBatchReportInput): Promise<Ba
   const quality = { kpis, drift, gates, run };
   await putObject(reportsBucket, keys.assets, assetsCsv([...records]), 'text/csv');
   await putObject(reportsBucket, keys.exceptions, exceptionsCsv(records), 'text/csv');
-  await putObject(reportsBucket, keys.batches, batchesCsv({ batch, records, completedAt: run.completedAt, pipelineVersion: input.pipelineVersion, quality }), 'text/csv');
+  await putObject(
+    reportsBucket,
+    keys.batches,
+    batchesCsv({ batch, records, completedAt: run.completedAt, pipelineVersion: input.pipelineVersion, quality }),
+    'text/csv',
+  );
   await putJson(reportsBucket, keys.summary, summary);
   await putObject(reportsBucket, keys.html, renderBatchPage(summary, records, now), 'text/html; charset=utf-8');
   return summary;
@@ -126,7 +135,13 @@ export async function writeBatchReport(input: WriteBatchReportInput): Promise<Ba
  * Refreshes a completed batch's report from its current records and reviews (after people decided), keeping its run
  * window; stores the new gates on the batch record. Returns undefined when the batch never completed.
  */
-export async function refreshBatchReport(input: { batch: BatchRecord; records: readonly AssetRecord[]; now: string; reportsBucket: string; tableName: string }): Promise<BatchReportSummary | undefined> {
+export async function refreshBatchReport(input: {
+  batch: BatchRecord;
+  records: readonly AssetRecord[];
+  now: string;
+  reportsBucket: string;
+  tableName: string;
+}): Promise<BatchReportSummary | undefined> {
   const { batch } = input;
   if (batch.status !== 'COMPLETED') return undefined;
   const completedAt = batch.lastRun?.completedAt ?? batch.completedAt ?? batch.lastRunAt;

@@ -82,13 +82,18 @@ export function datasetLine(record: AssetRecord, dataBucket: string): DatasetLin
       policyLabels: record.modelOutputs?.policyLabels ?? null,
     },
     merchant:
-      record.evidence?.merchant === undefined ? null : { historyAssets: record.evidence.merchant.historyAssets, declaredShare: record.evidence.merchant.declaredShare },
+      record.evidence?.merchant === undefined
+        ? null
+        : { historyAssets: record.evidence.merchant.historyAssets, declaredShare: record.evidence.merchant.declaredShare },
     lineage: record.lineage,
   };
 }
 
 /** Exports every final review found in the audit log of [from, to] (latest state of each record). */
-export async function exportDataset(target: { tableName: string; dataBucket: string; reportsBucket: string }, window: { from: Date; to: Date }): Promise<DatasetExport> {
+export async function exportDataset(
+  target: { tableName: string; dataBucket: string; reportsBucket: string },
+  window: { from: Date; to: Date },
+): Promise<DatasetExport> {
   const store = new ReviewStore(target.tableName);
   const finalized = (await store.auditLog(window.from, window.to)).filter((entry) => entry.action === 'FINALIZED');
   const keys = new Map<string, { pk: string; sk: string }>();

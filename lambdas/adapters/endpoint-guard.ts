@@ -72,9 +72,12 @@ async function release(request: SlotRequest, slot: number, holder: string): Prom
 }
 
 function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error(`no free slot of the endpoint's concurrency guard before the attempt's time ran out (${String(signal.reason ?? 'aborted')})`), {
-    name: 'AbortError',
-  });
+  return Object.assign(
+    new Error(`no free slot of the endpoint's concurrency guard before the attempt's time ran out (${String(signal.reason ?? 'aborted')})`),
+    {
+      name: 'AbortError',
+    },
+  );
 }
 
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -91,7 +94,8 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
 
 /** Runs `work` holding one of the endpoint's slots; waits (jittered) for a free one until the signal aborts. */
 export async function withEndpointSlot<T>(request: SlotRequest, work: () => Promise<T>): Promise<T> {
-  if (!Number.isInteger(request.limit) || request.limit < 1) throw new Error(`endpoint ${request.endpointName}: concurrency limit must be a positive integer, got ${request.limit}`);
+  if (!Number.isInteger(request.limit) || request.limit < 1)
+    throw new Error(`endpoint ${request.endpointName}: concurrency limit must be a positive integer, got ${request.limit}`);
   const holder = randomUUID();
   for (;;) {
     if (request.signal.aborted) throw abortError(request.signal);

@@ -13,9 +13,7 @@ export type StartResult = { started: true; executionArn: string } | { started: f
  */
 export async function startBatchExecution(input: BatchStartInput, name: string): Promise<StartResult> {
   try {
-    const response = await sfnClient().send(
-      new StartExecutionCommand({ stateMachineArn: setting('stateMachineArn'), name, input: JSON.stringify(input) }),
-    );
+    const response = await sfnClient().send(new StartExecutionCommand({ stateMachineArn: setting('stateMachineArn'), name, input: JSON.stringify(input) }));
     return { started: true, executionArn: response.executionArn ?? '' };
   } catch (error) {
     if ((error as Error).name === 'ExecutionAlreadyExists') return { started: false, reason: 'ALREADY_EXISTS' };

@@ -109,7 +109,14 @@ export function imageBudgets(candidateLabels: string[]): { category: number; pol
 export async function classifyCategory(image: Uint8Array, candidateLabels: string[], budget: ModelCallBudget): Promise<ModelAnswer> {
   const endpointName = setting('categoryEndpoint');
   const body = new TextEncoder().encode(JSON.stringify(zeroShotRequest(image, candidateLabels)));
-  const raw = await invoke(endpointName, 'application/json', body, numericSetting('categoryPayloadLimit'), budget, numericSetting('categoryEndpointConcurrency'));
+  const raw = await invoke(
+    endpointName,
+    'application/json',
+    body,
+    numericSetting('categoryPayloadLimit'),
+    budget,
+    numericSetting('categoryEndpointConcurrency'),
+  );
   return answerFrom(raw, endpointName, 'category');
 }
 

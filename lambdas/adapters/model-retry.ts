@@ -54,7 +54,7 @@ export class ModelCallGaveUpError extends Error {
       attempts === 0
         ? `endpoint ${endpointName} was not called: Classify's model-call time budget had run out`
         : `endpoint ${endpointName} failed ${attempts} attempt${attempts === 1 ? '' : 's'}` +
-            `${outOfTime ? ' before Classify\'s model-call time budget ran out' : ''}; last error: ${lastError}`,
+            `${outOfTime ? " before Classify's model-call time budget ran out" : ''}; last error: ${lastError}`,
     );
     this.name = 'ModelCallGaveUpError';
     this.code = outOfTime ? 'ModelCallTimeout' : lastErrorName === '' || lastErrorName === 'Error' ? 'ModelCallFailed' : lastErrorName;
@@ -97,11 +97,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * Runs `call` until it succeeds, fails with an error that is not retryable (rethrown), or the attempts or the budget
  * run out ({@link ModelCallGaveUpError}). `call` gets a signal that aborts at the deadline; pass it to the SDK.
  */
-export async function withModelRetries<T>(
-  endpointName: string,
-  budget: ModelCallBudget,
-  call: (abortSignal: AbortSignal) => Promise<T>,
-): Promise<T> {
+export async function withModelRetries<T>(endpointName: string, budget: ModelCallBudget, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
   let lastError = '';
   let lastName = '';
   for (let attempt = 1; ; attempt += 1) {

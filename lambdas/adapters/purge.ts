@@ -142,7 +142,13 @@ class Purge {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await documentClient().send(
-        new QueryCommand({ TableName: this.stores.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ExclusiveStartKey: startKey, ConsistentRead: true }),
+        new QueryCommand({
+          TableName: this.stores.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
       );
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
@@ -246,7 +252,8 @@ class Purge {
       for (const key of await this.listKeys(this.stores.dataBucket, prefix)) {
         if (key.startsWith(`${prefix}files/`)) {
           const file = key.slice(`${prefix}files/`.length);
-          if (records.some((record) => record.batchId === batchId && record.file === file) && !keptFiles.has(file)) await this.deleteObject('stagedObjects', this.stores.dataBucket, key);
+          if (records.some((record) => record.batchId === batchId && record.file === file) && !keptFiles.has(file))
+            await this.deleteObject('stagedObjects', this.stores.dataBucket, key);
         } else if (key.endsWith('.jsonl')) {
           await this.rewriteJsonLines('stagedObjects', this.stores.dataBucket, key, (line) => this.lineMentions(line, assets));
         }
@@ -271,10 +278,20 @@ class Purge {
 
   /** Whether a record of another merchant (any batch) shows the same model input (same image). */
   private async usedElsewhere(modelInputKey: string, records: AssetRecord[], assets: AssetSet): Promise<boolean> {
-    const hashes = new Set(records.filter((record) => record.image?.modelInputKey === modelInputKey).map((record) => record.perceptualHash).filter((h): h is string => h !== undefined));
+    const hashes = new Set(
+      records
+        .filter((record) => record.image?.modelInputKey === modelInputKey)
+        .map((record) => record.perceptualHash)
+        .filter((h): h is string => h !== undefined),
+    );
     for (const hash of hashes) {
       const page = await documentClient().send(
-        new QueryCommand({ TableName: this.stores.tableName, IndexName: 'byImageHash', KeyConditionExpression: 'perceptualHash = :hash', ExpressionAttributeValues: { ':hash': hash } }),
+        new QueryCommand({
+          TableName: this.stores.tableName,
+          IndexName: 'byImageHash',
+          KeyConditionExpression: 'perceptualHash = :hash',
+          ExpressionAttributeValues: { ':hash': hash },
+        }),
       );
       const others = ((page.Items ?? []) as AssetRecord[]).filter((record) => !assets.has(assetRef(record.batchId, record.assetKey)));
       if (others.some((record) => record.image?.modelInputKey === modelInputKey)) return true;
@@ -339,7 +356,14 @@ class Purge {
       try {
         for (;;) {
           const received = await sqsClient().send(
-            new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['MessageGroupId'] }),
+            new ReceiveMessageCommand({
+              QueueUrl: queueUrl,
+              MaxNumberOfMessages: 10,
+              VisibilityTimeout: 60,
+              WaitTimeSeconds: 0,
+              MessageAttributeNames: ['All'],
+              MessageSystemAttributeNames: ['MessageGroupId'],
+            }),
           );
           const fresh = (received.Messages ?? []).filter((message) => !seen.has(message.MessageId!));
           if (fresh.length === 0) break;
@@ -363,7 +387,9 @@ class Purge {
       } finally {
         // Everyone else's messages go straight back to the queue.
         for (const message of handBack) {
-          await sqsClient().send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 })).catch(() => undefined);
+          await sqsClient()
+            .send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 }))
+            .catch(() => undefined);
         }
       }
     }
@@ -382,7 +408,10 @@ class Purge {
         QueueUrl: queueUrl,
         MessageBody: JSON.stringify(body),
         MessageGroupId: message.Attributes?.['MessageGroupId'] ?? taskId,
-        MessageDeduplicationId: `${taskId.slice(0, 100)}-erased-${createHash('sha256').update(message.MessageId ?? '').digest('hex').slice(0, 12)}`,
+        MessageDeduplicationId: `${taskId.slice(0, 100)}-erased-${createHash('sha256')
+          .update(message.MessageId ?? '')
+          .digest('hex')
+          .slice(0, 12)}`,
         MessageAttributes: message.MessageAttributes as Record<string, MessageAttributeValue> | undefined,
       }),
     );
@@ -410,7 +439,9 @@ class Purge {
     try {
       const body = JSON.parse(message.Body ?? '') as { revision: number; recordKey?: Key };
       if (body.recordKey === undefined || typeof body.revision !== 'number') return false;
-      const found = await documentClient().send(new GetCommand({ TableName: this.stores.tableName, Key: { pk: body.recordKey.pk, sk: body.recordKey.sk }, ConsistentRead: true }));
+      const found = await documentClient().send(
+        new GetCommand({ TableName: this.stores.tableName, Key: { pk: body.recordKey.pk, sk: body.recordKey.sk }, ConsistentRead: true }),
+      );
       return found.Item === undefined || !isCurrentTask(body, found.Item as AssetRecord);
     } catch {
       return false;
@@ -424,7 +455,8 @@ class Purge {
       .send(new DeleteMessageCommand({ QueueUrl: this.stores.reviewQueueUrl, ReceiptHandle: receiptHandle }))
       // The claim lapsed and the message went back (or was settled): the receive pass found it, or will on a rerun.
       .catch((error: Error) => {
-        if (!['ReceiptHandleIsInvalid', 'InvalidParameterValue', 'MessageNotInflight', 'AWS.SimpleQueueService.MessageNotInflight'].includes(error.name)) throw error;
+        if (!['ReceiptHandleIsInvalid', 'InvalidParameterValue', 'MessageNotInflight', 'AWS.SimpleQueueService.MessageNotInflight'].includes(error.name))
+          throw error;
       });
   }
 
@@ -461,7 +493,13 @@ class Purge {
       let startKey: Record<string, unknown> | undefined;
       do {
         const page = await documentClient().send(
-          new QueryCommand({ TableName: this.stores.tableName, IndexName: 'byImageHash', KeyConditionExpression: 'perceptualHash = :hash', ExpressionAttributeValues: { ':hash': hash }, ExclusiveStartKey: startKey }),
+          new QueryCommand({
+            TableName: this.stores.tableName,
+            IndexName: 'byImageHash',
+            KeyConditionExpression: 'perceptualHash = :hash',
+            ExpressionAttributeValues: { ':hash': hash },
+            ExclusiveStartKey: startKey,
+          }),
         );
         for (const record of (page.Items ?? []) as AssetRecord[]) candidates.set(assetRef(record.batchId, record.assetKey), record);
         startKey = page.LastEvaluatedKey;

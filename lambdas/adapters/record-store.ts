@@ -83,9 +83,7 @@ export async function listAssetRecords(batchId: string, tableName = table()): Pr
 }
 
 export async function getBatchRecord(batchId: string, tableName = table()): Promise<BatchRecord | undefined> {
-  const response = await documentClient().send(
-    new GetCommand({ TableName: tableName, Key: { pk: batchPk(batchId), sk: 'BATCH' }, ConsistentRead: true }),
-  );
+  const response = await documentClient().send(new GetCommand({ TableName: tableName, Key: { pk: batchPk(batchId), sk: 'BATCH' }, ConsistentRead: true }));
   return response.Item as BatchRecord | undefined;
 }
 

@@ -65,7 +65,10 @@ export async function reviewStats(target: { tableName: string; reviewQueueUrl: s
   const goldCorrect = perReviewer.reduce((sum, r) => sum + r.correct, 0);
 
   const attributes = await sqsClient().send(
-    new GetQueueAttributesCommand({ QueueUrl: target.reviewQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: target.reviewQueueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return {
     from: window.from.toISOString(),

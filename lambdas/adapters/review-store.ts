@@ -136,7 +136,13 @@ export class ReviewStore {
         new PutCommand({
           TableName: this.tableName,
           // The TTL attribute lets DynamoDB remove an abandoned claim a day after it lapsed (core/retention.ts).
-          Item: { pk: `REVIEWER#${claim.reviewerId}`, sk: claimSk(claim.batchId, claim.assetKey), recordType: 'REVIEW_CLAIM', ...claim, [TTL_ATTRIBUTE]: claimTtlEpoch(claim.expiresAt) },
+          Item: {
+            pk: `REVIEWER#${claim.reviewerId}`,
+            sk: claimSk(claim.batchId, claim.assetKey),
+            recordType: 'REVIEW_CLAIM',
+            ...claim,
+            [TTL_ATTRIBUTE]: claimTtlEpoch(claim.expiresAt),
+          },
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
           ExpressionAttributeValues: { ':now': claim.claimedAt },
         }),
@@ -162,7 +168,9 @@ export class ReviewStore {
   }
 
   async deleteClaim(claim: Pick<ReviewClaim, 'reviewerId' | 'batchId' | 'assetKey'>): Promise<void> {
-    await documentClient().send(new DeleteCommand({ TableName: this.tableName, Key: { pk: `REVIEWER#${claim.reviewerId}`, sk: claimSk(claim.batchId, claim.assetKey) } }));
+    await documentClient().send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: `REVIEWER#${claim.reviewerId}`, sk: claimSk(claim.batchId, claim.assetKey) } }),
+    );
   }
 
   /** Counts one more claim for the reviewer and returns the new count. */
@@ -190,7 +198,12 @@ export class ReviewStore {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await documentClient().send(
-        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'GOLD' }, ExclusiveStartKey: startKey }),
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': 'GOLD' },
+          ExclusiveStartKey: startKey,
+        }),
       );
       items.push(...((page.Items ?? []) as GoldItem[]));
       startKey = page.LastEvaluatedKey;

@@ -95,7 +95,15 @@ export class ReviewWork {
         continue;
       }
       await this.store.deleteClaim(claim);
-      await this.store.audit({ at: now.toISOString(), actor: reviewerId, action: 'CLAIM_EXPIRED', batchId: claim.batchId, assetKey: claim.assetKey, reviewTaskId: claim.reviewTaskId, details: { claimedAt: claim.claimedAt } });
+      await this.store.audit({
+        at: now.toISOString(),
+        actor: reviewerId,
+        action: 'CLAIM_EXPIRED',
+        batchId: claim.batchId,
+        assetKey: claim.assetKey,
+        reviewTaskId: claim.reviewTaskId,
+        details: { claimedAt: claim.claimedAt },
+      });
     }
     return live;
   }
@@ -122,7 +130,15 @@ export class ReviewWork {
       };
       if (!(await this.store.putClaim(claim))) continue;
       // Audited like any claim, without saying it is gold where a reviewer could see it in their own tools.
-      await this.store.audit({ at: claim.claimedAt, actor: reviewerId, action: 'CLAIMED', batchId: claim.batchId, assetKey: claim.assetKey, reviewTaskId: taskId, details: { role: 'gold' } });
+      await this.store.audit({
+        at: claim.claimedAt,
+        actor: reviewerId,
+        action: 'CLAIMED',
+        batchId: claim.batchId,
+        assetKey: claim.assetKey,
+        reviewTaskId: taskId,
+        details: { role: 'gold' },
+      });
       return { claim, view: await this.viewOf(record, claim.revision) };
     }
     return undefined;
@@ -169,11 +185,20 @@ export class ReviewWork {
     const record = await this.store.getItem<AssetRecord>(body.recordKey);
     const drop = async (why: string): Promise<undefined> => {
       await this.deleteMessage(message.ReceiptHandle!);
-      await this.store.audit({ at: now.toISOString(), actor: reviewerId, action: 'DROPPED_MESSAGE', batchId: body.batchId, assetKey: body.assetKey, reviewTaskId: body.reviewTaskId, details: { why, messageId: message.MessageId } });
+      await this.store.audit({
+        at: now.toISOString(),
+        actor: reviewerId,
+        action: 'DROPPED_MESSAGE',
+        batchId: body.batchId,
+        assetKey: body.assetKey,
+        reviewTaskId: body.reviewTaskId,
+        details: { why, messageId: message.MessageId },
+      });
       return undefined;
     };
     if (record === undefined) return drop('no record');
-    if (record.supersededBy !== undefined) return drop(`superseded by batch ${record.supersededBy.batchId} (${record.supersededBy.assetKey}), whose content changed`);
+    if (record.supersededBy !== undefined)
+      return drop(`superseded by batch ${record.supersededBy.batchId} (${record.supersededBy.assetKey}), whose content changed`);
     if (!isCurrentTask(body, record)) return drop('superseded by a newer revision of the record');
     if (record.reviewMessageId !== undefined && record.reviewMessageId !== message.MessageId) return drop('duplicate of the live message of this task');
     const state = consolidate(await this.store.decisions(body.reviewTaskId), requiredReviewers(this.policy, record));
@@ -200,12 +225,25 @@ export class ReviewWork {
       handBack.push(message);
       return undefined;
     }
-    await this.store.audit({ at: claim.claimedAt, actor: reviewerId, action: 'CLAIMED', batchId: claim.batchId, assetKey: claim.assetKey, reviewTaskId: claim.reviewTaskId, details: { role, revision: claim.revision } });
+    await this.store.audit({
+      at: claim.claimedAt,
+      actor: reviewerId,
+      action: 'CLAIMED',
+      batchId: claim.batchId,
+      assetKey: claim.assetKey,
+      reviewTaskId: claim.reviewTaskId,
+      details: { role, revision: claim.revision },
+    });
     return { claim, view: await this.viewOf(record, claim.revision) };
   }
 
   /** Records the reviewer's decision on a case they hold, consolidates, and settles the message. */
-  async decide(reviewerId: string, assetKey: string, label: ReviewLabel, options: { note?: string; batchId?: string } = {}): Promise<{ decision: ReviewDecision; state?: ReviewState }> {
+  async decide(
+    reviewerId: string,
+    assetKey: string,
+    label: ReviewLabel,
+    options: { note?: string; batchId?: string } = {},
+  ): Promise<{ decision: ReviewDecision; state?: ReviewState }> {
     const now = this.clock();
     const claim = await this.claimFor(reviewerId, assetKey, options.batchId, now);
     const record = await this.record(claim.batchId, claim.assetKey);
@@ -224,15 +262,32 @@ export class ReviewWork {
       timeToLabelMs: now.getTime() - Date.parse(claim.claimedAt),
       seen: { lineage: record.lineage, outcome: record.outcome, reasons: record.reasons, reviewPolicyVersion: this.policy.version },
     };
-    if (!(await this.store.putDecision(decision))) throw new ReviewError(`${reviewerId} already decided ${claim.assetKey} (task ${claim.reviewTaskId})`, 'ALREADY_DECIDED');
-    await this.store.audit({ at: decision.decidedAt, actor: reviewerId, action: 'DECIDED', batchId: decision.batchId, assetKey: decision.assetKey, reviewTaskId: decision.reviewTaskId, details: { decision } });
+    if (!(await this.store.putDecision(decision)))
+      throw new ReviewError(`${reviewerId} already decided ${claim.assetKey} (task ${claim.reviewTaskId})`, 'ALREADY_DECIDED');
+    await this.store.audit({
+      at: decision.decidedAt,
+      actor: reviewerId,
+      action: 'DECIDED',
+      batchId: decision.batchId,
+      assetKey: decision.assetKey,
+      reviewTaskId: decision.reviewTaskId,
+      details: { decision },
+    });
 
     let state: ReviewState | undefined;
     if (claim.role !== 'gold') {
       state = consolidate(await this.store.decisions(claim.reviewTaskId), requiredReviewers(this.policy, record));
       const written = await this.store.setRecordReviewState({ pk: record.pk, sk: record.sk }, claim.revision, state, decision.decidedAt);
       if (written && state.status === 'FINAL') {
-        await this.store.audit({ at: decision.decidedAt, actor: reviewerId, action: 'FINALIZED', batchId: record.batchId, assetKey: record.assetKey, reviewTaskId: claim.reviewTaskId, details: { state, recordKey: { pk: record.pk, sk: record.sk } } });
+        await this.store.audit({
+          at: decision.decidedAt,
+          actor: reviewerId,
+          action: 'FINALIZED',
+          batchId: record.batchId,
+          assetKey: record.assetKey,
+          reviewTaskId: claim.reviewTaskId,
+          details: { state, recordKey: { pk: record.pk, sk: record.sk } },
+        });
       }
       // The message goes only once the decision is stored: deleted when the task is final, handed back otherwise.
       if (claim.receiptHandle !== undefined) {
@@ -251,11 +306,21 @@ export class ReviewWork {
    */
   async release(reviewerId: string, assetKey?: string, batchId?: string, options: { hideForSeconds?: number } = {}): Promise<number> {
     const now = this.clock();
-    const claims = (await this.liveClaims(reviewerId, now)).filter((claim) => (assetKey === undefined || claim.assetKey === assetKey) && (batchId === undefined || claim.batchId === batchId));
+    const claims = (await this.liveClaims(reviewerId, now)).filter(
+      (claim) => (assetKey === undefined || claim.assetKey === assetKey) && (batchId === undefined || claim.batchId === batchId),
+    );
     for (const claim of claims) {
       if (claim.receiptHandle !== undefined) await this.setVisibility(claim.receiptHandle, Math.max(0, Math.round(options.hideForSeconds ?? 0)));
       await this.store.deleteClaim(claim);
-      await this.store.audit({ at: now.toISOString(), actor: reviewerId, action: 'RELEASED', batchId: claim.batchId, assetKey: claim.assetKey, reviewTaskId: claim.reviewTaskId, details: options.hideForSeconds ? { hideForSeconds: options.hideForSeconds } : {} });
+      await this.store.audit({
+        at: now.toISOString(),
+        actor: reviewerId,
+        action: 'RELEASED',
+        batchId: claim.batchId,
+        assetKey: claim.assetKey,
+        reviewTaskId: claim.reviewTaskId,
+        details: options.hideForSeconds ? { hideForSeconds: options.hideForSeconds } : {},
+      });
     }
     return claims.length;
   }
@@ -263,17 +328,38 @@ export class ReviewWork {
   /** Makes a known-answer item out of a record (e.g. a consolidated review promoted to gold). */
   async addGold(item: GoldItem, actor: string): Promise<void> {
     await this.store.putGold(item);
-    await this.store.audit({ at: this.clock().toISOString(), actor, action: 'GOLD_ADDED', batchId: item.batchId, assetKey: item.assetKey, details: { label: item.label, source: item.source } });
+    await this.store.audit({
+      at: this.clock().toISOString(),
+      actor,
+      action: 'GOLD_ADDED',
+      batchId: item.batchId,
+      assetKey: item.assetKey,
+      details: { label: item.label, source: item.source },
+    });
   }
 
   private async claimFor(reviewerId: string, assetKey: string, batchId: string | undefined, now: Date): Promise<ReviewClaim> {
-    const matching = (await this.store.claims(reviewerId)).filter((claim) => claim.assetKey === assetKey && (batchId === undefined || claim.batchId === batchId));
+    const matching = (await this.store.claims(reviewerId)).filter(
+      (claim) => claim.assetKey === assetKey && (batchId === undefined || claim.batchId === batchId),
+    );
     if (matching.length === 0) throw new ReviewError(`${reviewerId} holds no claim on ${assetKey}; run \`review next\` first`, 'NOT_CLAIMED');
-    if (matching.length > 1) throw new ReviewError(`${reviewerId} holds claims on ${assetKey} in several batches (${matching.map((c) => c.batchId).join(', ')}); say which with --batch`, 'AMBIGUOUS');
+    if (matching.length > 1)
+      throw new ReviewError(
+        `${reviewerId} holds claims on ${assetKey} in several batches (${matching.map((c) => c.batchId).join(', ')}); say which with --batch`,
+        'AMBIGUOUS',
+      );
     const claim = matching[0]!;
     if (claim.expiresAt <= now.toISOString()) {
       await this.store.deleteClaim(claim);
-      await this.store.audit({ at: now.toISOString(), actor: reviewerId, action: 'CLAIM_EXPIRED', batchId: claim.batchId, assetKey: claim.assetKey, reviewTaskId: claim.reviewTaskId, details: { claimedAt: claim.claimedAt } });
+      await this.store.audit({
+        at: now.toISOString(),
+        actor: reviewerId,
+        action: 'CLAIM_EXPIRED',
+        batchId: claim.batchId,
+        assetKey: claim.assetKey,
+        reviewTaskId: claim.reviewTaskId,
+        details: { claimedAt: claim.claimedAt },
+      });
       throw new ReviewError(`the claim on ${assetKey} expired at ${claim.expiresAt} and went back to the queue; run \`review next\``, 'CLAIM_EXPIRED');
     }
     return claim;
@@ -302,7 +388,9 @@ export class ReviewWork {
   }
 
   private async deleteMessage(receiptHandle: string): Promise<void> {
-    await sqsClient().send(new DeleteMessageCommand({ QueueUrl: this.target.reviewQueueUrl, ReceiptHandle: receiptHandle })).catch(ignoreStaleReceipt);
+    await sqsClient()
+      .send(new DeleteMessageCommand({ QueueUrl: this.target.reviewQueueUrl, ReceiptHandle: receiptHandle }))
+      .catch(ignoreStaleReceipt);
   }
 }
 

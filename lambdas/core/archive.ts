@@ -47,14 +47,7 @@ export const DEFAULT_ARCHIVE_LIMITS: Readonly<ArchiveLimits> = Object.freeze({
  * size mismatch, encrypted or an unsupported compression method) and DUPLICATE_ENTRY (a later entry with the same
  * normalized path) are archive-specific and mapped to reason codes by the caller.
  */
-export const ARCHIVE_ENTRY_PROBLEMS = [
-  'UNSAFE_PATH',
-  'EMPTY_FILE',
-  'FILE_TOO_LARGE',
-  'SUSPICIOUS_COMPRESSION',
-  'CORRUPT_ENTRY',
-  'DUPLICATE_ENTRY',
-] as const;
+export const ARCHIVE_ENTRY_PROBLEMS = ['UNSAFE_PATH', 'EMPTY_FILE', 'FILE_TOO_LARGE', 'SUSPICIOUS_COMPRESSION', 'CORRUPT_ENTRY', 'DUPLICATE_ENTRY'] as const;
 export type ArchiveEntryProblem = (typeof ARCHIVE_ENTRY_PROBLEMS)[number];
 
 export interface ArchiveEntry {
@@ -74,11 +67,7 @@ export interface ArchiveEntry {
   detail?: string;
 }
 
-export type ArchiveErrorCode =
-  | 'ARCHIVE_UNREADABLE'
-  | 'ARCHIVE_TOO_LARGE'
-  | 'TOO_MANY_ENTRIES'
-  | 'ARCHIVE_TOO_LARGE_UNCOMPRESSED';
+export type ArchiveErrorCode = 'ARCHIVE_UNREADABLE' | 'ARCHIVE_TOO_LARGE' | 'TOO_MANY_ENTRIES' | 'ARCHIVE_TOO_LARGE_UNCOMPRESSED';
 
 export type ArchiveReadResult =
   | {
@@ -96,12 +85,7 @@ export type ArchiveReadResult =
 type RawEntry = Entry & { fileNameRaw: Buffer };
 const getFileNameLowLevel = (
   yauzl as unknown as {
-    getFileNameLowLevel: (
-      generalPurposeBitFlag: number,
-      fileNameBuffer: Buffer,
-      extraFields: Entry['extraFields'],
-      strictFileNames: boolean,
-    ) => string;
+    getFileNameLowLevel: (generalPurposeBitFlag: number, fileNameBuffer: Buffer, extraFields: Entry['extraFields'], strictFileNames: boolean) => string;
   }
 ).getFileNameLowLevel;
 

@@ -64,7 +64,9 @@ export function contentDigest(imageSha256: string, listing: Pick<NormalizedListi
 }
 
 /** The identity of a triaged record, or undefined for records that have none (early decisions, no merchant/asset id). */
-export function recordIdentity(record: Pick<AssetRecord, 'listing' | 'image'>): { key: RecordKey; merchantId: string; assetId: string; digest: string } | undefined {
+export function recordIdentity(
+  record: Pick<AssetRecord, 'listing' | 'image'>,
+): { key: RecordKey; merchantId: string; assetId: string; digest: string } | undefined {
   const { merchantId, assetId, declaredCategoryId, title } = record.listing;
   if (!merchantId || !assetId || declaredCategoryId === undefined || title === undefined || record.image === undefined) return undefined;
   return {

@@ -163,9 +163,7 @@ export function planBatch(
       listing: {},
       reasons,
       detail:
-        entry.problem === undefined
-          ? `archive file "${entry.path}" is named by no manifest row`
-          : `${describeEntryProblem(entry)}; no manifest row names it`,
+        entry.problem === undefined ? `archive file "${entry.path}" is named by no manifest row` : `${describeEntryProblem(entry)}; no manifest row names it`,
     });
   }
 

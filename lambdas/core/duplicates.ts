@@ -66,9 +66,7 @@ export function findDuplicates(batch: HashedAsset[], history: HashedAsset[], tax
     const otherMerchant = matches.filter((m) => m.merchantId !== undefined && asset.merchantId !== undefined && m.merchantId !== asset.merchantId);
     const otherCategory = matches.filter(
       (m) =>
-        m.declaredCategoryId !== undefined &&
-        asset.declaredCategoryId !== undefined &&
-        !taxonomy.areRelated(m.declaredCategoryId, asset.declaredCategoryId),
+        m.declaredCategoryId !== undefined && asset.declaredCategoryId !== undefined && !taxonomy.areRelated(m.declaredCategoryId, asset.declaredCategoryId),
     );
     const reasons: ReasonCode[] = [];
     if (otherMerchant.length > 0) reasons.push('DUPLICATE_IMAGE_OTHER_MERCHANT');

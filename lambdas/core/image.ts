@@ -102,7 +102,10 @@ function detectFormat(bytes: Buffer): Detected {
     const brands = isoBrands(bytes);
     if (brands.some((brand) => AVIF_BRANDS.has(brand))) return { format: 'avif' };
     if (brands.some((brand) => HEIF_BRANDS.has(brand))) return { problem: 'UNSUPPORTED_FORMAT_HEIC', detail: HEIC_ADVICE };
-    return { problem: 'UNSUPPORTED_FORMAT', detail: `the file is an ISO media file (brands ${brands.join(', ')}), not an image format this pipeline reads: convert it to JPEG` };
+    return {
+      problem: 'UNSUPPORTED_FORMAT',
+      detail: `the file is an ISO media file (brands ${brands.join(', ')}), not an image format this pipeline reads: convert it to JPEG`,
+    };
   }
   if (head.startsWith('II*\0') || head.startsWith('MM\0*')) {
     return { problem: 'UNSUPPORTED_FORMAT', detail: 'TIFF is not accepted (multi-page and many compressions): convert it to JPEG or PNG' };

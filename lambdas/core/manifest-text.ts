@@ -17,9 +17,7 @@
 
 export type ManifestEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 
-export type DecodedManifest =
-  | { ok: true; text: string; encoding: ManifestEncoding; bom: boolean; note?: string }
-  | { ok: false; message: string };
+export type DecodedManifest = { ok: true; text: string; encoding: ManifestEncoding; bom: boolean; note?: string } | { ok: false; message: string };
 
 /** Bytes Windows-1252 does not define: a file holding them is not Windows-1252 either. */
 const UNDEFINED_IN_WINDOWS_1252 = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
@@ -78,8 +76,8 @@ function legacy(bytes: Buffer): DecodedManifest {
  * invisible control characters where the merchant typed “quotes” and €.
  */
 const WINDOWS_1252_HIGH = [
-  0x20ac, 0x81, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8d, 0x017d, 0x8f,
-  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x9d, 0x017e, 0x0178,
+  0x20ac, 0x81, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8d, 0x017d, 0x8f, 0x90, 0x2018, 0x2019, 0x201c,
+  0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x9d, 0x017e, 0x0178,
 ];
 
 function decodeWindows1252(bytes: Buffer): string {
@@ -101,7 +99,7 @@ function where(bytes: Buffer, at: number): string {
 function scanUtf8(bytes: Buffer): { validMultiByte: number; firstInvalid: number } {
   let validMultiByte = 0;
   let firstInvalid = -1;
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const lead = bytes[i]!;
     if (lead < 0x80) {
       i += 1;

@@ -56,17 +56,10 @@ export interface NormalizedListing {
   truncated?: Record<string, number>;
 }
 
-export type RowVerdict =
-  | { ok: true; listing: NormalizedListing }
-  | { ok: false; reason: ReasonCode; detail: string; partial: Partial<NormalizedListing> };
+export type RowVerdict = { ok: true; listing: NormalizedListing } | { ok: false; reason: ReasonCode; detail: string; partial: Partial<NormalizedListing> };
 
 export type ManifestErrorCode =
-  | 'MANIFEST_MISSING'
-  | 'MANIFEST_AMBIGUOUS'
-  | 'MANIFEST_UNREADABLE'
-  | 'MANIFEST_MISSING_COLUMN'
-  | 'MANIFEST_EMPTY'
-  | 'MANIFEST_TOO_MANY_ROWS';
+  'MANIFEST_MISSING' | 'MANIFEST_AMBIGUOUS' | 'MANIFEST_UNREADABLE' | 'MANIFEST_MISSING_COLUMN' | 'MANIFEST_EMPTY' | 'MANIFEST_TOO_MANY_ROWS';
 
 export interface ManifestFacts {
   encoding: ManifestEncoding;
@@ -77,8 +70,7 @@ export interface ManifestFacts {
 }
 
 export type ManifestParseResult =
-  | ({ ok: true; fileName: string; rows: ManifestRow[] } & ManifestFacts)
-  | { ok: false; code: ManifestErrorCode; message: string };
+  ({ ok: true; fileName: string; rows: ManifestRow[] } & ManifestFacts) | { ok: false; code: ManifestErrorCode; message: string };
 
 /** Picks the manifest among the archive's root entries and parses it into raw rows. */
 export function parseManifest(entries: ReadonlyMap<string, Buffer>, maxRows = MAX_MANIFEST_ROWS): ManifestParseResult {
@@ -158,9 +150,7 @@ function describeDelimiter(delimiter: string): string {
   return delimiter === '\t' ? 'tab' : delimiter === ';' ? 'semicolon' : `"${delimiter}"`;
 }
 
-type RawParse =
-  | { ok: true; columns: Set<string>; rows: ManifestRow[]; delimiter?: string }
-  | { ok: false; message: string; code?: ManifestErrorCode };
+type RawParse = { ok: true; columns: Set<string>; rows: ManifestRow[]; delimiter?: string } | { ok: false; message: string; code?: ManifestErrorCode };
 
 function normalizeColumnName(name: string): string {
   return cleanText(name).toLowerCase().replace(/\s+/g, '_');
@@ -353,5 +343,8 @@ function boundedAttributes(fields: Record<string, string>, truncated: Record<str
 
 /** Manifest paths are compared with archive paths in the same form: forward slashes, no leading "./". */
 export function normalizeManifestPath(path: string): string {
-  return path.normalize('NFC').replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+  return path
+    .normalize('NFC')
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '');
 }

@@ -79,7 +79,7 @@ const ASSET_DESCRIPTIONS: Record<(typeof ASSET_COLUMNS)[number], string> = {
   sku: 'Merchant SKU.',
   price: 'Price (number as text; may be empty).',
   currency: 'Currency code.',
-  attributes: 'The manifest’s extra columns as one JSON object (`json_extract_scalar(attributes, \'$.color\')`); empty when none.',
+  attributes: "The manifest’s extra columns as one JSON object (`json_extract_scalar(attributes, '$.color')`); empty when none.",
 };
 
 export const ASSETS_TABLE: ReportTable = {
@@ -231,24 +231,49 @@ const BATCH_SOURCE: Array<[ReportColumn, (source: BatchRowSource) => string | nu
   [text('pipeline_version', ASSET_DESCRIPTIONS.pipeline_version), ({ pipelineVersion }) => pipelineVersion],
   [text('taxonomy_version', ASSET_DESCRIPTIONS.taxonomy_version), ({ batch }) => batch.taxonomyVersion],
   [text('policy_version', ASSET_DESCRIPTIONS.policy_version), ({ batch }) => batch.policyVersion],
-  [text('category_model_id', 'Category model that answered (first asset with a model answer).'), ({ records }) => firstModel(records, (r) => r.lineage.categoryModel)?.modelId ?? ''],
+  [
+    text('category_model_id', 'Category model that answered (first asset with a model answer).'),
+    ({ records }) => firstModel(records, (r) => r.lineage.categoryModel)?.modelId ?? '',
+  ],
   [text('category_model_version', 'Its version.'), ({ records }) => firstModel(records, (r) => r.lineage.categoryModel)?.modelVersion ?? ''],
-  [text('policy_model_id', 'Policy model that answered (first asset with a model answer).'), ({ records }) => firstModel(records, (r) => r.lineage.policyModel)?.modelId ?? ''],
+  [
+    text('policy_model_id', 'Policy model that answered (first asset with a model answer).'),
+    ({ records }) => firstModel(records, (r) => r.lineage.policyModel)?.modelId ?? '',
+  ],
   [text('policy_model_version', 'Its version.'), ({ records }) => firstModel(records, (r) => r.lineage.policyModel)?.modelVersion ?? ''],
   // Appended with the quality gates (issue 10): KPIs, drift and gate results of the report.
   [text('gates_overall', 'Worst quality gate result: pass, warn or fail (config/quality-gates.json).'), ({ quality }) => quality?.gates.overall ?? ''],
   [text('gates_version', 'Version of config/quality-gates.json the gates were judged with.'), ({ quality }) => quality?.gates.version ?? ''],
   [
     text('gates', 'Every gate as JSON: `[{"gate","status","value","warn","fail"}]`, status pass, warn, fail or skipped (`json_extract`).'),
-    ({ quality }) => (quality === undefined ? '' : JSON.stringify(quality.gates.gates.map(({ gate, status, value, warn, fail }) => ({ gate, status, value, warn, fail })))),
+    ({ quality }) =>
+      quality === undefined ? '' : JSON.stringify(quality.gates.gates.map(({ gate, status, value, warn, fail }) => ({ gate, status, value, warn, fail }))),
   ],
   [text('reject_rate', 'REJECTED_INPUT share of the assets, 0–1 (number as text).'), ({ quality }) => numberCell(quality?.kpis.rejectRate)],
-  [text('review_rate', 'Share of assets sent to a person (reviewable outcomes and audit samples), 0–1 (number as text).'), ({ quality }) => numberCell(quality?.kpis.reviewRate)],
-  [text('category_psi', 'PSI of the predicted-category mix against the baseline window (number as text; empty without a baseline).'), ({ quality }) => numberCell(quality?.drift.category.psi)],
-  [text('policy_psi', 'PSI of the policy-hit mix against the baseline window (number as text; empty without a baseline).'), ({ quality }) => numberCell(quality?.drift.policy.psi)],
-  [text('assets_per_minute', 'Assets decided in the run per minute of it (number as text; empty when the run decided none).'), ({ quality }) => numberCell(quality?.kpis.throughput.assetsPerMinute)],
-  [text('gold_accuracy', 'Reviewers’ accuracy on this batch’s gold items, 0–1 (number as text; empty until answered).'), ({ quality }) => numberCell(quality?.kpis.review.goldAccuracy?.accuracy)],
-  [text('agreement_ac1', 'Gwet’s AC1 among the blind reviews of this batch’s tasks (number as text; empty until a task has two).'), ({ quality }) => numberCell(quality?.kpis.review.agreement?.ac1)],
+  [
+    text('review_rate', 'Share of assets sent to a person (reviewable outcomes and audit samples), 0–1 (number as text).'),
+    ({ quality }) => numberCell(quality?.kpis.reviewRate),
+  ],
+  [
+    text('category_psi', 'PSI of the predicted-category mix against the baseline window (number as text; empty without a baseline).'),
+    ({ quality }) => numberCell(quality?.drift.category.psi),
+  ],
+  [
+    text('policy_psi', 'PSI of the policy-hit mix against the baseline window (number as text; empty without a baseline).'),
+    ({ quality }) => numberCell(quality?.drift.policy.psi),
+  ],
+  [
+    text('assets_per_minute', 'Assets decided in the run per minute of it (number as text; empty when the run decided none).'),
+    ({ quality }) => numberCell(quality?.kpis.throughput.assetsPerMinute),
+  ],
+  [
+    text('gold_accuracy', 'Reviewers’ accuracy on this batch’s gold items, 0–1 (number as text; empty until answered).'),
+    ({ quality }) => numberCell(quality?.kpis.review.goldAccuracy?.accuracy),
+  ],
+  [
+    text('agreement_ac1', 'Gwet’s AC1 among the blind reviews of this batch’s tasks (number as text; empty until a task has two).'),
+    ({ quality }) => numberCell(quality?.kpis.review.agreement?.ac1),
+  ],
   [text('run_started_at', 'When the reported run started (PrepareBatch; ISO 8601).'), ({ quality }) => quality?.run.startedAt ?? ''],
 ];
 
@@ -268,7 +293,8 @@ export const REPORT_TABLES: readonly ReportTable[] = [ASSETS_TABLE, EXCEPTIONS_T
 const names = (table: ReportTable): string[] => table.columns.map((column) => column.name);
 const rowFrom = <Source>(source: Source, entries: Array<[string, (source: Source) => string | number]>): Record<string, string | number> =>
   Object.fromEntries(entries.map(([name, value]) => [name, value(source)]));
-const byAsset = <T extends { batchId: string; assetKey: string }>(a: T, b: T): number => a.batchId.localeCompare(b.batchId) || a.assetKey.localeCompare(b.assetKey);
+const byAsset = <T extends { batchId: string; assetKey: string }>(a: T, b: T): number =>
+  a.batchId.localeCompare(b.batchId) || a.assetKey.localeCompare(b.assetKey);
 
 /** The records that belong in `exceptions`: reviewable now, or reviewed at some point. */
 export function isException(record: AssetRecord): boolean {
@@ -276,7 +302,10 @@ export function isException(record: AssetRecord): boolean {
 }
 
 export function exceptionsCsv(records: readonly AssetRecord[]): string {
-  const rows = records.filter(isException).sort(byAsset).map((record) => rowFrom(record, Object.entries(EXCEPTION_SOURCE)));
+  const rows = records
+    .filter(isException)
+    .sort(byAsset)
+    .map((record) => rowFrom(record, Object.entries(EXCEPTION_SOURCE)));
   return tableCsv(names(EXCEPTIONS_TABLE), rows);
 }
 
@@ -289,5 +318,10 @@ export function decisionsCsv(decisions: readonly ReviewDecision[]): string {
 }
 
 export function batchesCsv(source: BatchRowSource): string {
-  return tableCsv(names(BATCHES_TABLE), [rowFrom(source, BATCH_SOURCE.map(([column, value]) => [column.name, value]))]);
+  return tableCsv(names(BATCHES_TABLE), [
+    rowFrom(
+      source,
+      BATCH_SOURCE.map(([column, value]) => [column.name, value]),
+    ),
+  ]);
 }

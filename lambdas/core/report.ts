@@ -132,7 +132,9 @@ export function assetsCsv(records: AssetRecord[]): string {
  * CSV-injection guard.
  */
 export function tableCsv<Column extends string>(columns: readonly Column[], rows: ReadonlyArray<Record<Column, string | number>>): string {
-  const cells = rows.map((row) => neutralizeRow(Object.fromEntries(columns.map((column) => [column, singleLine(row[column])])) as Record<Column, string | number>));
+  const cells = rows.map((row) =>
+    neutralizeRow(Object.fromEntries(columns.map((column) => [column, singleLine(row[column])])) as Record<Column, string | number>),
+  );
   return stringify(cells, { header: true, columns: [...columns] });
 }
 
@@ -192,4 +194,3 @@ export function summarize(
     versions: { pipeline: batch.pipelineVersion, taxonomy: batch.taxonomyVersion, policy: batch.policyVersion },
   };
 }
-

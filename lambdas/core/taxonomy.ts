@@ -18,18 +18,20 @@ const categorySchema = z.object({
   detectorLabels: z.array(z.string().min(1)),
 });
 
-const policyClassSchema = z.object({
-  id: z.string().min(1),
-  name: z.string().min(1),
-  /** Labels of the policy model (compared case-insensitively) that belong to this class. */
-  modelLabels: z.array(z.string().min(1)).min(1),
-  /** A summed score at or above this sends the asset to review with POLICY_SENSITIVE. */
-  reviewThreshold: z.number().gt(0).lte(1),
-  /** The borderline band [borderlineThreshold, reviewThreshold) also goes to review, as POLICY_BORDERLINE. */
-  borderlineThreshold: z.number().gt(0).lte(1),
-}).refine((policyClass) => policyClass.borderlineThreshold <= policyClass.reviewThreshold, {
-  message: 'borderlineThreshold must not exceed reviewThreshold',
-});
+const policyClassSchema = z
+  .object({
+    id: z.string().min(1),
+    name: z.string().min(1),
+    /** Labels of the policy model (compared case-insensitively) that belong to this class. */
+    modelLabels: z.array(z.string().min(1)).min(1),
+    /** A summed score at or above this sends the asset to review with POLICY_SENSITIVE. */
+    reviewThreshold: z.number().gt(0).lte(1),
+    /** The borderline band [borderlineThreshold, reviewThreshold) also goes to review, as POLICY_BORDERLINE. */
+    borderlineThreshold: z.number().gt(0).lte(1),
+  })
+  .refine((policyClass) => policyClass.borderlineThreshold <= policyClass.reviewThreshold, {
+    message: 'borderlineThreshold must not exceed reviewThreshold',
+  });
 
 export const taxonomySchema = z
   .object({

@@ -54,8 +54,7 @@ export function parseTriagePolicy(document: unknown, source = 'triage policy'): 
  * its own), then its model id, then `default`.
  */
 export function thresholdsFor(policy: TriagePolicy, modelId: string, variant = ''): CategoryThresholds {
-  const own = (key: string): CategoryThresholds | undefined =>
-    Object.hasOwn(policy.categoryModels, key) ? policy.categoryModels[key] : undefined;
+  const own = (key: string): CategoryThresholds | undefined => (Object.hasOwn(policy.categoryModels, key) ? policy.categoryModels[key] : undefined);
   return own(variant) ?? own(modelId) ?? policy.categoryModels['default']!;
 }
 

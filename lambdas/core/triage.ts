@@ -87,9 +87,7 @@ export function triage(input: TriageInput, taxonomy: Taxonomy, policy: TriagePol
   const scores = categoryScores(taxonomy, input.categoryLabels);
   const ranked = [...scores.entries()].map(([categoryId, score]) => ({ categoryId, score })).sort((a, b) => b.score - a.score);
   const top = ranked[0];
-  const declaredSupport = ranked
-    .filter((entry) => taxonomy.isSameOrDescendant(entry.categoryId, declared))
-    .reduce((sum, entry) => sum + entry.score, 0);
+  const declaredSupport = ranked.filter((entry) => taxonomy.isSameOrDescendant(entry.categoryId, declared)).reduce((sum, entry) => sum + entry.score, 0);
   const topName = top === undefined ? 'nothing' : (taxonomy.category(top.categoryId)?.name ?? top.categoryId);
   if (top === undefined || top.score < thresholds.lowConfidence) {
     raise(
@@ -98,11 +96,7 @@ export function triage(input: TriageInput, taxonomy: Taxonomy, policy: TriagePol
       `The image model is not confident about any category (best: ${topName} at ${fmt(top?.score ?? 0)}, below ${fmt(thresholds.lowConfidence)}).`,
     );
   } else if (!taxonomy.areRelated(top.categoryId, declared) && top.score >= thresholds.mismatch && declaredSupport < thresholds.pass) {
-    raise(
-      'CATEGORY_MISMATCH',
-      'FLAGGED',
-      `The image looks like ${topName} (${fmt(top.score)}), not the declared ${declaredName} (${fmt(declaredSupport)}).`,
-    );
+    raise('CATEGORY_MISMATCH', 'FLAGGED', `The image looks like ${topName} (${fmt(top.score)}), not the declared ${declaredName} (${fmt(declaredSupport)}).`);
   } else if (declaredSupport < thresholds.pass) {
     raise(
       'LOW_CONFIDENCE',
@@ -116,9 +110,7 @@ export function triage(input: TriageInput, taxonomy: Taxonomy, policy: TriagePol
   const mentions = taxonomy.categoriesMentionedIn(text);
   const hits = mentions.reduce((sum, mention) => sum + mention.matched.length, 0);
   const textConflict =
-    mentions.length > 0 &&
-    hits >= policy.textConflictMinKeywordHits &&
-    !mentions.some((mention) => taxonomy.areRelated(mention.categoryId, declared));
+    mentions.length > 0 && hits >= policy.textConflictMinKeywordHits && !mentions.some((mention) => taxonomy.areRelated(mention.categoryId, declared));
   const namedMentions = (list: typeof mentions): string =>
     list.map((m) => `${taxonomy.category(m.categoryId)?.name ?? m.categoryId} ("${m.matched.join('", "')}")`).join(', ');
   if (textConflict) {

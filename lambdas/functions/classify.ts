@@ -78,7 +78,10 @@ async function classifyOne(bucket: string, candidates: string[], asset: AssetWor
     if (error instanceof ModelAnswerError || error instanceof ModelCallGaveUpError) {
       logger.warn('model could not classify asset', { assetKey: asset.item.assetKey, error: error.message });
       const code = error instanceof ModelCallGaveUpError ? error.code : error.name;
-      return { ...asset, early: { outcome: 'FAILED', reasons: ['MODEL_ERROR'], detail: error.message, stage: 'Classify', error: { code, message: error.message } } };
+      return {
+        ...asset,
+        early: { outcome: 'FAILED', reasons: ['MODEL_ERROR'], detail: error.message, stage: 'Classify', error: { code, message: error.message } },
+      };
     }
     throw error;
   }

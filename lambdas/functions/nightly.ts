@@ -222,7 +222,10 @@ async function nightly(event: NightlyInput | null | undefined): Promise<NightlyS
     summary.jobs[job.name] = result;
   }
   summary.ok = Object.values(summary.jobs).every((result) => result.errors.length === 0);
-  countEvent(METRIC_NAMES.nightlyJobErrors, Object.values(summary.jobs).reduce((sum, result) => sum + result.errors.length, 0));
+  countEvent(
+    METRIC_NAMES.nightlyJobErrors,
+    Object.values(summary.jobs).reduce((sum, result) => sum + result.errors.length, 0),
+  );
   summary.finishedAt = new Date().toISOString();
   logger.info('nightly jobs done', { jobs: summary.jobs });
   return summary;

@@ -23,7 +23,10 @@ import { countRecordedAssets, instrumented } from './metrics';
 
 /** Some assets of the child could not be stored or enqueued; the ones before and after them were. */
 export class PersistIncompleteError extends Error {
-  constructor(readonly failed: Array<{ assetKey: string; code: string }>, total: number) {
+  constructor(
+    readonly failed: Array<{ assetKey: string; code: string }>,
+    total: number,
+  ) {
     super(`${failed.length} of ${total} assets not persisted: ${failed.map((f) => `${f.assetKey} (${f.code})`).join(', ')}`);
     this.name = 'PersistIncompleteError';
   }

@@ -8,14 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import {
-  ArchiveBudgetExceeded,
-  DEFAULT_ARCHIVE_LIMITS,
-  openBatchArchive,
-  type ArchiveEntry,
-  type BatchArchive,
-  type ExtractOutcome,
-} from '../core/archive';
+import { ArchiveBudgetExceeded, DEFAULT_ARCHIVE_LIMITS, openBatchArchive, type ArchiveEntry, type BatchArchive, type ExtractOutcome } from '../core/archive';
 import { batchIdFromDigest, planBatch, toWorkItem, type BatchPlan } from '../core/batch-plan';
 import { baseLineage } from '../core/lineage';
 import { chooseManifest, parseManifestBytes, type ManifestParseResult } from '../core/manifest';
@@ -137,9 +130,7 @@ async function planAndStage({ batch, archive, manifest, pipelineVersion, now }: 
   const firstPlan = planWith(archive.entries);
   // A rerun (or a resume after a crash) processes only what has no standing decision yet: FAILED assets and assets
   // no stage recorded. Everything else keeps its record, so there is nothing to stage, recompute or pay a model for.
-  const decided = new Set(
-    (await listAssetRecords(batchId)).filter((record) => record.outcome !== 'FAILED').map((record) => record.assetKey),
-  );
+  const decided = new Set((await listAssetRecords(batchId)).filter((record) => record.outcome !== 'FAILED').map((record) => record.assetKey));
 
   const dataBucket = setting('dataBucket');
   const prefix = stagingPrefix(batchId);
@@ -222,7 +213,10 @@ async function stageAndVerify(
       .filter((entry): entry is ArchiveEntry => entry !== undefined && !toStage.has(entry)),
   );
   const found = new Map<ArchiveEntry, ArchiveEntry>();
-  const work = [...[...toStage].map((entry) => ({ entry, sink: (bytes: Readable) => store(entry, bytes) })), ...[...toVerify].map((entry) => ({ entry, sink: discard }))];
+  const work = [
+    ...[...toStage].map((entry) => ({ entry, sink: (bytes: Readable) => store(entry, bytes) })),
+    ...[...toVerify].map((entry) => ({ entry, sink: discard })),
+  ];
   await mapWithConcurrency(work, STAGING_CONCURRENCY, async ({ entry, sink }) => {
     const outcome: ExtractOutcome = await archive.extract(entry, sink);
     if (!outcome.ok) found.set(entry, { ...entry, problem: outcome.problem, detail: outcome.detail });

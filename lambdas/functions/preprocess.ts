@@ -43,7 +43,10 @@ async function preprocessOne(bucket: string, item: WorkItem): Promise<AssetWork>
     result = await preprocessImage(bytes);
   } catch (error) {
     logger.error('preprocess failed', { assetKey: item.assetKey, error: error as Error });
-    return { item, early: { outcome: 'FAILED', reasons: ['PROCESSING_ERROR'], detail: `preprocessing failed: ${(error as Error).message}`, stage: 'Preprocess' } };
+    return {
+      item,
+      early: { outcome: 'FAILED', reasons: ['PROCESSING_ERROR'], detail: `preprocessing failed: ${(error as Error).message}`, stage: 'Preprocess' },
+    };
   }
   if (!result.ok) {
     return { item, early: { outcome: 'REJECTED_INPUT', reasons: [result.problem], detail: `${item.file}: ${result.detail}`, stage: 'Preprocess' } };

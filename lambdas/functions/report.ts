@@ -37,9 +37,7 @@ async function report(input: ReportInput): Promise<ReportOutput> {
   if (batch === undefined) throw new Error(`batch ${batchId} has no batch record`);
   const pipelineVersion = setting('pipelineVersion');
   const dataBucket = setting('dataBucket');
-  const expected = JSON.parse(
-    (await getObjectBytes(dataBucket, `${stagingPrefix(batchId)}expected-assets.json`)).toString('utf8'),
-  ) as { assetKeys: string[] };
+  const expected = JSON.parse((await getObjectBytes(dataBucket, `${stagingPrefix(batchId)}expected-assets.json`)).toString('utf8')) as { assetKeys: string[] };
 
   let records = await listAssetRecords(batchId);
   const recorded = new Set(records.map((record) => record.assetKey));
@@ -77,9 +75,22 @@ async function report(input: ReportInput): Promise<ReportOutput> {
   const run = { startedAt: batch.lastRunAt, completedAt: now };
   const summary = await writeBatchReport({ batch, records, pipelineVersion, run, now, reportsBucket, tableName: setting('tableName'), gatesConfig });
   await recordMerchantMix(batchId, records, now);
-  await upsertBatchRecord({ ...batch, status: 'COMPLETED', counts: summary.outcomes, failures: failureCounts(records), completedAt: now, lastRunAt: now, lastRun: run, gates: summary.gates });
+  await upsertBatchRecord({
+    ...batch,
+    status: 'COMPLETED',
+    counts: summary.outcomes,
+    failures: failureCounts(records),
+    completedAt: now,
+    lastRunAt: now,
+    lastRun: run,
+    gates: summary.gates,
+  });
   const rollup = await writeDailyRollup({ date: batch.dt, reportsBucket, tableName: setting('tableName'), now });
-  if (summary.gates.overall !== 'pass') logger.warn('quality gates', { overall: summary.gates.overall, gates: summary.gates.gates.filter((gate) => gate.status === 'warn' || gate.status === 'fail') });
+  if (summary.gates.overall !== 'pass')
+    logger.warn('quality gates', {
+      overall: summary.gates.overall,
+      gates: summary.gates.gates.filter((gate) => gate.status === 'warn' || gate.status === 'fail'),
+    });
   logger.info('batch reported', { outcomes: summary.outcomes });
   return { ...stateOutput(summary), rollup: rollup.rollupKey, status: 'COMPLETED' };
 }

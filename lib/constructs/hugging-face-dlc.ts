@@ -73,9 +73,7 @@ export interface EcrImageReference {
  * {@link HF_DLC_REGISTRY_ACCOUNTS}.
  */
 export function huggingFaceDlcImageUri(region: string, accelerator: DlcAccelerator): string | undefined {
-  const account = Object.prototype.hasOwnProperty.call(HF_DLC_REGISTRY_ACCOUNTS, region)
-    ? HF_DLC_REGISTRY_ACCOUNTS[region]
-    : undefined;
+  const account = Object.prototype.hasOwnProperty.call(HF_DLC_REGISTRY_ACCOUNTS, region) ? HF_DLC_REGISTRY_ACCOUNTS[region] : undefined;
   if (account === undefined) return undefined;
   const tag = accelerator === 'gpu' ? HF_DLC_GPU_TAG : HF_DLC_CPU_TAG;
   return `${account}.dkr.ecr.${region}.amazonaws.com/${HF_PYTORCH_INFERENCE_REPOSITORY}:${tag}`;

@@ -119,9 +119,7 @@ export interface CanarySize {
 }
 
 /** How traffic moves from the old (blue) fleet to the new (green) one. */
-export type TrafficShifting =
-  | { readonly type: 'ALL_AT_ONCE' }
-  | { readonly type: 'CANARY'; readonly canarySize: CanarySize };
+export type TrafficShifting = { readonly type: 'ALL_AT_ONCE' } | { readonly type: 'CANARY'; readonly canarySize: CanarySize };
 
 /** Blue/green deployment and auto-rollback settings of an instance endpoint. */
 export interface InstanceDeploymentOptions {

@@ -5,13 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { PAYLOAD_LIMIT_BYTES, type HuggingFaceTask } from '../../lambdas/core/hf-contract';
-import {
-  HF_DLC_REGISTRY_ACCOUNTS,
-  acceleratorForInstanceType,
-  huggingFaceDlcImageUri,
-  needsNeuronImage,
-  parseEcrImageUri,
-} from './hugging-face-dlc';
+import { HF_DLC_REGISTRY_ACCOUNTS, acceleratorForInstanceType, huggingFaceDlcImageUri, needsNeuronImage, parseEcrImageUri } from './hugging-face-dlc';
 import {
   DEFAULT_VARIANT_NAME,
   type HuggingFaceEndpointProps,
@@ -138,19 +132,16 @@ export class HuggingFaceEndpoint extends Construct {
     this.modelVersion = this.activeVersion;
     this.modelId = this.modelIdFor(this.activeVersion);
     this.variantName = validateVariantName(this, props.variantName ?? DEFAULT_VARIANT_NAME);
-    this.payloadLimitBytes =
-      this.compute.mode === 'serverless' ? PAYLOAD_LIMIT_BYTES.serverless : PAYLOAD_LIMIT_BYTES.realtime;
+    this.payloadLimitBytes = this.compute.mode === 'serverless' ? PAYLOAD_LIMIT_BYTES.serverless : PAYLOAD_LIMIT_BYTES.realtime;
     this.imageUri = this.resolveImageUri(props.imageUri);
     this.storageEncryptionKey = this.resolveStorageKey(props.storageEncryptionKey);
 
     const endpointName = validateEndpointName(
       this,
-      props.endpointName ??
-        (this.compute.mode === 'instance' ? this.claimName(endpointNameFor(this.stackName(), id)) : undefined),
+      props.endpointName ?? (this.compute.mode === 'instance' ? this.claimName(endpointNameFor(this.stackName(), id)) : undefined),
     );
-    this.rollbackAlarms = this.compute.mode === 'instance' && endpointName !== undefined
-      ? this.createRollbackAlarms(endpointName, this.compute.deployment)
-      : [];
+    this.rollbackAlarms =
+      this.compute.mode === 'instance' && endpointName !== undefined ? this.createRollbackAlarms(endpointName, this.compute.deployment) : [];
 
     this.executionRole = this.createExecutionRole(props);
 
@@ -305,8 +296,7 @@ export class HuggingFaceEndpoint extends Construct {
     });
     const latency = new cloudwatch.Alarm(this, 'ModelLatencyP99Alarm', {
       alarmDescription:
-        `Rolls back a deployment of ${this.node.path}: p99 ModelLatency >= ` +
-        `${deployment.maxModelLatencyP99Microseconds / 1e6} s for 3 minutes.`,
+        `Rolls back a deployment of ${this.node.path}: p99 ModelLatency >= ` + `${deployment.maxModelLatencyP99Microseconds / 1e6} s for 3 minutes.`,
       metric: metric('ModelLatency', 'p99'),
       // ModelLatency is reported in microseconds.
       threshold: deployment.maxModelLatencyP99Microseconds,
@@ -527,9 +517,7 @@ export class HuggingFaceEndpoint extends Construct {
         resources: [arn],
       }),
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
-    );
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

@@ -56,7 +56,10 @@ export function endpointConfigNamePrefix(stackName: string, constructId: string,
  */
 export function endpointConfigNameStem(stackName: string, constructId: string, version: string, content: string): string {
   const parts = literalParts('endpointConfigNameStem', { stackName, constructId, version });
-  const hash = createHash('sha256').update(JSON.stringify([...parts, content])).digest('hex').slice(0, NAME_HASH_LENGTH);
+  const hash = createHash('sha256')
+    .update(JSON.stringify([...parts, content]))
+    .digest('hex')
+    .slice(0, NAME_HASH_LENGTH);
   const prefix = readable(parts, CONFIG_PREFIX_MAX);
   return prefix === '' ? hash : `${prefix}-${hash}`;
 }

@@ -78,11 +78,7 @@ export function resolveCompute(scope: Construct, compute: HuggingFaceEndpointCom
   return { mode: 'serverless', memorySizeInMb, maxConcurrency };
 }
 
-function resolveDeployment(
-  scope: Construct,
-  options: InstanceDeploymentOptions,
-  instanceCount: number,
-): ResolvedDeployment {
+function resolveDeployment(scope: Construct, options: InstanceDeploymentOptions, instanceCount: number): ResolvedDeployment {
   const seconds = (value: Duration | undefined, fallback: number, name: string, min: number, max: number): number => {
     const s = value === undefined ? fallback : value.toSeconds({ integral: false });
     if (!Number.isInteger(s) || s < min || s > max) {
@@ -113,13 +109,7 @@ function resolveDeployment(
     fail(scope, `trafficShifting.type must be ALL_AT_ONCE or CANARY, got '${String((trafficShifting as { type: unknown }).type)}'.`);
   }
   const bakingPeriodSeconds = seconds(options.bakingPeriod, DEFAULT_DEPLOYMENT.bakingPeriodSeconds, 'bakingPeriod', 0, 3600);
-  const terminationWaitSeconds = seconds(
-    options.terminationWait,
-    DEFAULT_DEPLOYMENT.terminationWaitSeconds,
-    'terminationWait',
-    0,
-    3600,
-  );
+  const terminationWaitSeconds = seconds(options.terminationWait, DEFAULT_DEPLOYMENT.terminationWaitSeconds, 'terminationWait', 0, 3600);
   const maximumExecutionTimeoutSeconds = seconds(
     options.maximumExecutionTimeout,
     DEFAULT_DEPLOYMENT.maximumExecutionTimeoutSeconds,
@@ -150,10 +140,7 @@ function resolveDeployment(
   };
 }
 
-export function validateEnvironment(
-  scope: Construct,
-  environment: Record<string, string> | undefined,
-): Record<string, string> {
+export function validateEnvironment(scope: Construct, environment: Record<string, string> | undefined): Record<string, string> {
   const env = environment ?? {};
   const clash = Object.keys(env).filter((name) => RESERVED_ENVIRONMENT.includes(name));
   if (clash.length > 0) {

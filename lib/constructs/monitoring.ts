@@ -165,8 +165,7 @@ export class Monitoring extends Construct {
         period: PERIOD,
         label: `${endpoint.model} ${metricName} ${statistic}`,
       });
-    const depth = (queue: IQueue, label: string): IMetric =>
-      queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label });
+    const depth = (queue: IQueue, label: string): IMetric => queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label });
 
     // --- alarms -----------------------------------------------------------------------------------------------------
     this.alarm('ExecutionsFailed', 'Executions', {
@@ -180,8 +179,18 @@ export class Monitoring extends Construct {
       threshold: thresholds.failedExecutions,
     });
     const deadLetters: Array<[AlarmKind, string, IQueue, string]> = [
-      ['TriggerDeadLetters', 'TriggerDeadLetters', props.triggerDeadLetterQueue, 'Upload events EventBridge could not turn into an execution (the nightly sweep starts those batches).'],
-      ['ReviewDeadLetters', 'ReviewDeadLetters', props.reviewDeadLetterQueue, 'Review messages received too often without a decision were dead-lettered: reviewers cannot settle them.'],
+      [
+        'TriggerDeadLetters',
+        'TriggerDeadLetters',
+        props.triggerDeadLetterQueue,
+        'Upload events EventBridge could not turn into an execution (the nightly sweep starts those batches).',
+      ],
+      [
+        'ReviewDeadLetters',
+        'ReviewDeadLetters',
+        props.reviewDeadLetterQueue,
+        'Review messages received too often without a decision were dead-lettered: reviewers cannot settle them.',
+      ],
       ['NightlyDeadLetters', 'NightlyDeadLetters', props.nightlyDeadLetterQueue, 'EventBridge Scheduler could not invoke the Nightly function.'],
     ];
     for (const [kind, id, queue, description] of deadLetters) {
@@ -323,11 +332,7 @@ export class Monitoring extends Construct {
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `${stackName}-operations`, widgets });
   }
 
-  private alarm(
-    kind: AlarmKind,
-    id: string,
-    options: { description: string; metric: IMetric; threshold: number; evaluationPeriods?: number },
-  ): Alarm {
+  private alarm(kind: AlarmKind, id: string, options: { description: string; metric: IMetric; threshold: number; evaluationPeriods?: number }): Alarm {
     const alarm = new Alarm(this, `${id}Alarm`, {
       alarmDescription: `[${kind}] ${options.description}`,
       metric: options.metric,

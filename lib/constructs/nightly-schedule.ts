@@ -72,7 +72,13 @@ export class NightlySchedule extends Construct {
             // Sending to a KMS-encrypted queue needs the data key (exact actions: no wildcard for cdk-nag to flag).
             ...(props.encryptionKey === undefined
               ? []
-              : [new PolicyStatement({ sid: 'DeadLetterEncryption', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.encryptionKey.keyArn] })]),
+              : [
+                  new PolicyStatement({
+                    sid: 'DeadLetterEncryption',
+                    actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+                    resources: [props.encryptionKey.keyArn],
+                  }),
+                ]),
           ],
         }),
       },

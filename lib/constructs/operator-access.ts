@@ -43,17 +43,26 @@ export class OperatorAccess extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const name = Arn.split(props.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName!;
-    const arn = (resource: string, resourceName: string): string => stack.formatArn({ service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const arn = (resource: string, resourceName: string): string =>
+      stack.formatArn({ service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     this.policy = new ManagedPolicy(this, 'Policy', {
       description: 'media-triage operators: redrive failed batch executions and Map Runs, move dead-lettered review messages back',
       statements: [
-        new PolicyStatement({ sid: 'FindExecutions', actions: ['states:ListExecutions', 'states:ListMapRuns', 'states:DescribeStateMachine'], resources: [props.stateMachine.stateMachineArn] }),
+        new PolicyStatement({
+          sid: 'FindExecutions',
+          actions: ['states:ListExecutions', 'states:ListMapRuns', 'states:DescribeStateMachine'],
+          resources: [props.stateMachine.stateMachineArn],
+        }),
         new PolicyStatement({
           sid: 'InspectAndRedriveExecutions',
           actions: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:RedriveExecution'],
           resources: [arn('execution', `${name}:*`)],
         }),
-        new PolicyStatement({ sid: 'InspectMapRuns', actions: ['states:DescribeMapRun', 'states:ListExecutions'], resources: [arn('mapRun', `${name}/${props.mapLabel}:*`)] }),
+        new PolicyStatement({
+          sid: 'InspectMapRuns',
+          actions: ['states:DescribeMapRun', 'states:ListExecutions'],
+          resources: [arn('mapRun', `${name}/${props.mapLabel}:*`)],
+        }),
         new PolicyStatement({ sid: 'RedriveReviewDeadLetters', actions: [...DLQ_REDRIVE_SOURCE_ACTIONS], resources: [props.reviewDeadLetterQueue.queueArn] }),
         new PolicyStatement({ sid: 'BackToTheReviewQueue', actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [props.reviewQueue.queueArn] }),
       ],

@@ -7,14 +7,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { SettingKey } from '../../lambdas/adapters/settings';
-import {
-  CLASSIFY_MODEL_CALL_BUDGET_MS,
-  DEFAULT_MODEL_RETRY_BASE_DELAY_MS,
-  STAGES,
-  STAGE_NAMES,
-  type Access,
-  type StageName,
-} from '../../lambdas/stages';
+import { CLASSIFY_MODEL_CALL_BUDGET_MS, DEFAULT_MODEL_RETRY_BASE_DELAY_MS, STAGES, STAGE_NAMES, type Access, type StageName } from '../../lambdas/stages';
 import { StageFunction } from './stage-function';
 
 export interface PipelineFunctionsProps {

@@ -110,7 +110,10 @@ function prefixRule(id: string, prefix: string, days: number): LifecycleRule {
   return { id, prefix, expiration: Duration.days(days), noncurrentVersionExpiration: ONE_DAY, abortIncompleteMultipartUploadAfter: ONE_DAY };
 }
 
-export function dataBucketRules(retention: ResolvedRetention, prefixes: { staging: string; modelInputs: string; mapResults: string; uploads: string }): LifecycleRule[] {
+export function dataBucketRules(
+  retention: ResolvedRetention,
+  prefixes: { staging: string; modelInputs: string; mapResults: string; uploads: string },
+): LifecycleRule[] {
   return [
     prefixRule('uploads', prefixes.uploads, retention.uploadDays),
     prefixRule('staging', prefixes.staging, retention.stagingDays),

@@ -80,7 +80,12 @@ export class ReviewerAccess extends Construct {
           resources: [props.table.tableArn],
           conditions: leadingKeys(p.assetRecords, p.reviewers),
         }),
-        new PolicyStatement({ sid: 'ReleaseOwnClaims', actions: ['dynamodb:DeleteItem'], resources: [props.table.tableArn], conditions: leadingKeys(p.reviewers) }),
+        new PolicyStatement({
+          sid: 'ReleaseOwnClaims',
+          actions: ['dynamodb:DeleteItem'],
+          resources: [props.table.tableArn],
+          conditions: leadingKeys(p.reviewers),
+        }),
         new PolicyStatement({
           sid: 'NoAuditLogEdits',
           effect: Effect.DENY,
@@ -91,7 +96,13 @@ export class ReviewerAccess extends Construct {
         new PolicyStatement({ sid: 'FindTheStack', actions: ['cloudformation:DescribeStacks'], resources: [Stack.of(this).stackId] }),
         ...(props.encryptionKey === undefined
           ? []
-          : [new PolicyStatement({ sid: 'UseTheDataKey', actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'], resources: [props.encryptionKey.keyArn] })]),
+          : [
+              new PolicyStatement({
+                sid: 'UseTheDataKey',
+                actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+                resources: [props.encryptionKey.keyArn],
+              }),
+            ]),
       ],
     });
 

@@ -146,7 +146,9 @@ export class TriageStateMachine extends Construct {
     }
     const assetsPerChild = props.assetsPerChild ?? MAX_ASSETS_PER_CHILD;
     if (!Number.isInteger(assetsPerChild) || assetsPerChild < 1 || assetsPerChild > MAX_ASSETS_PER_CHILD) {
-      throw new Error(`assetsPerChild must be an integer from 1 to ${MAX_ASSETS_PER_CHILD} (the child stages' timeouts are sized for ${MAX_ASSETS_PER_CHILD}), got ${assetsPerChild}`);
+      throw new Error(
+        `assetsPerChild must be an integer from 1 to ${MAX_ASSETS_PER_CHILD} (the child stages' timeouts are sized for ${MAX_ASSETS_PER_CHILD}), got ${assetsPerChild}`,
+      );
     }
 
     const failed = new Fail(this, STATE_NAMES.failed, { error: 'BatchFailed', cause: 'A batch-level stage failed after retries' });
@@ -166,8 +168,10 @@ export class TriageStateMachine extends Construct {
       .next(new Succeed(this, STATE_NAMES.done));
 
     // Best effort: a failed cross-check must not keep the batch from being reported.
-    const crossCheck = task('CrossCheck', TaskInput.fromObject({ batchId: JsonPath.stringAt('$.batchId') }))
-      .addCatch(report, { errors: ['States.ALL'], resultPath: '$.crossCheckError' });
+    const crossCheck = task('CrossCheck', TaskInput.fromObject({ batchId: JsonPath.stringAt('$.batchId') })).addCatch(report, {
+      errors: ['States.ALL'],
+      resultPath: '$.crossCheckError',
+    });
     crossCheck.next(report);
 
     const child: IChainable = childTask('Preprocess').next(childTask('Classify')).next(childTask('Triage')).next(childTask('Persist'));
@@ -192,9 +196,7 @@ export class TriageStateMachine extends Construct {
       new Choice(this, 'IsBatchRefused')
         .when(Condition.stringEquals('$.status', 'REFUSED'), new Succeed(this, STATE_NAMES.refused))
         .otherwise(
-          new Choice(this, STATE_NAMES.anyItems)
-            .when(Condition.numberGreaterThan('$.itemsToProcess', 0), processAssets.next(crossCheck))
-            .otherwise(report),
+          new Choice(this, STATE_NAMES.anyItems).when(Condition.numberGreaterThan('$.itemsToProcess', 0), processAssets.next(crossCheck)).otherwise(report),
         ),
     );
 

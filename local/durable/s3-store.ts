@@ -188,7 +188,14 @@ export class DurableS3Store extends S3Store {
             ? known
             : // A file the index does not describe (a kill between rename and index line, or a file a person put
               // there): its bytes are the truth.
-              { b: bucket, k: key, etag: `"${createHash('md5').update(readFileSync(full)).digest('hex')}"`, lastModified: stat.mtimeMs, size: stat.size, mtimeMs: stat.mtimeMs };
+              {
+                b: bucket,
+                k: key,
+                etag: `"${createHash('md5').update(readFileSync(full)).digest('hex')}"`,
+                lastModified: stat.mtimeMs,
+                size: stat.size,
+                mtimeMs: stat.mtimeMs,
+              };
         live.push(entry);
         const object: S3Object = {
           key,

@@ -44,7 +44,9 @@ export class DurableSqsStore extends SqsStore {
     const compacted = `${this.journalFile}.compacting`;
     const fd = openSync(compacted, 'w');
     try {
-      const text = compactLines(this.listQueues().map((queue) => savedShape(queue))).map((line) => `${JSON.stringify(line)}\n`).join('');
+      const text = compactLines(this.listQueues().map((queue) => savedShape(queue)))
+        .map((line) => `${JSON.stringify(line)}\n`)
+        .join('');
       writeSync(fd, text);
       fsyncSync(fd);
     } finally {

@@ -135,8 +135,7 @@ class ApiError extends Error {
   }
 }
 
-const endpointArn = (name: string): string =>
-  `arn:aws:sagemaker:${LOCAL_CONTROL_PLANE_REGION}:${LOCAL_CONTROL_PLANE_ACCOUNT}:endpoint/${name.toLowerCase()}`;
+const endpointArn = (name: string): string => `arn:aws:sagemaker:${LOCAL_CONTROL_PLANE_REGION}:${LOCAL_CONTROL_PLANE_ACCOUNT}:endpoint/${name.toLowerCase()}`;
 const configArn = (name: string): string =>
   `arn:aws:sagemaker:${LOCAL_CONTROL_PLANE_REGION}:${LOCAL_CONTROL_PLANE_ACCOUNT}:endpoint-config/${name.toLowerCase()}`;
 const epochSeconds = (ms: number): number => ms / 1000;
@@ -279,7 +278,10 @@ export async function startControlPlaneStandIn(options: ControlPlaneStandInOptio
     // SageMaker's default page is 10 items.
     const asked = typeof input['MaxResults'] === 'number' ? input['MaxResults'] : 10;
     if (!Number.isInteger(asked) || asked < 1 || asked > MAX_PAGE) {
-      throw new ApiError('ValidationException', `Value ${String(asked)} at 'maxResults' failed to satisfy constraint: Member must have value between 1 and ${MAX_PAGE}`);
+      throw new ApiError(
+        'ValidationException',
+        `Value ${String(asked)} at 'maxResults' failed to satisfy constraint: Member must have value between 1 and ${MAX_PAGE}`,
+      );
     }
     const size = Math.min(asked, options.maxPageSize ?? MAX_PAGE);
     const start = typeof input['NextToken'] === 'string' ? Number(input['NextToken']) : 0;
@@ -290,9 +292,7 @@ export async function startControlPlaneStandIn(options: ControlPlaneStandInOptio
   function listEndpointConfigs(input: Record<string, unknown>): unknown {
     const contains = typeof input['NameContains'] === 'string' ? input['NameContains'].toLowerCase() : '';
     // SageMaker's default order: CreationTime, Descending.
-    const matching = [...configs.values()]
-      .filter((config) => config.name.toLowerCase().includes(contains))
-      .sort((a, b) => b.creationTime - a.creationTime);
+    const matching = [...configs.values()].filter((config) => config.name.toLowerCase().includes(contains)).sort((a, b) => b.creationTime - a.creationTime);
     const { items, NextToken } = page(matching, input);
     return {
       EndpointConfigs: items.map((config) => ({
@@ -354,9 +354,7 @@ export async function startControlPlaneStandIn(options: ControlPlaneStandInOptio
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     handle(request)
-      .catch((thrown: unknown) =>
-        error(new ApiError('InternalFailure', thrown instanceof Error ? thrown.message : String(thrown), 500)),
-      )
+      .catch((thrown: unknown) => error(new ApiError('InternalFailure', thrown instanceof Error ? thrown.message : String(thrown), 500)))
       .then((reply) => send(response, reply));
   });
   const port = await listenOnLoopback(server, options.port);

@@ -79,14 +79,18 @@ interface HttpAnswer {
 
 function call(port: number, method: string, route: string, options: { body?: Uint8Array; timeoutMs?: number; agent?: Agent } = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path: route, agent: options.agent, headers: { 'content-length': String(options.body?.byteLength ?? 0) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path: route, agent: options.agent, headers: { 'content-length': String(options.body?.byteLength ?? 0) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
-    if (options.timeoutMs !== undefined) req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`the model server did not answer ${route} within ${options.timeoutMs} ms`)));
+    if (options.timeoutMs !== undefined)
+      req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`the model server did not answer ${route} within ${options.timeoutMs} ms`)));
     req.end(options.body);
   });
 }

@@ -113,7 +113,9 @@ export async function serveModels(options: ModelServerOptions): Promise<'lock-he
       running -= 1;
       armIdleTimer();
     });
-    handle(request, response).catch((error: unknown) => reply(response, 500, { name: 'Error', message: error instanceof Error ? error.message : String(error) }));
+    handle(request, response).catch((error: unknown) =>
+      reply(response, 500, { name: 'Error', message: error instanceof Error ? error.message : String(error) }),
+    );
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -129,7 +131,8 @@ export async function serveModels(options: ModelServerOptions): Promise<'lock-he
       return;
     }
     const model = url.pathname.startsWith('/run/') ? (url.pathname.slice('/run/'.length) as ModelName) : undefined;
-    if (request.method !== 'POST' || model === undefined || !MODELS.includes(model)) return reply(response, 404, { name: 'NotFound', message: `no route ${request.method} ${url.pathname}` });
+    if (request.method !== 'POST' || model === undefined || !MODELS.includes(model))
+      return reply(response, 404, { name: 'NotFound', message: `no route ${request.method} ${url.pathname}` });
     const image = await readBody(request);
     try {
       reply(response, 200, await pool.run(model, image));

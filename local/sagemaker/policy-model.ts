@@ -22,9 +22,7 @@ export async function classifyPolicy(image: Uint8Array): Promise<Array<{ label: 
   try {
     // nsfwjs scales 0..255 to 0..1 and resizes to 224x224 itself.
     const predictions = await model.classify(pixels, POLICY_LABELS.length);
-    return predictions
-      .map((prediction) => ({ label: prediction.className.toLowerCase(), score: prediction.probability }))
-      .sort((a, b) => b.score - a.score);
+    return predictions.map((prediction) => ({ label: prediction.className.toLowerCase(), score: prediction.probability })).sort((a, b) => b.score - a.score);
   } finally {
     pixels.dispose();
   }

@@ -32,11 +32,7 @@ export interface InvocationRequest {
 }
 
 /** What a test hook answers instead of the model: scores, a model failure, or throttling. */
-export type InterceptResult =
-  | { labels: Array<{ label: string; score: number }> }
-  | { modelError: string }
-  | { throttle: true }
-  | undefined;
+export type InterceptResult = { labels: Array<{ label: string; score: number }> } | { modelError: string } | { throttle: true } | undefined;
 
 export interface SageMakerStandInOptions {
   endpoints: Record<string, StandInEndpoint>;
@@ -71,14 +67,10 @@ export const DEFAULT_VARIANTS: Record<HuggingFaceTask, StandInVariant> = {
  * Loads the models behind the given tasks (both by default) in this thread, for code that calls the models directly;
  * the stand-in itself runs them in its worker pool (see `SageMakerStandIn.warmUp`).
  */
-export async function warmUpModels(
-  tasks: readonly HuggingFaceTask[] = ['zero-shot-image-classification', 'image-classification'],
-): Promise<void> {
+export async function warmUpModels(tasks: readonly HuggingFaceTask[] = ['zero-shot-image-classification', 'image-classification']): Promise<void> {
   // Imported here, not at the top: the stand-in itself never loads TensorFlow.js into the session's thread.
   const [{ loadObjectDetector }, { loadPolicyModel }] = await Promise.all([import('./object-detector'), import('./policy-model')]);
-  await Promise.all(
-    tasks.map((task) => (task === 'zero-shot-image-classification' ? loadObjectDetector() : loadPolicyModel())),
-  );
+  await Promise.all(tasks.map((task) => (task === 'zero-shot-image-classification' ? loadObjectDetector() : loadPolicyModel())));
 }
 
 const INVOCATIONS_PATH = /^\/endpoints\/([^/]+)\/invocations$/;

@@ -121,7 +121,7 @@ export function expressChildWorstCase(template: CfnTemplateJson, mapState: strin
   const tasks: TaskWorstCase[] = [];
   let waits = 0;
   const seen = new Set<string>();
-  for (let name: string | undefined = child.StartAt; name !== undefined; ) {
+  for (let name: string | undefined = child.StartAt; name !== undefined;) {
     if (seen.has(name)) throw new Error(`the child loops back to ${name}; a loop has no worst case`);
     seen.add(name);
     const state: State | undefined = child.States[name];

@@ -9,12 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import {
-  HF_DLC_CPU_TAG,
-  HF_DLC_GPU_TAG,
-  HF_DLC_REGISTRY_ACCOUNTS,
-  parseEcrImageUri,
-} from '../../lib/constructs/hugging-face-dlc';
+import { HF_DLC_CPU_TAG, HF_DLC_GPU_TAG, HF_DLC_REGISTRY_ACCOUNTS, parseEcrImageUri } from '../../lib/constructs/hugging-face-dlc';
 import {
   HuggingFaceEndpoint,
   VERSION_TAG_KEYS,
@@ -136,15 +131,7 @@ describe('HuggingFaceEndpoint, Hub model, serverless (defaults)', () => {
             Resource: {
               'Fn::Join': [
                 '',
-                [
-                  'arn:',
-                  { Ref: 'AWS::Partition' },
-                  ':logs:',
-                  { Ref: 'AWS::Region' },
-                  ':',
-                  { Ref: 'AWS::AccountId' },
-                  ':log-group:/aws/sagemaker/Endpoints/*',
-                ],
+                ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:/aws/sagemaker/Endpoints/*'],
               ],
             },
           },
@@ -228,8 +215,7 @@ describe('S3 model source', () => {
       },
     });
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-      (policy) => (policy as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } })
-        .Properties.PolicyDocument.Statement,
+      (policy) => (policy as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }).Properties.PolicyDocument.Statement,
     );
     const s3Actions = statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('s3:'));
     expect(s3Actions).toEqual(['s3:GetObject']);
@@ -310,9 +296,7 @@ describe('instance mode', () => {
           storageEncryptionKey: key,
         }),
     ).toThrow(/local instance storage/);
-    expect(() => new HuggingFaceEndpoint(stack, 'Sls', { ...hubProps, storageEncryptionKey: key })).toThrow(
-      /not supported by serverless/,
-    );
+    expect(() => new HuggingFaceEndpoint(stack, 'Sls', { ...hubProps, storageEncryptionKey: key })).toThrow(/not supported by serverless/);
   });
 });
 
@@ -344,9 +328,7 @@ describe('imageUri override', () => {
 
   it('asks for imageRepositoryArn when the image is not a literal ECR URI', () => {
     const stack = stackIn('eu-west-1');
-    expect(
-      () => new HuggingFaceEndpoint(stack, 'Hub', { ...hubProps, imageUri: 'registry.example.com/hf:1' }),
-    ).toThrow(/imageRepositoryArn/);
+    expect(() => new HuggingFaceEndpoint(stack, 'Hub', { ...hubProps, imageUri: 'registry.example.com/hf:1' })).toThrow(/imageRepositoryArn/);
     const repositoryArn = 'arn:aws:ecr:eu-west-1:111122223333:repository/hf';
     new HuggingFaceEndpoint(stack, 'Ok', {
       ...hubProps,
@@ -362,16 +344,12 @@ describe('imageUri override', () => {
 describe('region errors', () => {
   it('fails clearly when the stack region is unresolved and no imageUri is given', () => {
     const stack = stackIn(undefined);
-    expect(() => new HuggingFaceEndpoint(stack, 'Clip', hubProps)).toThrow(
-      /stack region is unresolved.*context 'region'.*imageUri/s,
-    );
+    expect(() => new HuggingFaceEndpoint(stack, 'Clip', hubProps)).toThrow(/stack region is unresolved.*context 'region'.*imageUri/s);
   });
 
   it('fails clearly for a region outside the DLC table', () => {
     const stack = stackIn('cn-north-1');
-    expect(() => new HuggingFaceEndpoint(stack, 'Clip', hubProps)).toThrow(
-      /no Hugging Face DLC registry is known for region 'cn-north-1'.*imageUri/s,
-    );
+    expect(() => new HuggingFaceEndpoint(stack, 'Clip', hubProps)).toThrow(/no Hugging Face DLC registry is known for region 'cn-north-1'.*imageUri/s);
   });
 });
 
@@ -414,9 +392,7 @@ describe('grantInvoke', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: callerRoleId }],
       PolicyDocument: {
-        Statement: [
-          { Effect: 'Allow', Action: 'sagemaker:InvokeEndpoint', Resource: { 'Fn::GetAtt': [clipEndpointId, 'EndpointArn'] } },
-        ],
+        Statement: [{ Effect: 'Allow', Action: 'sagemaker:InvokeEndpoint', Resource: { 'Fn::GetAtt': [clipEndpointId, 'EndpointArn'] } }],
       },
     });
   });
@@ -459,9 +435,7 @@ function twoEndpoints(stack: Stack): void {
 describe('cdk-nag AwsSolutions', () => {
   it('passes on a stack with two endpoints, with no unacknowledged findings', () => {
     const { report } = synthWithNag(twoEndpoints);
-    const nagViolations = report.pluginReports
-      .filter((plugin) => plugin.pluginName === 'AwsSolutions')
-      .flatMap((plugin) => plugin.violations);
+    const nagViolations = report.pluginReports.filter((plugin) => plugin.pluginName === 'AwsSolutions').flatMap((plugin) => plugin.violations);
     expect(nagViolations).toEqual([]);
   });
 
@@ -576,7 +550,9 @@ describe('versions: one retained, named endpoint config per version', () => {
     return { stem, suffix };
   };
   const configOf = (version: string): [string, Resource] =>
-    Object.entries(configs).find(([, c]) => JSON.stringify(c.Properties['EndpointConfigName']) === JSON.stringify(stack.resolve(endpoint.endpointConfigNameOf(version))))!;
+    Object.entries(configs).find(
+      ([, c]) => JSON.stringify(c.Properties['EndpointConfigName']) === JSON.stringify(stack.resolve(endpoint.endpointConfigNameOf(version))),
+    )!;
 
   it('creates a model and an endpoint config per version, each named <stem>-<first 8 hex of the stack UUID>', () => {
     expect(Object.keys(models)).toHaveLength(2);
@@ -587,7 +563,10 @@ describe('versions: one retained, named endpoint config per version', () => {
       expect(suffix).toEqual({ 'Fn::Select': [0, { 'Fn::Split': ['-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }] }] });
     }
     expect(new Set(Object.values(configs).map((c) => nameParts(c).stem)).size).toBe(2);
-    for (const [version, revision] of [['v1', CLIP_V1.revision], ['v2', CLIP_V2.revision]] as const) {
+    for (const [version, revision] of [
+      ['v1', CLIP_V1.revision],
+      ['v2', CLIP_V2.revision],
+    ] as const) {
       const [configId, config] = configOf(version);
       expect(nameParts(config).stem.startsWith(endpointConfigNamePrefix('TestStack', 'Clip', version))).toBe(true);
       expect(configId).toContain(`ClipEndpointConfig${version}`);
@@ -650,7 +629,7 @@ describe('versions: one retained, named endpoint config per version', () => {
     expect(endpoint.rollbackAlarms).toEqual([]);
   });
 
-  it('switching activeVersion changes only the endpoint\'s EndpointConfigName', () => {
+  it("switching activeVersion changes only the endpoint's EndpointConfigName", () => {
     const build = (activeVersion: string) => {
       const s = stackIn('eu-west-1');
       new HuggingFaceEndpoint(s, 'Clip', { ...twoVersions, activeVersion });
@@ -683,7 +662,7 @@ describe('versions: one retained, named endpoint config per version', () => {
     expect(single.activeVersion).toBe(CLIP_REVISION);
   });
 
-  it('grants s3:GetObject on each S3 version\'s archive, and isolates only the S3 versions from the network', () => {
+  it("grants s3:GetObject on each S3 version's archive, and isolates only the S3 versions from the network", () => {
     const s = stackIn('eu-west-1');
     const bucket = new s3.Bucket(s, 'Models');
     new HuggingFaceEndpoint(s, 'Nsfw', {
@@ -713,16 +692,28 @@ describe('version validation', () => {
     ['an empty version list', { model: undefined, versions: [] }, /versions is empty: list at least one \{ version, model \}/],
     [
       'a duplicate version',
-      { model: undefined, versions: [{ version: 'v1', model: CLIP_V1 }, { version: 'v1', model: CLIP_V2 }] },
+      {
+        model: undefined,
+        versions: [
+          { version: 'v1', model: CLIP_V1 },
+          { version: 'v1', model: CLIP_V2 },
+        ],
+      },
       /versions lists 'v1' more than once/,
     ],
     [
       'versions that differ only by / and -',
-      { model: undefined, versions: [{ version: 'a/b', model: CLIP_V1 }, { version: 'a-b', model: CLIP_V2 }] },
+      {
+        model: undefined,
+        versions: [
+          { version: 'a/b', model: CLIP_V1 },
+          { version: 'a-b', model: CLIP_V2 },
+        ],
+      },
       /versions 'a\/b' and 'a-b' differ only by/,
     ],
     ['an unknown activeVersion', { ...twoVersions, model: undefined, activeVersion: 'v3' }, /activeVersion 'v3' is not a listed version \(listed: v1, v2\)/],
-    ['an activeVersion that is not the single model\'s label', { activeVersion: 'v3' }, /activeVersion 'v3' is not a listed version/],
+    ["an activeVersion that is not the single model's label", { activeVersion: 'v3' }, /activeVersion 'v3' is not a listed version/],
     ['both model and versions', { versions: twoVersions.versions }, /either model \(one version\) or versions, not both/],
     ['neither model nor versions', { model: undefined }, /pass model, or versions/],
     ['modelVersion with versions', { ...twoVersions, model: undefined, modelVersion: 'x' }, /modelVersion labels a single model/],
@@ -815,7 +806,9 @@ describe('instance mode: blue/green deployment with alarm-driven auto-rollback',
           {
             Effect: 'Allow',
             Action: 'cloudwatch:DescribeAlarms',
-            Resource: Object.keys(alarms).sort().map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+            Resource: Object.keys(alarms)
+              .sort()
+              .map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
           },
         ]),
       },
@@ -895,8 +888,16 @@ describe('instance mode: blue/green deployment with alarm-driven auto-rollback',
       { mode: 'instance', initialInstanceCount: 4, deployment: { trafficShifting: { type: 'CANARY', canarySize: { type: 'CAPACITY_PERCENT', value: 60 } } } },
       /CAPACITY_PERCENT must be an integer from 1 to 50/,
     ],
-    ['a baking period over an hour', { mode: 'instance', deployment: { bakingPeriod: Duration.hours(2) } }, /bakingPeriod must be a whole number of seconds from 0 to 3600/],
-    ['a timeout under 10 minutes', { mode: 'instance', deployment: { maximumExecutionTimeout: Duration.minutes(5) } }, /maximumExecutionTimeout must be .* from 600 to 28800/],
+    [
+      'a baking period over an hour',
+      { mode: 'instance', deployment: { bakingPeriod: Duration.hours(2) } },
+      /bakingPeriod must be a whole number of seconds from 0 to 3600/,
+    ],
+    [
+      'a timeout under 10 minutes',
+      { mode: 'instance', deployment: { maximumExecutionTimeout: Duration.minutes(5) } },
+      /maximumExecutionTimeout must be .* from 600 to 28800/,
+    ],
     [
       'a timeout shorter than baking plus termination wait',
       { mode: 'instance', deployment: { bakingPeriod: Duration.minutes(50), terminationWait: Duration.minutes(20) } },
@@ -920,9 +921,7 @@ describe('cdk-nag AwsSolutions with versions and guardrails', () => {
       new HuggingFaceEndpoint(stack, 'Clip', { ...twoVersions, compute: { mode: 'instance', initialInstanceCount: 2 } });
       new HuggingFaceEndpoint(stack, 'ClipServerless', { ...twoVersions, activeVersion: 'v1' });
     });
-    const nagViolations = report.pluginReports
-      .filter((plugin) => plugin.pluginName === 'AwsSolutions')
-      .flatMap((plugin) => plugin.violations);
+    const nagViolations = report.pluginReports.filter((plugin) => plugin.pluginName === 'AwsSolutions').flatMap((plugin) => plugin.violations);
     expect(nagViolations).toEqual([]);
   });
 });

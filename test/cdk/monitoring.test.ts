@@ -98,9 +98,7 @@ const alarmMetrics = (alarm: CfnResource): AlarmMetric[] => {
 const watches = (alarm: CfnResource, namespace: string, metricName: string, dimension: string, value: string): boolean =>
   alarmMetrics(alarm).some(
     (metric) =>
-      metric.Namespace === namespace &&
-      metric.MetricName === metricName &&
-      metric.Dimensions.some((d) => d.Name === dimension && render(d.Value) === value),
+      metric.Namespace === namespace && metric.MetricName === metricName && metric.Dimensions.some((d) => d.Name === dimension && render(d.Value) === value),
   );
 const alarmKind = (alarm: CfnResource): string | undefined => /^\[(\w+)\]/.exec(String(alarm.Properties['AlarmDescription'] ?? ''))?.[1];
 
@@ -125,11 +123,11 @@ describe('alarm topic', () => {
     const keyStatements = (key.Properties['KeyPolicy'] as { Statement: Array<{ Principal?: { Service?: string }; Action: string | string[] }> }).Statement;
     const forCloudWatch = keyStatements.find((statement) => statement.Principal?.Service === 'cloudwatch.amazonaws.com');
     expect(forCloudWatch?.Action).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey*']));
-    const policies = ofType('AWS::SNS::TopicPolicy').filter(([, policy]) => (policy.Properties['Topics'] as unknown[]).some((t) => render(t) === `\${${topicId}}`));
-    const statements = policies.flatMap(([, policy]) => (policy.Properties['PolicyDocument'] as { Statement: Array<Record<string, unknown>> }).Statement);
-    expect(statements).toContainEqual(
-      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    const policies = ofType('AWS::SNS::TopicPolicy').filter(([, policy]) =>
+      (policy.Properties['Topics'] as unknown[]).some((t) => render(t) === `\${${topicId}}`),
     );
+    const statements = policies.flatMap(([, policy]) => (policy.Properties['PolicyDocument'] as { Statement: Array<Record<string, unknown>> }).Statement);
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
   });
 
   it('is notified by every alarm of the stack', () => {
@@ -227,9 +225,11 @@ describe('dashboard', () => {
     const label = Object.values(definition.States).find((state) => state.Label !== undefined)?.Label;
     expect(label).toBeDefined();
     expect(body).toContain(`"StateMachineArn","\${${sm}}/${label}"`);
-    for (const metricName of ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed']) expect(body).toContain(`"${metricName}","StateMachineArn","\${${sm}}"`);
+    for (const metricName of ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed'])
+      expect(body).toContain(`"${metricName}","StateMachineArn","\${${sm}}"`);
     for (const [stage, id] of Object.entries(functionIds())) {
-      for (const metricName of ['Errors', 'Throttles', 'Duration']) expect(body, `${stage} ${metricName}`).toContain(`"AWS/Lambda","${metricName}","FunctionName","\${${id}}"`);
+      for (const metricName of ['Errors', 'Throttles', 'Duration'])
+        expect(body, `${stage} ${metricName}`).toContain(`"AWS/Lambda","${metricName}","FunctionName","\${${id}}"`);
     }
     const reviewQueue = logicalId(stack.review.queue);
     expect(body).toContain(`"ApproximateAgeOfOldestMessage","QueueName","\${${reviewQueue}.QueueName}"`);
@@ -250,7 +250,7 @@ describe('dashboard', () => {
 });
 
 describe('nightly schedule', () => {
-  const scheduleProps = (): Record<string, unknown> => (ofType('AWS::Scheduler::Schedule')[0]![1]).Properties;
+  const scheduleProps = (): Record<string, unknown> => ofType('AWS::Scheduler::Schedule')[0]![1].Properties;
 
   it('runs the Nightly function on a cron expression, with a retry policy and a dead-letter queue', () => {
     expect(ofType('AWS::Scheduler::Schedule')).toHaveLength(1);
@@ -273,7 +273,9 @@ describe('nightly schedule', () => {
     expect(trust.map((statement) => statement.Principal.Service)).toEqual(['scheduler.amazonaws.com']);
     expect(trust[0]!.Condition).toBeDefined();
     expect(role['ManagedPolicyArns']).toBeUndefined();
-    const inline = (role['Policies'] as Array<{ PolicyDocument: { Statement: Array<{ Action: string; Resource: unknown }> } }>).flatMap((p) => p.PolicyDocument.Statement);
+    const inline = (role['Policies'] as Array<{ PolicyDocument: { Statement: Array<{ Action: string; Resource: unknown }> } }>).flatMap(
+      (p) => p.PolicyDocument.Statement,
+    );
     const attached = ofType('AWS::IAM::Policy').filter(([, policy]) => (policy.Properties['Roles'] as unknown[]).some((r) => render(r) === `\${${roleId}}`));
     expect(attached).toEqual([]);
     expect(inline.map((statement) => [statement.Action, render(statement.Resource)])).toEqual([

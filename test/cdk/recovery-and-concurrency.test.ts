@@ -94,7 +94,10 @@ describe('recovery on AWS', () => {
 });
 
 describe('the endpoint concurrency guard', () => {
-  const classify = () => ofType('AWS::Lambda::Function').find(([, fn]) => (fn.Properties['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables?.[SETTING_NAMES.stage] === 'Classify')![1];
+  const classify = () =>
+    ofType('AWS::Lambda::Function').find(
+      ([, fn]) => (fn.Properties['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables?.[SETTING_NAMES.stage] === 'Classify',
+    )![1];
   const variables = () => (classify().Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
   /** Each endpoint's serverless MaxConcurrency, through the endpoint config it points at. */
   const endpointConcurrency = (prefix: string): number => {

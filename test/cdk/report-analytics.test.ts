@@ -32,7 +32,11 @@ let resources: Record<string, Resource>;
 beforeAll(() => {
   const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
   const saved = process.env[cxapi.CONTEXT_ENV];
-  process.env[cxapi.CONTEXT_ENV] = JSON.stringify({ ...cdkJson.context, [cxapi.CDK_APP_MODE_CONTEXT]: 'inmemory', [cxapi.FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: true });
+  process.env[cxapi.CONTEXT_ENV] = JSON.stringify({
+    ...cdkJson.context,
+    [cxapi.CDK_APP_MODE_CONTEXT]: 'inmemory',
+    [cxapi.FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: true,
+  });
   try {
     const built = buildApp({ skipBundling: true, outdir: mkdtempSync(join(tmpdir(), 'report-analytics-test-')), region: 'eu-west-1' });
     built.app.synth();
@@ -71,20 +75,25 @@ describe('Glue tables', () => {
     for (const table of tables) expect(table.Properties.DatabaseName).toBe(databaseName);
   });
 
-  it.each(REPORT_TABLES.map((table) => [table.name, table] as const))('%s: the module’s columns and types, OpenCSVSerde, header skipped, dt projected', (name, table) => {
-    const input = ofType('AWS::Glue::Table').map((resource) => resource.Properties.TableInput as TableInput).find((candidate) => candidate.Name === name)!;
-    expect(input.StorageDescriptor.Columns.map((column) => [column.Name, column.Type])).toEqual(table.columns.map((column) => [column.name, column.type]));
-    expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.apache.hadoop.hive.serde2.OpenCSVSerde');
-    expect(input.Parameters['skip.header.line.count']).toBe('1');
-    expect(input.PartitionKeys).toEqual([{ Name: 'dt', Type: 'string', Comment: expect.any(String) }]);
-    // dt is a path segment only: a data column of the same name would be refused by Glue.
-    expect(table.columns.map((column) => column.name)).not.toContain('dt');
-    expect(input.Parameters).toMatchObject({ 'projection.enabled': 'true', 'projection.dt.type': 'date', 'projection.dt.format': 'yyyy-MM-dd' });
-    expect(String(input.Parameters['projection.dt.range'])).toMatch(/^\d{4}-\d{2}-\d{2},NOW$/);
-    const location = rendered(input.StorageDescriptor.Location);
-    expect(location).toBe(`s3://<bucket>/reports/${name}/`);
-    expect(rendered(input.Parameters['storage.location.template'])).toBe(`${location}dt=\${dt}/`);
-  });
+  it.each(REPORT_TABLES.map((table) => [table.name, table] as const))(
+    '%s: the module’s columns and types, OpenCSVSerde, header skipped, dt projected',
+    (name, table) => {
+      const input = ofType('AWS::Glue::Table')
+        .map((resource) => resource.Properties.TableInput as TableInput)
+        .find((candidate) => candidate.Name === name)!;
+      expect(input.StorageDescriptor.Columns.map((column) => [column.Name, column.Type])).toEqual(table.columns.map((column) => [column.name, column.type]));
+      expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.apache.hadoop.hive.serde2.OpenCSVSerde');
+      expect(input.Parameters['skip.header.line.count']).toBe('1');
+      expect(input.PartitionKeys).toEqual([{ Name: 'dt', Type: 'string', Comment: expect.any(String) }]);
+      // dt is a path segment only: a data column of the same name would be refused by Glue.
+      expect(table.columns.map((column) => column.name)).not.toContain('dt');
+      expect(input.Parameters).toMatchObject({ 'projection.enabled': 'true', 'projection.dt.type': 'date', 'projection.dt.format': 'yyyy-MM-dd' });
+      expect(String(input.Parameters['projection.dt.range'])).toMatch(/^\d{4}-\d{2}-\d{2},NOW$/);
+      const location = rendered(input.StorageDescriptor.Location);
+      expect(location).toBe(`s3://<bucket>/reports/${name}/`);
+      expect(rendered(input.Parameters['storage.location.template'])).toBe(`${location}dt=\${dt}/`);
+    },
+  );
 });
 
 describe('Athena workgroup', () => {

@@ -37,7 +37,11 @@ function synthesize(stackProps: BuildAppOptions['stackProps'] = {}): Synthesized
   const outdir = mkdtempSync(join(tmpdir(), 'media-triage-security-test-'));
   outdirs.push(outdir);
   const saved = process.env[cxapi.CONTEXT_ENV];
-  process.env[cxapi.CONTEXT_ENV] = JSON.stringify({ ...cdkJson.context, [cxapi.CDK_APP_MODE_CONTEXT]: 'inmemory', [cxapi.FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: true });
+  process.env[cxapi.CONTEXT_ENV] = JSON.stringify({
+    ...cdkJson.context,
+    [cxapi.CDK_APP_MODE_CONTEXT]: 'inmemory',
+    [cxapi.FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: true,
+  });
   try {
     const { app, stack } = buildApp({ skipBundling: true, outdir, region: 'eu-west-1', stackProps });
     app.synth(); // throws ValidationFailed (the whole cdk-nag report) on any unacknowledged finding
@@ -69,11 +73,13 @@ interface FoundStatement {
 function statements(s: Synthesized): FoundStatement[] {
   const found: FoundStatement[] = [];
   const add = (where: string, kind: FoundStatement['kind'], document: unknown): void => {
-    for (const statement of asArray((document as { Statement?: unknown } | undefined)?.Statement)) found.push({ where, kind, statement: statement as PolicyStatementJson });
+    for (const statement of asArray((document as { Statement?: unknown } | undefined)?.Statement))
+      found.push({ where, kind, statement: statement as PolicyStatementJson });
   };
   for (const [id, r] of Object.entries(s.resources)) {
     if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') add(id, 'identity', r.Properties['PolicyDocument']);
-    if (r.Type === 'AWS::IAM::Role') for (const inline of asArray(r.Properties['Policies'])) add(id, 'identity', (inline as { PolicyDocument: unknown }).PolicyDocument);
+    if (r.Type === 'AWS::IAM::Role')
+      for (const inline of asArray(r.Properties['Policies'])) add(id, 'identity', (inline as { PolicyDocument: unknown }).PolicyDocument);
     if (['AWS::S3::BucketPolicy', 'AWS::SQS::QueuePolicy', 'AWS::SNS::TopicPolicy'].includes(r.Type)) add(id, 'resource', r.Properties['PolicyDocument']);
     if (r.Type === 'AWS::KMS::Key') add(id, 'key', r.Properties['KeyPolicy']);
   }
@@ -82,17 +88,38 @@ function statements(s: Synthesized): FoundStatement[] {
 
 /** IAM wildcard match of an action pattern against a concrete action (case-insensitive, as IAM compares actions). */
 function actionMatches(pattern: string, action: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
   return regex.test(action);
 }
 
 /** Concrete data-plane actions: reading, writing or deleting the pipeline's data. None may be granted on `*`. */
 const DATA_ACTIONS = [
-  's3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion',
-  'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query', 'dynamodb:Scan',
-  'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage',
+  's3:GetObject',
+  's3:GetObjectVersion',
+  's3:PutObject',
+  's3:DeleteObject',
+  's3:DeleteObjectVersion',
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'sqs:SendMessage',
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
   'sagemaker:InvokeEndpoint',
-  'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey',
+  'kms:Decrypt',
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
 ];
 
 const isWildcardAction = (action: string): boolean => action === '*' || /^[a-z0-9-]+:\*$/i.test(action);
@@ -137,23 +164,34 @@ describe.each([
   it('no IAM policy grants a data action on `Resource: *`', () => {
     const offenders = statements(synthesized())
       .filter((f) => f.kind === 'identity' && f.statement.Effect === 'Allow' && asArray(f.statement.Resource).includes('*'))
-      .flatMap((f) => actionsOf(f.statement).filter((action) => DATA_ACTIONS.some((data) => actionMatches(action, data))).map((action) => `${f.where}: ${action}`));
+      .flatMap((f) =>
+        actionsOf(f.statement)
+          .filter((action) => DATA_ACTIONS.some((data) => actionMatches(action, data)))
+          .map((action) => `${f.where}: ${action}`),
+      );
     expect(offenders).toEqual([]);
   });
 
   it('no resource policy allows a `*` principal', () => {
-    const open = statements(synthesized()).filter((f) => f.kind !== 'identity' && f.statement.Effect === 'Allow' && JSON.stringify(f.statement.Principal ?? {}).match(/"\*"|^"\*"$/));
+    const open = statements(synthesized()).filter(
+      (f) => f.kind !== 'identity' && f.statement.Effect === 'Allow' && JSON.stringify(f.statement.Principal ?? {}).match(/"\*"|^"\*"$/),
+    );
     expect(open).toEqual([]);
   });
 
   it('every bucket, queue and topic has a policy that denies requests without TLS', () => {
     const s = synthesized();
-    const deniesPlainHttp = (statement: PolicyStatementJson): boolean => statement.Effect === 'Deny' && statement.Condition?.['Bool']?.['aws:SecureTransport'] === 'false';
+    const deniesPlainHttp = (statement: PolicyStatementJson): boolean =>
+      statement.Effect === 'Deny' && statement.Condition?.['Bool']?.['aws:SecureTransport'] === 'false';
     const targets = (policy: CfnResource): string[] =>
-      [...asArray(policy.Properties['Bucket']), ...asArray(policy.Properties['Queues']), ...asArray(policy.Properties['Topics'])].map((ref) => (ref as { Ref: string }).Ref);
+      [...asArray(policy.Properties['Bucket']), ...asArray(policy.Properties['Queues']), ...asArray(policy.Properties['Topics'])].map(
+        (ref) => (ref as { Ref: string }).Ref,
+      );
     const tlsOnly = new Set(
       [...ofType(s, 'AWS::S3::BucketPolicy'), ...ofType(s, 'AWS::SQS::QueuePolicy'), ...ofType(s, 'AWS::SNS::TopicPolicy')]
-        .filter(([, policy]) => asArray((policy.Properties['PolicyDocument'] as { Statement: unknown }).Statement).some((st) => deniesPlainHttp(st as PolicyStatementJson)))
+        .filter(([, policy]) =>
+          asArray((policy.Properties['PolicyDocument'] as { Statement: unknown }).Statement).some((st) => deniesPlainHttp(st as PolicyStatementJson)),
+        )
         .flatMap(([, policy]) => targets(policy)),
     );
     const buckets = ofType(s, 'AWS::S3::Bucket').map(([id]) => id);
@@ -185,7 +223,12 @@ describe.each([
 
   it('every bucket blocks all public access and enforces bucket-owner object ownership where it can', () => {
     for (const [id, bucket] of ofType(synthesized(), 'AWS::S3::Bucket')) {
-      expect(bucket.Properties['PublicAccessBlockConfiguration'], id).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      expect(bucket.Properties['PublicAccessBlockConfiguration'], id).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
       expect(bucket.Properties['AccessControl'], id).toBeUndefined();
     }
   });
@@ -193,12 +236,13 @@ describe.each([
 
 describe('encryption at rest', () => {
   const sse = (bucket: CfnResource): unknown =>
-    (bucket.Properties['BucketEncryption'] as { ServerSideEncryptionConfiguration: { ServerSideEncryptionByDefault: unknown }[] }).ServerSideEncryptionConfiguration[0]!.ServerSideEncryptionByDefault;
+    (bucket.Properties['BucketEncryption'] as { ServerSideEncryptionConfiguration: { ServerSideEncryptionByDefault: unknown }[] })
+      .ServerSideEncryptionConfiguration[0]!.ServerSideEncryptionByDefault;
 
   // The alarm topic always has a key of its own: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key.
   const alarmTopicKeyId = (s: typeof plain): string => logicalId(s, s.stack.monitoring.topicKey);
 
-  it('by default uses AWS-managed keys: SSE-S3 buckets, the DynamoDB AWS-managed key, SSE-SQS queues, and no KMS key but the alarm topic\'s', () => {
+  it("by default uses AWS-managed keys: SSE-S3 buckets, the DynamoDB AWS-managed key, SSE-SQS queues, and no KMS key but the alarm topic's", () => {
     expect(ofType(plain, 'AWS::KMS::Key').map(([id]) => id)).toEqual([alarmTopicKeyId(plain)]);
     for (const [, bucket] of ofType(plain, 'AWS::S3::Bucket')) expect(sse(bucket)).toEqual({ SSEAlgorithm: 'AES256' });
     for (const [, queue] of ofType(plain, 'AWS::SQS::Queue')) expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true });
@@ -214,8 +258,12 @@ describe('encryption at rest', () => {
       keyId = logicalId(withKey, withKey.stack.encryptionKey!);
     });
 
-    it('has one rotated, retained key for the data (besides the alarm topic\'s)', () => {
-      expect(ofType(withKey, 'AWS::KMS::Key').map(([id]) => id).sort()).toEqual([keyId, alarmTopicKeyId(withKey)].sort());
+    it("has one rotated, retained key for the data (besides the alarm topic's)", () => {
+      expect(
+        ofType(withKey, 'AWS::KMS::Key')
+          .map(([id]) => id)
+          .sort(),
+      ).toEqual([keyId, alarmTopicKeyId(withKey)].sort());
       expect(withKey.resources[keyId]!.Properties).toMatchObject({ EnableKeyRotation: true });
       const template = Template.fromStack(withKey.stack).toJSON() as { Resources: Record<string, { DeletionPolicy?: string }> };
       expect(template.Resources[keyId]!.DeletionPolicy).toBe('Retain');
@@ -247,7 +295,10 @@ describe('encryption at rest', () => {
         .flatMap((r) => asArray((r.Properties['PolicyDocument'] as { Statement: unknown }).Statement) as PolicyStatementJson[])
         .filter((st) => st.Effect === 'Allow' && JSON.stringify(st.Resource).includes(keyId))
         .flatMap(actionsOf);
-    const rolePolicy = (roleId: string) => (r: CfnResource): boolean => JSON.stringify(r.Properties['Roles'] ?? []).includes(`"${roleId}"`);
+    const rolePolicy =
+      (roleId: string) =>
+      (r: CfnResource): boolean =>
+        JSON.stringify(r.Properties['Roles'] ?? []).includes(`"${roleId}"`);
     const roleOf = (fnId: string): string => (withKey.resources[fnId]!.Properties['Role'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
     const allowsAll = (actions: string[], wanted: string[]): boolean => wanted.every((w) => actions.some((a) => actionMatches(a, w)));
 
@@ -265,7 +316,9 @@ describe('encryption at rest', () => {
     });
 
     it("lets the state machine read items.jsonl and write the map's results with it", () => {
-      const smRole = (withKey.resources[logicalId(withKey, withKey.stack.stateMachine.stateMachine)]!.Properties['RoleArn'] as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const smRole = (withKey.resources[logicalId(withKey, withKey.stack.stateMachine.stateMachine)]!.Properties['RoleArn'] as { 'Fn::GetAtt': [string] })[
+        'Fn::GetAtt'
+      ][0];
       expect(allowsAll(keyActionsOf(rolePolicy(smRole)), ['kms:Decrypt', 'kms:GenerateDataKey'])).toBe(true);
     });
 
@@ -306,9 +359,13 @@ function lifecycleFacts(s: Synthesized): string[] {
     ['access-log', s.stack.storage.accessLogsBucket],
   ];
   return names.flatMap(([name, bucket]) => {
-    const rules = ((s.resources[logicalId(s, bucket)]!.Properties['LifecycleConfiguration'] as { Rules: LifecycleRuleJson[] }).Rules ?? []).filter((r) => r.Status === 'Enabled');
+    const rules = ((s.resources[logicalId(s, bucket)]!.Properties['LifecycleConfiguration'] as { Rules: LifecycleRuleJson[] }).Rules ?? []).filter(
+      (r) => r.Status === 'Enabled',
+    );
     return rules.map((rule) =>
-      rule.ExpirationInDays !== undefined ? `${name}|${rule.Prefix ?? '*'}|${rule.ExpirationInDays}|current` : `${name}|${rule.Prefix ?? '*'}|${rule.NoncurrentVersionExpiration!.NoncurrentDays}|noncurrent`,
+      rule.ExpirationInDays !== undefined
+        ? `${name}|${rule.Prefix ?? '*'}|${rule.ExpirationInDays}|current`
+        : `${name}|${rule.Prefix ?? '*'}|${rule.NoncurrentVersionExpiration!.NoncurrentDays}|noncurrent`,
     );
   });
 }
@@ -321,7 +378,10 @@ function readmeRetentionRows(): { prop: keyof ResolvedRetention; fact: string }[
     .split('\n')
     .filter((line) => /^\| `[a-zA-Z]+Days` \|/.test(line))
     .map((line) => {
-      const [prop, bucket, prefix, days] = line.split('|').slice(1, 5).map((cell) => cell.trim().replaceAll('`', ''));
+      const [prop, bucket, prefix, days] = line
+        .split('|')
+        .slice(1, 5)
+        .map((cell) => cell.trim().replaceAll('`', ''));
       const noncurrent = prefix!.includes('noncurrent');
       const fact = `${bucket}|${prefix!.startsWith('(') ? '*' : prefix}|${days}|${noncurrent ? 'noncurrent' : 'current'}`;
       return { prop: prop as keyof ResolvedRetention, fact };
@@ -337,8 +397,19 @@ describe('retention', () => {
 
   it('covers staging, model inputs, map results, reports, Athena results and noncurrent versions', () => {
     const facts = lifecycleFacts(plain);
-    for (const expected of ['data|staging/|', 'data|preprocessed/|', 'data|map-results/|', 'reports|reports/|', 'reports|athena-results/|', 'data|*|', 'reports|*|']) {
-      expect(facts.some((fact) => fact.startsWith(expected)), expected).toBe(true);
+    for (const expected of [
+      'data|staging/|',
+      'data|preprocessed/|',
+      'data|map-results/|',
+      'reports|reports/|',
+      'reports|athena-results/|',
+      'data|*|',
+      'reports|*|',
+    ]) {
+      expect(
+        facts.some((fact) => fact.startsWith(expected)),
+        expected,
+      ).toBe(true);
     }
     const athenaResults = JSON.stringify(ofType(plain, 'AWS::Athena::WorkGroup')[0]![1].Properties);
     expect(athenaResults).toContain('/athena-results/');
@@ -347,7 +418,8 @@ describe('retention', () => {
   it('every prefix rule also expires noncurrent versions and aborts stale multipart uploads after a day', () => {
     for (const [, bucket] of ofType(plain, 'AWS::S3::Bucket')) {
       const rules = (bucket.Properties['LifecycleConfiguration'] as { Rules: LifecycleRuleJson[] }).Rules.filter((rule) => rule.Prefix !== undefined);
-      for (const rule of rules) expect(rule, rule.Id).toMatchObject({ NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } });
+      for (const rule of rules)
+        expect(rule, rule.Id).toMatchObject({ NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } });
     }
   });
 

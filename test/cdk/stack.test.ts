@@ -179,7 +179,12 @@ function asArray(value: unknown): unknown[] {
 
 /** IAM wildcard match (`*` = any run of characters) of an action or resource pattern. */
 function wildcardMatches(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return regex.test(value);
 }
 
@@ -265,7 +270,14 @@ const roleIdOfFunction = (stage: StageName): string => {
 function statementsOfRole(roleId: string): Statement[] {
   const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } });
   return Object.values(policies).flatMap((policy) =>
-    (policy['Properties'].PolicyDocument.Statement as { Effect: string; Action: unknown; Resource: unknown; Condition?: Record<string, Record<string, unknown>> }[]).map((s) => {
+    (
+      policy['Properties'].PolicyDocument.Statement as {
+        Effect: string;
+        Action: unknown;
+        Resource: unknown;
+        Condition?: Record<string, Record<string, unknown>>;
+      }[]
+    ).map((s) => {
       const leadingKeys = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
       return {
         effect: s.Effect,
@@ -324,7 +336,7 @@ describe('the app', () => {
     expect(() => new MediaTriageStack(new App(), 'X')).toThrow(/region/);
   });
 
-  it('cdk.json pins no region, so the credentials\' region (CDK_DEFAULT_REGION) is not overridden', () => {
+  it("cdk.json pins no region, so the credentials' region (CDK_DEFAULT_REGION) is not overridden", () => {
     const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
     expect(cdkJson.context ?? {}).not.toHaveProperty('region');
   });
@@ -404,7 +416,10 @@ describe('storage', () => {
     });
     // With @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy (cdk.json) log delivery is a bucket-policy grant, not an ACL.
     expect(resource(logsId()).Properties['AccessControl']).toBeUndefined();
-    for (const [source, prefix] of [[dataId(), 'data/'], [reportsId(), 'reports/']] as const) {
+    for (const [source, prefix] of [
+      [dataId(), 'data/'],
+      [reportsId(), 'reports/'],
+    ] as const) {
       template.hasResourceProperties('AWS::S3::BucketPolicy', {
         Bucket: { Ref: logsId() },
         PolicyDocument: {
@@ -437,10 +452,7 @@ describe('storage', () => {
             Action: 's3:*',
             Principal: { AWS: '*' },
             Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-            Resource: [
-              { 'Fn::GetAtt': [bucketId, 'Arn'] },
-              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
-            ],
+            Resource: [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] }],
           },
         ]),
       },
@@ -669,7 +681,8 @@ describe('state machine', () => {
       const classify = '"Classify":{"Next":"Triage","Type":"Task",';
       const index = parts.findIndex((p) => typeof p === 'string' && p.includes(classify));
       expect(index, 'the Classify state in the definition').toBeGreaterThanOrEqual(0);
-      const retry = '"Retry":[{"ErrorEquals":["Lambda.ServiceException"],"IntervalSeconds":2,"MaxAttempts":3,"BackoffRate":2},' +
+      const retry =
+        '"Retry":[{"ErrorEquals":["Lambda.ServiceException"],"IntervalSeconds":2,"MaxAttempts":3,"BackoffRate":2},' +
         '{"ErrorEquals":["States.TaskFailed"],"IntervalSeconds":10,"MaxAttempts":2,"BackoffRate":3,"MaxDelaySeconds":15}],"TimeoutSeconds":100,';
       parts[index] = (parts[index] as string).replace(classify, `${classify}${retry}`);
       const task = worst(json).tasks.find((t) => t.state === 'Classify')!;
@@ -837,17 +850,25 @@ describe('Lambda stages', () => {
     const reportsObject = (): string => `\${${logicalId(stack.storage.reportsBucket)}.Arn}/reports/assets/dt=2026-01-01/batch_id=b/assets.csv`;
     const tableArn = (): string => `\${${logicalId(stack.records.table)}.Arn}`;
     const queueArn = (): string => `\${${logicalId(stack.review.queue)}.Arn}`;
-    const endpointArn = (endpoint: IConstruct): string =>
-      `\${${stack.getLogicalId(endpoint.node.findChild('Endpoint') as CfnElement)}.EndpointArn}`;
+    const endpointArn = (endpoint: IConstruct): string => `\${${stack.getLogicalId(endpoint.node.findChild('Endpoint') as CfnElement)}.EndpointArn}`;
 
     /** One or more (action, resource[, partition key]) probes per access kind of the registry. */
     const probes = (): Record<Access, Array<[string, string, string?]>> => ({
       'data:read': [['s3:GetObject', dataObject()]],
       'data:write': [['s3:PutObject', dataObject()]],
-      'reports:read': [['s3:GetObject', reportsObject()], ['s3:ListBucket', `\${${logicalId(stack.storage.reportsBucket)}.Arn}`]],
+      'reports:read': [
+        ['s3:GetObject', reportsObject()],
+        ['s3:ListBucket', `\${${logicalId(stack.storage.reportsBucket)}.Arn}`],
+      ],
       'reports:write': [['s3:PutObject', reportsObject()]],
-      'records:read': [['dynamodb:GetItem', tableArn()], ['dynamodb:Query', tableArn()]],
-      'records:write': [['dynamodb:PutItem', tableArn()], ['dynamodb:UpdateItem', tableArn()]],
+      'records:read': [
+        ['dynamodb:GetItem', tableArn()],
+        ['dynamodb:Query', tableArn()],
+      ],
+      'records:write': [
+        ['dynamodb:PutItem', tableArn()],
+        ['dynamodb:UpdateItem', tableArn()],
+      ],
       'review:send': [['sqs:SendMessage', queueArn()]],
       'models:invoke': [
         ['sagemaker:InvokeEndpoint', endpointArn(stack.categoryEndpoint)],
@@ -977,7 +998,12 @@ describe('review queue', () => {
 
   it('is FIFO with sender-given deduplication ids per message group (exactly one message per review task), its DLQ too', () => {
     const queue = resource(logicalId(stack.review.queue)).Properties!;
-    expect(queue).toMatchObject({ FifoQueue: true, ContentBasedDeduplication: false, DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' });
+    expect(queue).toMatchObject({
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+    });
     // A FIFO queue's dead-letter queue must be FIFO as well.
     expect(resource(logicalId(stack.review.deadLetterQueue)).Properties).toMatchObject({ FifoQueue: true });
   });
@@ -1084,7 +1110,8 @@ describe('reviewer access', () => {
 
   it('lets reviewers work the review queue and read only the images they are shown', () => {
     const queueArn = `\${${logicalId(stack.review.queue)}.Arn}`;
-    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']) expect(allows(statements(), action, queueArn), action).toBe(true);
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'])
+      expect(allows(statements(), action, queueArn), action).toBe(true);
     expect(allows(statements(), 'sqs:SendMessage', queueArn)).toBe(false);
     const data = `\${${logicalId(stack.storage.dataBucket)}.Arn}`;
     expect(allows(statements(), 's3:GetObject', `${data}/${MODEL_INPUT_PREFIX}abc.jpg`)).toBe(true);
@@ -1139,7 +1166,9 @@ describe('cdk-nag AwsSolutions', () => {
       .flatMap((construct) =>
         construct.node.metadata
           .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-          .flatMap((entry) => Object.entries(entry.data as Record<string, string>).map(([id, reason]): [string, string, string] => [construct.node.path, id, reason])),
+          .flatMap((entry) =>
+            Object.entries(entry.data as Record<string, string>).map(([id, reason]): [string, string, string] => [construct.node.path, id, reason]),
+          ),
       )
       .filter(([, id]) => id.includes('AwsSolutions'));
 

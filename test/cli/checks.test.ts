@@ -84,7 +84,9 @@ describe('--template', () => {
   it('refuses a template without exactly one state machine', async () => {
     const [machineId, machine] = ofType(real, 'AWS::StepFunctions::StateMachine')[0]!;
     expect(await problemWith('no-machine.json', (t) => delete t.Resources[machineId])).toContain('has no AWS::StepFunctions::StateMachine resource');
-    expect(await problemWith('two-machines.json', (t) => (t.Resources['Another'] = structuredClone(machine)))).toContain('has 2 AWS::StepFunctions::StateMachine resources');
+    expect(await problemWith('two-machines.json', (t) => (t.Resources['Another'] = structuredClone(machine)))).toContain(
+      'has 2 AWS::StepFunctions::StateMachine resources',
+    );
   });
 
   it('refuses a template the local mode cannot read, naming why', async () => {

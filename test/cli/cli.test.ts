@@ -101,7 +101,10 @@ describe('media-triage run', () => {
     const templateFile = path.join(dir, 'MediaTriage.template.json');
     await writeFile(templateFile, JSON.stringify(template()));
     const archive = path.join(dir, 'from-template.zip');
-    await writeFile(archive, buildZip({ 'manifest.csv': manifestCsv([{ asset_id: 'c1', file: 'gone.jpg', merchant_id: 'm1', declared_category: 'Boats', title: 'Boat' }]) }));
+    await writeFile(
+      archive,
+      buildZip({ 'manifest.csv': manifestCsv([{ asset_id: 'c1', file: 'gone.jpg', merchant_id: 'm1', declared_category: 'Boats', title: 'Boat' }]) }),
+    );
     const result = await cli(['run', archive, '--template', templateFile, '--state-dir', path.join(dir, 'state3')]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain('Starting local AWS stand-ins');
@@ -132,7 +135,10 @@ describe('usage problems', () => {
       path.join(dir, 'no-rule.json'),
       JSON.stringify({
         Resources: {
-          Machine: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } }) } },
+          Machine: {
+            Type: 'AWS::StepFunctions::StateMachine',
+            Properties: { DefinitionString: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } }) },
+          },
         },
       }),
     );
@@ -148,25 +154,69 @@ describe('usage problems', () => {
     { problem: 'an unknown flag', args: () => ['run', zip, '--bogus'], says: /^unknown option '--bogus' for 'run' \(see media-triage run --help\)$/ },
     { problem: 'a misspelt flag', args: () => ['run', zip, '--jsn'], says: /unknown option '--jsn' for 'run'; did you mean --json\?/ },
     { problem: 'a flag missing its value at the end', args: () => ['run', zip, '--state-dir'], says: /option '--state-dir <dir>' argument missing for 'run'/ },
-    { problem: 'a flag whose value is another flag', args: () => ['run', zip, '--template', '--state-dir', home], says: /option '--template <file>' argument missing for 'run' \(the next word, '--state-dir', is a flag\)/ },
+    {
+      problem: 'a flag whose value is another flag',
+      args: () => ['run', zip, '--template', '--state-dir', home],
+      says: /option '--template <file>' argument missing for 'run' \(the next word, '--state-dir', is a flag\)/,
+    },
     { problem: 'an extra argument', args: () => ['run', zip, 'b.zip'], says: /unexpected argument 'b\.zip' for 'run', which takes <batch\.zip>/ },
-    { problem: 'an argument to a command that takes none', args: () => ['reset', 'now'], says: /unexpected argument 'now' for 'reset', which takes no arguments/ },
+    {
+      problem: 'an argument to a command that takes none',
+      args: () => ['reset', 'now'],
+      says: /unexpected argument 'now' for 'reset', which takes no arguments/,
+    },
     { problem: "an option of another command (run's --to)", args: () => ['run', zip, '--to', 'v1'], says: /unknown option '--to' for 'run'/ },
-    { problem: "an option of another command (reset's --template)", args: () => ['reset', '--template', 'x.json'], says: /unknown option '--template' for 'reset'/ },
+    {
+      problem: "an option of another command (reset's --template)",
+      args: () => ['reset', '--template', 'x.json'],
+      says: /unknown option '--template' for 'reset'/,
+    },
     { problem: 'an unknown command', args: () => ['bogus'], says: /^unknown command 'bogus' \(see media-triage --help\)$/ },
-    { problem: 'no command', args: () => [], says: /^missing command: one of run, demo, reset, model, review, dataset, submit, show, status, query, report, cost, purge, sweep \(see media-triage --help\)$/ },
+    {
+      problem: 'no command',
+      args: () => [],
+      says: /^missing command: one of run, demo, reset, model, review, dataset, submit, show, status, query, report, cost, purge, sweep \(see media-triage --help\)$/,
+    },
     { problem: 'no subcommand', args: () => ['model'], says: /missing command for 'model': one of rollback \(see media-triage model --help\)/ },
-    { problem: 'a missing required option', args: () => ['model', 'rollback', 'category', '--endpoint', 'e'], says: /required option '--to <version>' not specified for 'model rollback'/ },
-    { problem: 'a value outside the choices', args: () => ['model', 'rollback', 'vision', '--to', 'v1', '--endpoint', 'e'], says: /'vision' is invalid for argument 'model'\. Allowed choices are category, policy/ },
+    {
+      problem: 'a missing required option',
+      args: () => ['model', 'rollback', 'category', '--endpoint', 'e'],
+      says: /required option '--to <version>' not specified for 'model rollback'/,
+    },
+    {
+      problem: 'a value outside the choices',
+      args: () => ['model', 'rollback', 'vision', '--to', 'v1', '--endpoint', 'e'],
+      says: /'vision' is invalid for argument 'model'\. Allowed choices are category, policy/,
+    },
     { problem: 'a missing batch file', args: () => ['run', path.join(dir, 'nope.zip')], says: /cannot read the batch .*nope\.zip: no such file/ },
     { problem: 'a folder as the batch', args: () => ['run', path.join(dir, 'a-folder')], says: /the batch .*a-folder is a folder/ },
     { problem: 'a non-zip as the batch', args: () => ['run', 'README.md'], says: /the batch README\.md is not a zip archive/ },
     { problem: 'a zip not named *.zip', args: () => ['run', path.join(dir, 'batch.bin')], says: /batch\.bin must be named \*\.zip/ },
-    { problem: 'a template that is not JSON', args: () => ['run', zip, '--template', 'README.md'], says: /--template README\.md is not a synthesized template: it is not JSON/ },
-    { problem: 'a JSON file that is not a template', args: () => ['run', zip, '--template', path.join(dir, 'not-a-template.json')], says: /is not a synthesized template: it has no "Resources" object/ },
-    { problem: 'a template without a state machine', args: () => ['run', zip, '--template', path.join(dir, 'no-machine.json')], says: /has no AWS::StepFunctions::StateMachine resource/ },
-    { problem: 'a template without a rule for its state machine', args: () => ['run', zip, '--template', path.join(dir, 'no-rule.json')], says: /no EventBridge rule targets its state machine Machine/ },
-    { problem: 'a missing template', args: () => ['run', zip, '--template', path.join(dir, 'nope.json')], says: /cannot read --template .*nope\.json: no such file/ },
+    {
+      problem: 'a template that is not JSON',
+      args: () => ['run', zip, '--template', 'README.md'],
+      says: /--template README\.md is not a synthesized template: it is not JSON/,
+    },
+    {
+      problem: 'a JSON file that is not a template',
+      args: () => ['run', zip, '--template', path.join(dir, 'not-a-template.json')],
+      says: /is not a synthesized template: it has no "Resources" object/,
+    },
+    {
+      problem: 'a template without a state machine',
+      args: () => ['run', zip, '--template', path.join(dir, 'no-machine.json')],
+      says: /has no AWS::StepFunctions::StateMachine resource/,
+    },
+    {
+      problem: 'a template without a rule for its state machine',
+      args: () => ['run', zip, '--template', path.join(dir, 'no-rule.json')],
+      says: /no EventBridge rule targets its state machine Machine/,
+    },
+    {
+      problem: 'a missing template',
+      args: () => ['run', zip, '--template', path.join(dir, 'nope.json')],
+      says: /cannot read --template .*nope\.json: no such file/,
+    },
     { problem: 'a file as the state dir', args: () => ['reset', '--state-dir', 'README.md'], says: /the state dir README\.md is a file, not a folder/ },
   ];
 
@@ -256,14 +306,16 @@ describe('media-triage model rollback', () => {
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
       };
-      const { stdout } = await run(process.execPath, [BIN, 'model', 'rollback', 'category', '--to', 'v1', '--endpoint', 'category-endpoint', '--json'], { env });
+      const { stdout } = await run(process.execPath, [BIN, 'model', 'rollback', 'category', '--to', 'v1', '--endpoint', 'category-endpoint', '--json'], {
+        env,
+      });
       const result = lastJson(stdout);
       expect(result).toMatchObject({ endpointName: 'category-endpoint', fromConfig: v2, toConfig: v1, changed: true });
       expect(String(result['propToChange'])).toContain("activeVersion: 'v1'");
       expect(JSON.stringify(controlPlane.endpoint('category-endpoint'))).toContain(v1);
-      const missing = await run(process.execPath, [BIN, 'model', 'rollback', 'category', '--to', 'v9', '--endpoint', 'category-endpoint', '--json'], { env }).catch(
-        (error: { code: number; stdout: string }) => error,
-      );
+      const missing = await run(process.execPath, [BIN, 'model', 'rollback', 'category', '--to', 'v9', '--endpoint', 'category-endpoint', '--json'], {
+        env,
+      }).catch((error: { code: number; stdout: string }) => error);
       expect((missing as { code: number }).code).toBe(1);
       expect(String(lastJson((missing as { stdout: string }).stdout)['error'])).toContain('v9');
 

@@ -12,7 +12,9 @@ const input: CostInput = { images: 1000, batchSize: 250, avgMb: DEFAULT_DURATION
 
 function functionProps(template: CfnTemplate, stage: string): Record<string, unknown> {
   const fn = Object.values(template.Resources).find(
-    (resource) => resource.Type === 'AWS::Lambda::Function' && (resource.Properties?.['Environment'] as { Variables?: Record<string, string> })?.Variables?.['STAGE_NAME'] === stage,
+    (resource) =>
+      resource.Type === 'AWS::Lambda::Function' &&
+      (resource.Properties?.['Environment'] as { Variables?: Record<string, string> })?.Variables?.['STAGE_NAME'] === stage,
   );
   return fn!.Properties!;
 }
@@ -21,7 +23,9 @@ function withMaxItemsPerBatch(template: CfnTemplate, items: number): CfnTemplate
   const copy = JSON.parse(JSON.stringify(template)) as CfnTemplate;
   const machine = Object.values(copy.Resources).find((resource) => resource.Type === 'AWS::StepFunctions::StateMachine')!;
   const join = machine.Properties!['DefinitionString'] as { 'Fn::Join': [string, unknown[]] };
-  join['Fn::Join'][1] = join['Fn::Join'][1].map((part) => (typeof part === 'string' ? part.replace(/"MaxItemsPerBatch":\d+/, `"MaxItemsPerBatch":${items}`) : part));
+  join['Fn::Join'][1] = join['Fn::Join'][1].map((part) =>
+    typeof part === 'string' ? part.replace(/"MaxItemsPerBatch":\d+/, `"MaxItemsPerBatch":${items}`) : part,
+  );
   return copy;
 }
 
@@ -60,10 +64,12 @@ describe('cost model', () => {
     expect(doubled.expressChildrenPerBatch).toBe(Math.ceil(input.batchSize / 10));
   });
 
-  it('prices inference at each endpoint\'s serverless memory, and sums every line into the per-1,000 figure', () => {
+  it("prices inference at each endpoint's serverless memory, and sums every line into the per-1,000 figure", () => {
     const estimate = estimateCost(template, input);
     const configs = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::SageMaker::EndpointConfig');
-    const memories = configs.map((config) => (config.Properties!['ProductionVariants'] as Array<{ ServerlessConfig: { MemorySizeInMB: number } }>)[0]!.ServerlessConfig.MemorySizeInMB);
+    const memories = configs.map(
+      (config) => (config.Properties!['ProductionVariants'] as Array<{ ServerlessConfig: { MemorySizeInMB: number } }>)[0]!.ServerlessConfig.MemorySizeInMB,
+    );
     const lines = estimate.lines.filter((line) => line.service === 'SageMaker Serverless');
     expect(lines.map((line) => Number(/\((\d+) MB\)/.exec(line.item)![1])).sort()).toEqual(memories.sort());
     const total = estimate.lines.reduce((sum, line) => sum + line.usd, 0);
@@ -92,8 +98,14 @@ describe('cost model', () => {
       expect(read.source).toContain('image-classification');
       expect(read.source).not.toContain('no clean result');
       // A newer quick run or one under load does not displace a clean result; alone, it is used and says so.
-      writeFileSync(path.join(dir, '2026-01-04T00-00-00-000Z.json'), JSON.stringify({ quick: true, costDurations: { ...durations, stageMsPerImage: { Preprocess: 789 } } }));
-      writeFileSync(path.join(dir, '2026-01-05T00-00-00-000Z.json'), JSON.stringify({ machine: { underLoad: true }, costDurations: { ...durations, stageMsPerImage: { Preprocess: 790 } } }));
+      writeFileSync(
+        path.join(dir, '2026-01-04T00-00-00-000Z.json'),
+        JSON.stringify({ quick: true, costDurations: { ...durations, stageMsPerImage: { Preprocess: 789 } } }),
+      );
+      writeFileSync(
+        path.join(dir, '2026-01-05T00-00-00-000Z.json'),
+        JSON.stringify({ machine: { underLoad: true }, costDurations: { ...durations, stageMsPerImage: { Preprocess: 790 } } }),
+      );
       writeFileSync(path.join(dir, '2026-01-06T00-00-00-000Z.json'), '{"costDurations": {');
       expect(latestBenchDurations(dir)!.stageMsPerImage['Preprocess']).toBe(456);
       for (const clean of ['2026-01-01T00-00-00-000Z.json', '2026-01-02T00-00-00-000Z.json']) rmSync(path.join(dir, clean));

@@ -40,7 +40,10 @@ describe('throughput on paper', () => {
     const childSeconds = ['Preprocess', 'Classify', 'Triage', 'Persist'].reduce((sum, stage) => sum + DEFAULT_DURATIONS.stageMsPerImage[stage]! / 1000, 0);
     expect(throughput.childSecondsPerImage).toBeCloseTo(childSeconds, 9);
     expect(throughput.bounds[0]!.imagesPerHour).toBe(Math.floor((map.MaxConcurrency / childSeconds) * 3600));
-    const endpointValues = throughput.bounds.slice(1).map((bound) => bound.value).sort();
+    const endpointValues = throughput.bounds
+      .slice(1)
+      .map((bound) => bound.value)
+      .sort();
     expect(endpointValues).toEqual(serverlessConcurrencies(template).sort());
     expect(sustainedImagesPerHour).toBe(Math.min(...throughput.bounds.map((bound) => bound.imagesPerHour)));
     expect(throughput.bounds.find((bound) => bound.imagesPerHour === sustainedImagesPerHour)!.setting).toBe(boundBy);
@@ -55,7 +58,7 @@ describe('throughput on paper', () => {
     expect(base.concurrentArchivesImagesPerHour).toBe(Math.min(...base.bounds.slice(1).map((bound) => bound.imagesPerHour)));
   });
 
-  it('names the slow model\'s endpoint as the bound when inference dominates', () => {
+  it("names the slow model's endpoint as the bound when inference dominates", () => {
     const slow = { ...DEFAULT_DURATIONS, modelMsPerCall: { ...DEFAULT_DURATIONS.modelMsPerCall, 'zero-shot-image-classification': 60_000 } };
     const estimate = estimateCost(template, { ...input, durations: slow });
     expect(estimate.boundBy).toMatch(/^CategoryModel endpoint MaxConcurrency/);

@@ -62,7 +62,14 @@ describe('media-triage report', () => {
     const out = path.join(dir, 'copies', 'batch.html');
     const result = await cli(['report', ran['batchId'] as string, '--out', out, '--json', '--state-dir', stateDir]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.last).toMatchObject({ batchId: ran['batchId'], date: ran['dt'], reportHtml: ran['reportHtml'], out, refreshed: [ran['batchId']], decisions: 0 });
+    expect(result.last).toMatchObject({
+      batchId: ran['batchId'],
+      date: ran['dt'],
+      reportHtml: ran['reportHtml'],
+      out,
+      refreshed: [ran['batchId']],
+      decisions: 0,
+    });
     expect(await readFile(out, 'utf8')).toBe(await readFile(ran['reportHtml'] as string, 'utf8'));
     expect(existsSync(result.last!['rollupHtml'] as string)).toBe(true);
     expect((result.last!['gates'] as { overall: string }).overall).toBe((ran['gates'] as { overall: string }).overall);

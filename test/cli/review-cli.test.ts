@@ -46,7 +46,14 @@ describe('review commands on the local state', () => {
     const assetKey = String(claimed['assetKey']);
     const decided = await cli('review', 'decide', assetKey, '--label', 'reject', '--reviewer', 'alice', '--note', 'not what it says');
     expect(decided.code, decided.stderr).toBe(0);
-    expect(decided.last).toMatchObject({ batchId, assetKey, reviewerId: 'alice', label: 'reject', note: 'not what it says', reviewStatus: expect.stringMatching(/^(FINAL|OPEN)$/) });
+    expect(decided.last).toMatchObject({
+      batchId,
+      assetKey,
+      reviewerId: 'alice',
+      label: 'reject',
+      note: 'not what it says',
+      reviewStatus: expect.stringMatching(/^(FINAL|OPEN)$/),
+    });
     expect(decided.last!['timeToLabelMs']).toBeGreaterThanOrEqual(0);
 
     // The same reviewer never gets the same task twice.
@@ -65,7 +72,12 @@ describe('review commands on the local state', () => {
     const status = (await cli('status', batchId)).last!;
     expect(status).toMatchObject({ batchId, status: 'COMPLETED' });
     // the local run's state, from the batch record: reported, with the ARN of the execution that prepared it
-    expect(status['execution']).toMatchObject({ status: 'COMPLETED', resumable: false, failedState: null, executionArn: expect.stringMatching(/^arn:aws:states:.+:execution:.+:[0-9a-f-]{36}$/) });
+    expect(status['execution']).toMatchObject({
+      status: 'COMPLETED',
+      resumable: false,
+      failedState: null,
+      executionArn: expect.stringMatching(/^arn:aws:states:.+:execution:.+:[0-9a-f-]{36}$/),
+    });
     const final = decided.last!['reviewStatus'] === 'FINAL';
     expect(status['reviewed']).toBe(final ? 1 : 0);
 
@@ -75,7 +87,9 @@ describe('review commands on the local state', () => {
 
     const exported = (await cli('dataset', 'export')).last!;
     expect(exported['items']).toBe(final ? 1 : 0);
-    const lines = readFileSync(String(exported['path']), 'utf8').split('\n').filter((line) => line !== '');
+    const lines = readFileSync(String(exported['path']), 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
     expect(lines).toHaveLength(exported['items'] as number);
     if (final) expect(JSON.parse(lines[0]!)).toMatchObject({ batchId, assetKey, label: 'reject', labelBy: 'consensus', reviewers: ['alice'] });
   }, 300_000);

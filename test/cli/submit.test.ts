@@ -119,14 +119,22 @@ describe('submit --stack', () => {
       batchId,
       assets: 2,
       executionArn: execution!.executionArn,
-      outcomes: { AUTO_PASS: counted('AUTO_PASS'), REJECTED_INPUT: counted('REJECTED_INPUT'), FLAGGED: counted('FLAGGED'), NEEDS_REVIEW: counted('NEEDS_REVIEW'), FAILED: 0 },
+      outcomes: {
+        AUTO_PASS: counted('AUTO_PASS'),
+        REJECTED_INPUT: counted('REJECTED_INPUT'),
+        FLAGGED: counted('FLAGGED'),
+        NEEDS_REVIEW: counted('NEEDS_REVIEW'),
+        FAILED: 0,
+      },
       reasons: { MISSING_FILE: 1 },
       records: { table: deployed.local.stack.tables[0]!.name, stateDir: null },
       reportsDir: null,
       reportsBucket: deployed.local.reportsBucket,
     });
     expect(summary['executionArn']).toMatch(/^arn:aws:states:[^:]+:\d+:execution:[^:]+:[0-9a-f-]{36}$/);
-    expect(Object.keys(summary)).toEqual(expect.arrayContaining(['dt', 'sentToReview', 'auditSamples', 'reports', 'reviewQueue', 'reviewQueueUrl', 'versions', 'elapsedMs']));
+    expect(Object.keys(summary)).toEqual(
+      expect.arrayContaining(['dt', 'sentToReview', 'auditSamples', 'reports', 'reviewQueue', 'reviewQueueUrl', 'versions', 'elapsedMs']),
+    );
     // PrepareBatch stored the execution on the batch record ($$.Execution.Id), which is how status finds it
     expect((await getBatchRecord(batchId))?.executionArn).toBe(execution!.executionArn);
 
@@ -138,7 +146,7 @@ describe('submit --stack', () => {
       recorded: 2,
       execution: { executionArn: execution!.executionArn, status: 'SUCCEEDED', error: null, failedState: null, resumable: false },
     });
-    const { startedAt, stoppedAt } = (status.last!['execution'] as { startedAt: string; stoppedAt: string });
+    const { startedAt, stoppedAt } = status.last!['execution'] as { startedAt: string; stoppedAt: string };
     expect(Date.parse(stoppedAt)).toBeGreaterThanOrEqual(Date.parse(startedAt));
   }, 180_000);
 
@@ -156,7 +164,13 @@ describe('submit --stack', () => {
     modelsHang = true;
     onTestFinished(() => void (modelsHang = false));
     const other = path.join(dir, 'interrupted.zip');
-    await writeFile(other, buildZip({ 'manifest.csv': manifestCsv([{ asset_id: 'I-1', file: 'boats.jpg', merchant_id: 'm', declared_category: 'Boats', title: 'Boat' }]), 'boats.jpg': stdlibPhoto('boats') }));
+    await writeFile(
+      other,
+      buildZip({
+        'manifest.csv': manifestCsv([{ asset_id: 'I-1', file: 'boats.jpg', merchant_id: 'm', declared_category: 'Boats', title: 'Boat' }]),
+        'boats.jpg': stdlibPhoto('boats'),
+      }),
+    );
     let stderr = '';
     const run = startCli(['submit', other, '--stack', STACK, '--poll-seconds', '0.1'], deployed.env);
     run.child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
@@ -199,6 +213,9 @@ describe('submit --stack, an execution that fails', () => {
     const batchId = String(submitted.last!['batchId']);
     const status = await startCli(['status', batchId, '--stack', STACK, '--json'], deployed.env).done;
     expect(status.code, status.stderr).toBe(0);
-    expect(status.last).toMatchObject({ status: 'PREPARED', execution: { executionArn: execution!.executionArn, status: 'FAILED', failedState: { state: 'Report' } } });
+    expect(status.last).toMatchObject({
+      status: 'PREPARED',
+      execution: { executionArn: execution!.executionArn, status: 'FAILED', failedState: { state: 'Report' } },
+    });
   }, 180_000);
 });

@@ -62,7 +62,14 @@ const logged: string[] = [];
 
 /** Neutral policy scores for every image (no such samples ship), so each asset needs the policy's default reviewers. */
 const neutralPolicy = (request: { endpointName: string }) =>
-  request.endpointName.startsWith('PolicyModel') ? { labels: [{ label: 'neutral', score: 0.97 }, { label: 'drawing', score: 0.03 }] } : undefined;
+  request.endpointName.startsWith('PolicyModel')
+    ? {
+        labels: [
+          { label: 'neutral', score: 0.97 },
+          { label: 'drawing', score: 0.03 },
+        ],
+      }
+    : undefined;
 
 async function record(assetKey: string, batch = batchId): Promise<AssetRecord> {
   return (await getAssetRecord(batchPk(batch), assetSk(assetKey)))!;
@@ -74,14 +81,11 @@ async function shownAssetKey(page: Page): Promise<string | undefined> {
 
 /** Waits until the page shows an item other than `previous` (or the empty state); returns its key. */
 async function nextShown(page: Page, previous: string | undefined): Promise<string | undefined> {
-  await page.waitForFunction(
-    (before) => {
-      const box = document.getElementById('case')!;
-      if (!document.getElementById('empty')!.hidden) return true;
-      return !box.hidden && box.dataset['assetKey'] !== before;
-    },
-    previous,
-  );
+  await page.waitForFunction((before) => {
+    const box = document.getElementById('case')!;
+    if (!document.getElementById('empty')!.hidden) return true;
+    return !box.hidden && box.dataset['assetKey'] !== before;
+  }, previous);
   return shownAssetKey(page);
 }
 
@@ -125,9 +129,27 @@ beforeAll(async () => {
   const archive = buildZip({
     'manifest.csv': manifestCsv([
       // a photo of boats listed as a pet: a likely misrepresentation (FLAGGED)
-      { asset_id: 'C-1', file: 'boats.jpg', merchant_id: 'm-console', declared_category: 'Pets', title: 'Playful puppy', description: XSS, price: '500', currency: 'EUR' },
+      {
+        asset_id: 'C-1',
+        file: 'boats.jpg',
+        merchant_id: 'm-console',
+        declared_category: 'Pets',
+        title: 'Playful puppy',
+        description: XSS,
+        price: '500',
+        currency: 'EUR',
+      },
       // a landscape with nothing the detector knows: low confidence (NEEDS_REVIEW)
-      { asset_id: 'C-2', file: 'alps.jpg', merchant_id: 'm-console', declared_category: 'Boats', title: 'Sailing dinghy', description: XSS, price: '1200', currency: 'EUR' },
+      {
+        asset_id: 'C-2',
+        file: 'alps.jpg',
+        merchant_id: 'm-console',
+        declared_category: 'Boats',
+        title: 'Sailing dinghy',
+        description: XSS,
+        price: '1200',
+        currency: 'EUR',
+      },
       { asset_id: 'C-3', file: 'canyon.jpg', merchant_id: 'm-console', declared_category: 'Toys', title: 'Wooden train set', description: XSS },
     ]),
     'boats.jpg': stdlibPhoto('boats'),
@@ -158,7 +180,16 @@ beforeAll(async () => {
   });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 180_000);
 
@@ -192,7 +223,12 @@ describe('review page', () => {
     const decided = await record(first!);
     const store = new ReviewStore(target.tableName);
     const log = await store.auditLog(new Date(Date.now() - 600_000), new Date(Date.now() + 60_000));
-    const decision = log.find((e) => e.action === 'DECIDED' && e.assetKey === first)!.details['decision'] as { reviewerId: string; label: string; note?: string; role: string };
+    const decision = log.find((e) => e.action === 'DECIDED' && e.assetKey === first)!.details['decision'] as {
+      reviewerId: string;
+      label: string;
+      note?: string;
+      role: string;
+    };
     expect(decision).toMatchObject({ reviewerId: 'alice', label: 'reject', note: 'reads as a different product', role: 'review' });
     if (requiredReviewers(policy, decided) === 1) expect(decided).toMatchObject({ reviewStatus: 'FINAL', reviewOutcome: 'reject', reviewedBy: ['alice'] });
     else expect(decided.reviewStatus).toBe('OPEN');
@@ -205,7 +241,9 @@ describe('review page', () => {
     await page.keyboard.press('Enter');
     const third = await nextShown(page, second);
     const recategorized = await record(second!);
-    const secondDecision = (await store.auditLog(new Date(Date.now() - 600_000), new Date(Date.now() + 60_000))).find((e) => e.action === 'DECIDED' && e.assetKey === second)!;
+    const secondDecision = (await store.auditLog(new Date(Date.now() - 600_000), new Date(Date.now() + 60_000))).find(
+      (e) => e.action === 'DECIDED' && e.assetKey === second,
+    )!;
     expect((secondDecision.details['decision'] as { label: string }).label).toBe('recategorize:vehicles.boats');
     if (requiredReviewers(policy, recategorized) === 1) expect(recategorized.reviewOutcome).toBe('recategorize:vehicles.boats');
 
@@ -267,7 +305,11 @@ describe('review page', () => {
       expect(parsed.code).toBe(expected.code);
       expect(parsed.error).not.toMatch(/\n\s+at /);
     }
-    const badLabel = await fetch(api, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reviewer: 'mallory', assetKey: 'x', label: 'recategorize:nowhere' }) });
+    const badLabel = await fetch(api, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ reviewer: 'mallory', assetKey: 'x', label: 'recategorize:nowhere' }),
+    });
     expect(badLabel.status).toBe(400);
     expect(((await badLabel.json()) as { code: string }).code).toBe('INVALID_LABEL');
     // only images the console handed out are served: not the reports, not the archive
@@ -292,7 +334,9 @@ describe('batches page', () => {
     const archive = buildZip({ 'manifest.csv': manifestCsv(rows), 'sheep.jpg': stdlibPhoto('sheep') });
     await page.setInputFiles('#zip-file', { name: 'console-upload.zip', mimeType: 'application/zip', buffer: archive });
     await page.click('#zip-submit');
-    await page.waitForFunction(() => ['COMPLETED', 'REFUSED', 'FAILED'].includes(document.getElementById('result-state')!.textContent ?? ''), undefined, { timeout: 90_000 });
+    await page.waitForFunction(() => ['COMPLETED', 'REFUSED', 'FAILED'].includes(document.getElementById('result-state')!.textContent ?? ''), undefined, {
+      timeout: 90_000,
+    });
     expect(await page.locator('#result-state').textContent()).toBe('COMPLETED');
     const uploadedBatch = (await page.locator('#result-batch').textContent())!;
     const records = await listAssetRecords(uploadedBatch);
@@ -317,10 +361,14 @@ describe('batches page', () => {
     await page.fill('#merchant-id', 'm-loose');
     await page.selectOption('#declared-category', 'vehicles');
     await page.click('#images-submit');
-    await page.waitForFunction((before) => {
-      const batch = document.getElementById('result-batch')!.textContent;
-      return batch !== before && ['COMPLETED', 'REFUSED', 'FAILED'].includes(document.getElementById('result-state')!.textContent ?? '');
-    }, uploadedBatch, { timeout: 90_000 });
+    await page.waitForFunction(
+      (before) => {
+        const batch = document.getElementById('result-batch')!.textContent;
+        return batch !== before && ['COMPLETED', 'REFUSED', 'FAILED'].includes(document.getElementById('result-state')!.textContent ?? '');
+      },
+      uploadedBatch,
+      { timeout: 90_000 },
+    );
     expect(await page.locator('#result-state').textContent()).toBe('COMPLETED');
     const looseBatch = (await page.locator('#result-batch').textContent())!;
     const loose = await listAssetRecords(looseBatch);
@@ -390,7 +438,9 @@ describe('batches page on a deployed stack', () => {
     const archive = buildZip({ 'manifest.csv': manifestCsv(rows), 'boats.jpg': stdlibPhoto('boats') });
     await page.setInputFiles('#zip-file', { name: 'stack-upload.zip', mimeType: 'application/zip', buffer: archive });
     await page.click('#zip-submit');
-    await page.waitForFunction(() => ['COMPLETED', 'REFUSED', 'FAILED'].includes(document.getElementById('result-state')!.textContent ?? ''), undefined, { timeout: 120_000 });
+    await page.waitForFunction(() => ['COMPLETED', 'REFUSED', 'FAILED'].includes(document.getElementById('result-state')!.textContent ?? ''), undefined, {
+      timeout: 120_000,
+    });
     expect(await page.locator('#result-error').textContent()).toBe('');
     expect(await page.locator('#result-state').textContent()).toBe('COMPLETED');
     // the upload started the execution (the "EventBridge rule"), and the page followed that one

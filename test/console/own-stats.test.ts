@@ -28,7 +28,7 @@ function teamStats(goldItems: number): ReviewStats {
 }
 
 describe('ownStats', () => {
-  it("gives a reviewer their own decisions, median and gold accuracy once they have enough gold answers", () => {
+  it('gives a reviewer their own decisions, median and gold accuracy once they have enough gold answers', () => {
     expect(ownStats(teamStats(MIN_GOLD_ANSWERS_SHOWN), 'alice')).toEqual({
       reviewerId: 'alice',
       from: '2026-11-01T00:00:00.000Z',

@@ -70,7 +70,7 @@ function craftZip(entries: CraftedEntry[]): Buffer {
     central.writeUInt32LE(entry.stored.length, 20);
     central.writeUInt32LE(entry.uncompressedSize, 24);
     central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE((entry.externalAttrs ?? (0o100644 << 16)) >>> 0, 38);
+    central.writeUInt32LE((entry.externalAttrs ?? 0o100644 << 16) >>> 0, 38);
     central.writeUInt32LE(offset, 42);
     locals.push(local, name, entry.stored);
     centrals.push(central, name);

@@ -4,8 +4,26 @@ import { carryOver, contentDigest, identityKey, judgeIdentity, recordIdentity, t
 import { assetRecord, type AssetRecord } from '../../lambdas/core/records';
 import { pendingReviewRevision } from '../../lambdas/core/review-task';
 
-const listing = { assetId: 'A-1', file: 'a.jpg', merchantId: 'm/1', declaredCategory: 'Boats', declaredCategoryId: 'vehicles.boats', title: 'Boat', description: 'Blue', price: 10, attributes: {} };
-const image = { format: 'jpeg', width: 10, height: 10, bytes: 100, sha256: 'a'.repeat(64), perceptualHash: '0'.repeat(16), modelInputKey: 'preprocessed/a.jpg' };
+const listing = {
+  assetId: 'A-1',
+  file: 'a.jpg',
+  merchantId: 'm/1',
+  declaredCategory: 'Boats',
+  declaredCategoryId: 'vehicles.boats',
+  title: 'Boat',
+  description: 'Blue',
+  price: 10,
+  attributes: {},
+};
+const image = {
+  format: 'jpeg',
+  width: 10,
+  height: 10,
+  bytes: 100,
+  sha256: 'a'.repeat(64),
+  perceptualHash: '0'.repeat(16),
+  modelInputKey: 'preprocessed/a.jpg',
+};
 const lineage = { pipelineVersion: '1', taxonomyVersion: 't', policyVersion: 'p' };
 
 function record(batchId: string, overrides: Partial<AssetRecord> = {}): AssetRecord {
@@ -36,7 +54,17 @@ describe('asset identity', () => {
     const mine = record('b2');
     const digest = recordIdentity(mine)!.digest;
     const owner = { pk: 'BATCH#b1', sk: 'ASSET#row-000001', batchId: 'b1', assetKey: 'row-000001' };
-    const identity: AssetIdentityItem = { ...identityKey('m/1', 'A-1'), sk: 'IDENTITY', recordType: 'ASSET_IDENTITY', identityMerchantId: 'm/1', identityAssetId: 'A-1', contentDigest: digest, owner, version: 1, updatedAt: '' };
+    const identity: AssetIdentityItem = {
+      ...identityKey('m/1', 'A-1'),
+      sk: 'IDENTITY',
+      recordType: 'ASSET_IDENTITY',
+      identityMerchantId: 'm/1',
+      identityAssetId: 'A-1',
+      contentDigest: digest,
+      owner,
+      version: 1,
+      updatedAt: '',
+    };
     expect(judgeIdentity(undefined, mine, digest)).toEqual({ kind: 'new' });
     expect(judgeIdentity({ ...identity, owner: { ...owner, pk: mine.pk, sk: mine.sk } }, mine, digest)).toEqual({ kind: 'own' });
     expect(judgeIdentity(identity, mine, digest)).toEqual({ kind: 'unchanged', owner });
@@ -44,10 +72,25 @@ describe('asset identity', () => {
   });
 
   it('a carried record keeps its own keys, listing and lineage, takes the decision and review state, and owes no message', () => {
-    const earlier = record('b1', { reviewRevision: 2, reviewSentRevision: 2, reviewMessageId: 'msg-1', reviewStatus: 'FINAL', reviewOutcome: 'reject', reasons: ['CATEGORY_MISMATCH', 'DUPLICATE_IMAGE_OTHER_MERCHANT'] });
+    const earlier = record('b1', {
+      reviewRevision: 2,
+      reviewSentRevision: 2,
+      reviewMessageId: 'msg-1',
+      reviewStatus: 'FINAL',
+      reviewOutcome: 'reject',
+      reasons: ['CATEGORY_MISMATCH', 'DUPLICATE_IMAGE_OTHER_MERCHANT'],
+    });
     const fresh = record('b2', { outcome: 'AUTO_PASS', reasons: [], reviewRevision: undefined, listing: { ...listing, price: 12 } });
     const carried = carryOver(fresh, earlier, '2026-12-02T00:00:00Z');
-    expect(carried).toMatchObject({ pk: 'BATCH#b2', batchId: 'b2', outcome: 'FLAGGED', reasons: earlier.reasons, reviewRevision: 2, reviewStatus: 'FINAL', reviewOutcome: 'reject' });
+    expect(carried).toMatchObject({
+      pk: 'BATCH#b2',
+      batchId: 'b2',
+      outcome: 'FLAGGED',
+      reasons: earlier.reasons,
+      reviewRevision: 2,
+      reviewStatus: 'FINAL',
+      reviewOutcome: 'reject',
+    });
     expect(carried.listing.price).toBe(12);
     expect(carried.carriedFrom).toEqual({ batchId: 'b1', assetKey: 'row-000001', at: '2026-12-02T00:00:00Z' });
     expect(carried.reviewMessageId).toBeUndefined();

@@ -136,7 +136,16 @@ describe('planBatch: accounting invariant', () => {
   it('holds over many random batches (seeded)', () => {
     const random = mulberry32(0x5eed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-    const problems: Array<ArchiveEntryProblem | undefined> = [undefined, undefined, undefined, 'EMPTY_FILE', 'FILE_TOO_LARGE', 'CORRUPT_ENTRY', 'SUSPICIOUS_COMPRESSION', 'UNSAFE_PATH'];
+    const problems: Array<ArchiveEntryProblem | undefined> = [
+      undefined,
+      undefined,
+      undefined,
+      'EMPTY_FILE',
+      'FILE_TOO_LARGE',
+      'CORRUPT_ENTRY',
+      'SUSPICIOUS_COMPRESSION',
+      'UNSAFE_PATH',
+    ];
     for (let run = 0; run < 200; run += 1) {
       const fileCount = Math.floor(random() * 8);
       const entries: ArchiveEntry[] = [];
@@ -182,7 +191,11 @@ describe('planBatch: rows', () => {
   });
 
   it('keeps the first row of a duplicate asset_id and rejects the later ones, naming the first row', () => {
-    const result = plan(rows(['a.jpg', { asset_id: 'X' }], ['b.jpg', { asset_id: 'X' }], ['c.jpg', { asset_id: 'X' }]), [file('a.jpg'), file('b.jpg'), file('c.jpg')]);
+    const result = plan(rows(['a.jpg', { asset_id: 'X' }], ['b.jpg', { asset_id: 'X' }], ['c.jpg', { asset_id: 'X' }]), [
+      file('a.jpg'),
+      file('b.jpg'),
+      file('c.jpg'),
+    ]);
     expect(result.items.map((i) => i.assetKey)).toEqual(['row-000001']);
     expect(result.rejections.map((r) => [r.assetKey, r.reasons, r.detail])).toEqual([
       ['row-000002', ['DUPLICATE_ASSET_ID'], 'asset_id "X" was already used by manifest row 1'],
@@ -416,7 +429,6 @@ describe('deriveBatchId', () => {
     }
   });
 });
-
 
 describe('deriveBatchId slugs', () => {
   it('drops accents instead of turning them into hyphens, and never ends the slug with a hyphen', () => {

@@ -19,7 +19,7 @@ function flip(hash: string, bits: number[]): string {
 describe('nearPairs', () => {
   it('finds every pair within the distance and no other, as the all-pairs comparison does', () => {
     let seed = 7;
-    const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const base = Array.from({ length: 40 }, () => Array.from({ length: 16 }, () => Math.floor(random() * 16).toString(16)).join(''));
     const hashes = [...base, ...base.slice(0, 20).map((hash, i) => flip(hash, [i % 64, (i * 7 + 3) % 64, (i * 13 + 5) % 64].slice(0, 1 + (i % 3))))];
     const expected = new Set<string>();

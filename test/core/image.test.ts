@@ -226,7 +226,7 @@ describe('preprocessImage', () => {
     expect(fromBuffer).toHaveBeenCalledTimes(1);
   });
 
-  it("gives jpeg-js a memory budget that its own accounting of a 4:4:4 image at the limit fits, and a smaller one would not", async () => {
+  it('gives jpeg-js a memory budget that its own accounting of a 4:4:4 image at the limit fits, and a smaller one would not', async () => {
     // jpeg-js is what jimp decodes JPEGs with; its 512 MB default refuses 4:4:4 images above ~24 MP.
     const jpegJs = require('jpeg-js') as { decode: (data: Buffer, options: Record<string, unknown>) => unknown };
     const [width, height] = [1200, 800];

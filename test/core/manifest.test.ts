@@ -41,7 +41,8 @@ function row(fields: Record<string, string>, rowNumber = 1): ManifestRow {
 
 describe('parseManifest: CSV', () => {
   it('parses a CSV with a BOM, CRLF line ends, quoted commas and messy header names', () => {
-    const text = '\uFEFFAsset ID, File ,MERCHANT_ID,Declared  Category,Title,Price\r\nA1,img/a.jpg,m-1,Pets,"Cat tree, large",12.50\r\nA2,img/b.jpg,m-1,boats,"He said ""hi""",\r\n';
+    const text =
+      '\uFEFFAsset ID, File ,MERCHANT_ID,Declared  Category,Title,Price\r\nA1,img/a.jpg,m-1,Pets,"Cat tree, large",12.50\r\nA2,img/b.jpg,m-1,boats,"He said ""hi""",\r\n';
     const result = parseManifest(archive({ 'manifest.csv': text }));
     expect(result.ok && result.fileName).toBe('manifest.csv');
     const rows = rowsOf(result);
@@ -142,7 +143,10 @@ describe('parseManifest: JSONL', () => {
 
   it('refuses a JSONL manifest whose lines never mention a required column', () => {
     const failure = failureOf(parseManifest(archive({ 'manifest.jsonl': '{"asset_id":"A1","file":"a.jpg","merchant_id":"m","title":"T"}\n' })));
-    expect(failure).toMatchObject({ code: 'MANIFEST_MISSING_COLUMN', message: expect.stringMatching(/^manifest\.jsonl lacks required column: declared_category \(/) });
+    expect(failure).toMatchObject({
+      code: 'MANIFEST_MISSING_COLUMN',
+      message: expect.stringMatching(/^manifest\.jsonl lacks required column: declared_category \(/),
+    });
   });
 
   it('refuses an empty JSONL file as unreadable', () => {
@@ -176,7 +180,9 @@ describe('parseManifest: which manifest', () => {
     expect(failureOf(parseManifest(archive({ 'a.jpg': 'x', 'export/2026/manifest.csv': HEADER }))).message).toBe(
       'the archive has no manifest.csv or manifest.jsonl at its root; found "export/2026/manifest.csv", not at the root: move it to the root of the archive (file paths in it are then relative to the root)',
     );
-    expect(failureOf(parseManifest(archive({ 'a.jpg': 'x', 'listings.CSV': HEADER }))).message).toMatch(/found "listings\.CSV": a manifest must be named manifest\.csv or manifest\.jsonl$/);
+    expect(failureOf(parseManifest(archive({ 'a.jpg': 'x', 'listings.CSV': HEADER }))).message).toMatch(
+      /found "listings\.CSV": a manifest must be named manifest\.csv or manifest\.jsonl$/,
+    );
     expect(failureOf(parseManifest(archive({ 'a.jpg': 'x' }))).message).toMatch(/no CSV or JSONL file was found$/);
   });
 });
@@ -185,7 +191,14 @@ describe('normalizeRow', () => {
   it('normalizes a valid row: trimmed values, resolved category, normalized file path', () => {
     const listing = listingOf(
       normalizeRow(
-        row({ asset_id: '  A1 ', file: '.\\img\\a.jpg', declared_category: '  Pet   Supplies ', title: ' Cat   tree\n large ', description: ' soft ', sku: 'SKU-1' }),
+        row({
+          asset_id: '  A1 ',
+          file: '.\\img\\a.jpg',
+          declared_category: '  Pet   Supplies ',
+          title: ' Cat   tree\n large ',
+          description: ' soft ',
+          sku: 'SKU-1',
+        }),
         taxonomy,
       ),
     );

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { answeringModel, STAND_IN_VARIANT_MODELS } from '../../lambdas/core/model-variants';
 import { DEFAULT_VARIANTS } from '../../local/sagemaker/standin';
 
-const dependencies = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies;
+const dependencies = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> })
+  .dependencies;
 
 describe('the model that answered', () => {
   const configured = { modelId: 'openai/clip-vit-base-patch32', modelVersion: 'v1' };

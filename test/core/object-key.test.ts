@@ -4,10 +4,7 @@ import { formDecode, objectKeyCandidates } from '../../lambdas/core/object-key';
 describe('objectKeyCandidates', () => {
   it('tries an S3-notification-encoded key as given, then decoded', () => {
     expect(objectKeyCandidates('incoming/red+flower.zip')).toEqual(['incoming/red+flower.zip', 'incoming/red flower.zip']);
-    expect(objectKeyCandidates('incoming/Spring+sale%2Bcaf%C3%A9.zip')).toEqual([
-      'incoming/Spring+sale%2Bcaf%C3%A9.zip',
-      'incoming/Spring sale+café.zip',
-    ]);
+    expect(objectKeyCandidates('incoming/Spring+sale%2Bcaf%C3%A9.zip')).toEqual(['incoming/Spring+sale%2Bcaf%C3%A9.zip', 'incoming/Spring sale+café.zip']);
   });
 
   it('keeps a raw key first, so a real "+" or "%" in a name is found as it is', () => {

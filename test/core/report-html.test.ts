@@ -14,7 +14,14 @@ const HOSTILE = `<script>alert("x")</script><img src=x onerror=alert(1)> ' " &`;
 
 function evidence(topCategoryId: string, topScore: number, policy: Array<[string, number]> = []): TriageEvidence {
   return {
-    category: { declaredCategoryId: 'pets', declaredSupport: 0.5, topCategoryId, topScore, scores: [], thresholds: { lowConfidence: 0.3, mismatch: 0.6, pass: 0.5 } },
+    category: {
+      declaredCategoryId: 'pets',
+      declaredSupport: 0.5,
+      topCategoryId,
+      topScore,
+      scores: [],
+      thresholds: { lowConfidence: 0.3, mismatch: 0.6, pass: 0.5 },
+    },
     text: { mentions: [], conflict: false, imageConflict: false },
     policy: policy.map(([classId, score]) => ({ classId, score, threshold: 0.8, borderlineThreshold: 0.5, sensitive: false, borderline: true })),
   };
@@ -22,8 +29,20 @@ function evidence(topCategoryId: string, topScore: number, policy: Array<[string
 
 function record(assetKey: string, declared: string, extra: Partial<AssetRecord>): AssetRecord {
   const base = assetRecord(
-    { batchId: 'b-1', receivedAt: '2026-11-20T10:00:00.000Z', lineage: { pipelineVersion: 'p', taxonomyVersion: 't', policyVersion: 'pol' }, now: '2026-11-20T10:01:00.000Z' },
-    { assetKey, listing: { assetId: `A-${assetKey}`, merchantId: HOSTILE, title: HOSTILE, declaredCategoryId: declared }, outcome: 'AUTO_PASS', reasons: [], explanation: HOSTILE, decidedBy: 'Triage' },
+    {
+      batchId: 'b-1',
+      receivedAt: '2026-11-20T10:00:00.000Z',
+      lineage: { pipelineVersion: 'p', taxonomyVersion: 't', policyVersion: 'pol' },
+      now: '2026-11-20T10:01:00.000Z',
+    },
+    {
+      assetKey,
+      listing: { assetId: `A-${assetKey}`, merchantId: HOSTILE, title: HOSTILE, declaredCategoryId: declared },
+      outcome: 'AUTO_PASS',
+      reasons: [],
+      explanation: HOSTILE,
+      decidedBy: 'Triage',
+    },
   );
   return { ...base, ...extra };
 }
@@ -45,7 +64,14 @@ function facts(records: AssetRecord[], baseline: Parameters<typeof batchDrift>[1
     outcomes[r.outcome] += 1;
     for (const code of r.reasons) reasons[code] = (reasons[code] ?? 0) + 1;
   }
-  const inputs = { rejectRate: { value: kpis.rejectRate }, reviewRate: { value: kpis.reviewRate }, categoryDrift: { value: drift.category.psi }, policyDrift: { value: drift.policy.psi }, goldAccuracy: { value: null }, agreement: { value: null } } satisfies GateInputs;
+  const inputs = {
+    rejectRate: { value: kpis.rejectRate },
+    reviewRate: { value: kpis.reviewRate },
+    categoryDrift: { value: drift.category.psi },
+    policyDrift: { value: drift.policy.psi },
+    goldAccuracy: { value: null },
+    agreement: { value: null },
+  } satisfies GateInputs;
   return {
     batchId: 'b-1',
     dt: '2026-11-20',
@@ -67,7 +93,9 @@ function facts(records: AssetRecord[], baseline: Parameters<typeof batchDrift>[1
 /** The drawn data of each chart named `name`: one array of data-values per <svg data-chart="name">. */
 function charts(page: string, name: string): number[][] {
   return [...page.matchAll(new RegExp(`<svg data-chart="${name}"[\\s\\S]*?</svg>`, 'g'))].map((match) =>
-    [...match[0].matchAll(/data-(?:bar|cell)="" (?:data-series="[a-z]+" )?(?:data-label="[^"]*"|data-row="[^"]*" data-col="[^"]*") data-value="([^"]*)"/g)].map((m) => Number(m[1])),
+    [...match[0].matchAll(/data-(?:bar|cell)="" (?:data-series="[a-z]+" )?(?:data-label="[^"]*"|data-row="[^"]*" data-col="[^"]*") data-value="([^"]*)"/g)].map(
+      (m) => Number(m[1]),
+    ),
   );
 }
 
@@ -75,7 +103,9 @@ describe('html template', () => {
   it('escapes every interpolated value, keeps nested templates and raw() markup', () => {
     expect(escapeHtml(HOSTILE)).toBe('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt; &#39; &quot; &amp;');
     const inner = html`<b>${'<i>'}</b>`;
-    expect(html`<p title="${'" onmouseover="x'}">${inner}${raw('<br>')}${[1, '<', null, undefined]}</p>`.value).toBe('<p title="&quot; onmouseover=&quot;x"><b>&lt;i&gt;</b><br>1&lt;</p>');
+    expect(html`<p title="${'" onmouseover="x'}">${inner}${raw('<br>')}${[1, '<', null, undefined]}</p>`.value).toBe(
+      '<p title="&quot; onmouseover=&quot;x"><b>&lt;i&gt;</b><br>1&lt;</p>',
+    );
   });
 });
 

@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { batchDrift, batchMix, NO_POLICY_HIT } from '../../lambdas/core/drift/batch-drift';
 import { addMixes, populationStabilityIndex } from '../../lambdas/core/drift/psi';
-import { evaluateGates, judgeGate, loadQualityGates, qualityGatesSchema, type GateInputs, type QualityGatesConfig } from '../../lambdas/core/gates/quality-gates';
+import {
+  evaluateGates,
+  judgeGate,
+  loadQualityGates,
+  qualityGatesSchema,
+  type GateInputs,
+  type QualityGatesConfig,
+} from '../../lambdas/core/gates/quality-gates';
 import { batchKpis } from '../../lambdas/core/kpis/batch-kpis';
 import { latencySummary, percentile } from '../../lambdas/core/kpis/percentiles';
 import { withStageMs, type StageMs } from '../../lambdas/core/kpis/stage-timings';
@@ -15,9 +22,23 @@ const LINEAGE: Lineage = { pipelineVersion: 'p', taxonomyVersion: 't', policyVer
 
 function evidence(topCategoryId: string | null, topScore: number, policy: Array<[string, number]> = []): TriageEvidence {
   return {
-    category: { declaredCategoryId: 'pets', declaredSupport: 0.5, topCategoryId, topScore, scores: [], thresholds: { lowConfidence: 0.3, mismatch: 0.6, pass: 0.5 } },
+    category: {
+      declaredCategoryId: 'pets',
+      declaredSupport: 0.5,
+      topCategoryId,
+      topScore,
+      scores: [],
+      thresholds: { lowConfidence: 0.3, mismatch: 0.6, pass: 0.5 },
+    },
     text: { mentions: [], conflict: false, imageConflict: false },
-    policy: policy.map(([classId, score]) => ({ classId, score, threshold: 0.8, borderlineThreshold: 0.5, sensitive: score >= 0.8, borderline: score >= 0.5 && score < 0.8 })),
+    policy: policy.map(([classId, score]) => ({
+      classId,
+      score,
+      threshold: 0.8,
+      borderlineThreshold: 0.5,
+      sensitive: score >= 0.8,
+      borderline: score >= 0.5 && score < 0.8,
+    })),
   };
 }
 
@@ -67,14 +88,24 @@ describe('population stability index', () => {
   it('is null without counts on either side, and sums baseline mixes bin by bin', () => {
     expect(populationStabilityIndex({}, { a: 1 }, 1e-4)).toBeNull();
     expect(populationStabilityIndex({ a: 1 }, {}, 1e-4)).toBeNull();
-    expect(addMixes([{ a: 1, b: 2 }, { b: 3, c: 4 }])).toEqual({ a: 1, b: 5, c: 4 });
+    expect(
+      addMixes([
+        { a: 1, b: 2 },
+        { b: 3, c: 4 },
+      ]),
+    ).toEqual({ a: 1, b: 5, c: 4 });
   });
 });
 
 describe('batch drift', () => {
   const records = [
     record('r1', { evidence: evidence('pets', 0.9) }),
-    record('r2', { evidence: evidence('pets', 0.8, [['nudity', 0.6], ['violence', 0.7]]) }),
+    record('r2', {
+      evidence: evidence('pets', 0.8, [
+        ['nudity', 0.6],
+        ['violence', 0.7],
+      ]),
+    }),
     record('r3', { evidence: evidence(null, 0.1) }),
     record('r4', { outcome: 'REJECTED_INPUT' }),
   ];
@@ -106,7 +137,10 @@ describe('quality gates', () => {
   const config: QualityGatesConfig = qualityGatesSchema.parse(gatesFile);
   const inputs = (values: Partial<Record<keyof GateInputs, number | null>>): GateInputs =>
     Object.fromEntries(
-      (['rejectRate', 'reviewRate', 'categoryDrift', 'policyDrift', 'goldAccuracy', 'agreement'] as const).map((gate) => [gate, { value: values[gate] ?? null, note: 'no reviews yet' }]),
+      (['rejectRate', 'reviewRate', 'categoryDrift', 'policyDrift', 'goldAccuracy', 'agreement'] as const).map((gate) => [
+        gate,
+        { value: values[gate] ?? null, note: 'no reviews yet' },
+      ]),
     ) as GateInputs;
 
   it('judges above-gates and below-gates against warn and fail; a value on a threshold is not beyond it', () => {
@@ -117,7 +151,12 @@ describe('quality gates', () => {
     const gold = config.gates.goldAccuracy.below!;
     expect(judgeGate('goldAccuracy', config, { value: gold.warn }).status).toBe('pass');
     expect(judgeGate('goldAccuracy', config, { value: gold.warn - 0.001 }).status).toBe('warn');
-    expect(judgeGate('goldAccuracy', config, { value: gold.fail - 0.001 })).toMatchObject({ status: 'fail', direction: 'below', warn: gold.warn, fail: gold.fail });
+    expect(judgeGate('goldAccuracy', config, { value: gold.fail - 0.001 })).toMatchObject({
+      status: 'fail',
+      direction: 'below',
+      warn: gold.warn,
+      fail: gold.fail,
+    });
   });
 
   it('skips a gate without its figure (with the reason) and takes the worst evaluated gate as overall', () => {

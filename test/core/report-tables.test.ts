@@ -4,7 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { OUTCOMES, type Outcome } from '../../lambdas/core/outcomes';
 import { assetRecord, type AssetRecord, type BatchRecord, type Lineage } from '../../lambdas/core/records';
 import { assetsCsv } from '../../lambdas/core/report';
-import { ASSETS_TABLE, BATCHES_TABLE, batchesCsv, DECISIONS_TABLE, decisionsCsv, EXCEPTIONS_TABLE, exceptionsCsv, REPORT_TABLES } from '../../lambdas/core/report-tables';
+import {
+  ASSETS_TABLE,
+  BATCHES_TABLE,
+  batchesCsv,
+  DECISIONS_TABLE,
+  decisionsCsv,
+  EXCEPTIONS_TABLE,
+  exceptionsCsv,
+  REPORT_TABLES,
+} from '../../lambdas/core/report-tables';
 import type { ReviewDecision } from '../../lambdas/core/review/decisions';
 
 const LINEAGE: Lineage = {
@@ -19,7 +28,17 @@ function record(assetKey: string, outcome: Outcome, extra: Partial<AssetRecord> 
     { batchId: 'batch-7', receivedAt: '2026-11-20T10:00:00Z', lineage: LINEAGE, now: '2026-11-20T10:05:00Z' },
     {
       assetKey,
-      listing: { assetId: `id-${assetKey}`, merchantId: 'm-1', declaredCategoryId: 'pets', title: 't', description: 'two\nlines', sku: '=SUM(A1)', price: 12.5, currency: 'EUR', attributes: { size: 'L', color: 'red' } },
+      listing: {
+        assetId: `id-${assetKey}`,
+        merchantId: 'm-1',
+        declaredCategoryId: 'pets',
+        title: 't',
+        description: 'two\nlines',
+        sku: '=SUM(A1)',
+        price: 12.5,
+        currency: 'EUR',
+        attributes: { size: 'L', color: 'red' },
+      },
       outcome,
       reasons: [],
       explanation: `explanation of ${assetKey}`,
@@ -59,7 +78,13 @@ describe('exceptions', () => {
       record('row-000001', 'AUTO_PASS'),
       record('row-000002', 'FLAGGED', { reviewMessageId: 'msg-2', reviewRevision: 1 }),
       record('row-000003', 'AUTO_PASS', { auditSampled: true }),
-      record('row-000004', 'NEEDS_REVIEW', { reviewStatus: 'FINAL', reviewOutcome: 'approve', reviewOutcomeBy: 'consensus', reviewedBy: ['ana', 'ben'], reviewedAt: '2026-11-21T09:00:00Z' }),
+      record('row-000004', 'NEEDS_REVIEW', {
+        reviewStatus: 'FINAL',
+        reviewOutcome: 'approve',
+        reviewOutcomeBy: 'consensus',
+        reviewedBy: ['ana', 'ben'],
+        reviewedAt: '2026-11-21T09:00:00Z',
+      }),
       record('row-000005', 'REJECTED_INPUT'),
     ];
     const csv = exceptionsCsv(records);
@@ -68,7 +93,13 @@ describe('exceptions', () => {
     expect(table.map((row) => row.asset_key)).toEqual(['row-000002', 'row-000003', 'row-000004']);
     expect(table[0]).toMatchObject({ outcome: 'FLAGGED', review_message_id: 'msg-2', review_revision: '1', review_status: '' });
     expect(table[1]).toMatchObject({ audit_sampled: 'true' });
-    expect(table[2]).toMatchObject({ review_status: 'FINAL', review_outcome: 'approve', review_outcome_by: 'consensus', reviewed_by: 'ana|ben', reviewed_at: '2026-11-21T09:00:00Z' });
+    expect(table[2]).toMatchObject({
+      review_status: 'FINAL',
+      review_outcome: 'approve',
+      review_outcome_by: 'consensus',
+      reviewed_by: 'ana|ben',
+      reviewed_at: '2026-11-21T09:00:00Z',
+    });
   });
 });
 
@@ -122,8 +153,18 @@ describe('batches', () => {
     const csv = batchesCsv({ batch, records, completedAt: '2026-11-20T10:09:00Z', pipelineVersion: 'pipe-1' });
     expect(header(csv)).toEqual(names(BATCHES_TABLE));
     const [row] = rows(csv);
-    const counts = Object.fromEntries(OUTCOMES.map((outcome) => [`count_${outcome.toLowerCase()}`, String(records.filter((r) => r.outcome === outcome).length)]));
-    expect(row).toMatchObject({ ...counts, expected_assets: '3', recorded_assets: '3', sent_to_review: '1', completed_at: '2026-11-20T10:09:00Z', category_model_id: 'clip', pipeline_version: 'pipe-1' });
+    const counts = Object.fromEntries(
+      OUTCOMES.map((outcome) => [`count_${outcome.toLowerCase()}`, String(records.filter((r) => r.outcome === outcome).length)]),
+    );
+    expect(row).toMatchObject({
+      ...counts,
+      expected_assets: '3',
+      recorded_assets: '3',
+      sent_to_review: '1',
+      completed_at: '2026-11-20T10:09:00Z',
+      category_model_id: 'clip',
+      pipeline_version: 'pipe-1',
+    });
     for (const column of BATCHES_TABLE.columns.filter((c) => c.type === 'bigint')) expect(row![column.name], column.name).toMatch(/^\d+$/);
   });
 });

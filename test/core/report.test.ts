@@ -44,7 +44,14 @@ function record(
       file: assetKey.startsWith('file:') ? assetKey.slice(5) : 'img/a.jpg',
       listing: assetKey.startsWith('file:')
         ? {}
-        : { assetId: `id-${assetKey}`, merchantId: 'm-1', declaredCategory: 'Pets', declaredCategoryId: 'animals.pets', title: extra.title ?? 'Cat tree', attributes: {} },
+        : {
+            assetId: `id-${assetKey}`,
+            merchantId: 'm-1',
+            declaredCategory: 'Pets',
+            declaredCategoryId: 'animals.pets',
+            title: extra.title ?? 'Cat tree',
+            attributes: {},
+          },
       outcome,
       reasons: extra.reasons ?? [],
       explanation: `explanation of ${assetKey}`,
@@ -78,7 +85,12 @@ describe('assetsCsv', () => {
   });
 
   it('writes one row per record, sorted by asset key whatever the input order', () => {
-    const records = [record('row-000010', 'AUTO_PASS'), record('file:z.jpg', 'REJECTED_INPUT'), record('row-000002', 'FLAGGED'), record('row-000001', 'NEEDS_REVIEW')];
+    const records = [
+      record('row-000010', 'AUTO_PASS'),
+      record('file:z.jpg', 'REJECTED_INPUT'),
+      record('row-000002', 'FLAGGED'),
+      record('row-000001', 'NEEDS_REVIEW'),
+    ];
     const rows = parseCsv(assetsCsv(records));
     expect(rows.map((r) => r['asset_key'])).toEqual(['file:z.jpg', 'row-000001', 'row-000002', 'row-000010']);
     expect(assetsCsv([...records].reverse())).toBe(assetsCsv(records));
@@ -195,7 +207,13 @@ describe('assetsCsv', () => {
 
 describe('summarize', () => {
   const batch = { batchId: 'batch-7', dt: '2026-11-20', pipelineVersion: 'p1', taxonomyVersion: 't1', policyVersion: 'q1' };
-  const reports = { assets: 'reports/assets/x.csv', summary: 'reports/summary/x.json', exceptions: 'reports/exceptions/x.csv', batches: 'reports/batches/x.csv', html: 'reports/html/x.html' };
+  const reports = {
+    assets: 'reports/assets/x.csv',
+    summary: 'reports/summary/x.json',
+    exceptions: 'reports/exceptions/x.csv',
+    batches: 'reports/batches/x.csv',
+    html: 'reports/html/x.html',
+  };
 
   it('counts every outcome, zeros included, and every reason', () => {
     const records = [
@@ -217,7 +235,10 @@ describe('summarize', () => {
   it('lists reasons in the closed-list order, not in the order met', () => {
     const summary = summarize(
       batch,
-      [record('file:a', 'REJECTED_INPUT', { reasons: ['ORPHAN_FILE'] }), record('row-000001', 'NEEDS_REVIEW', { reasons: ['POLICY_SENSITIVE', 'LOW_CONFIDENCE'] })],
+      [
+        record('file:a', 'REJECTED_INPUT', { reasons: ['ORPHAN_FILE'] }),
+        record('row-000001', 'NEEDS_REVIEW', { reasons: ['POLICY_SENSITIVE', 'LOW_CONFIDENCE'] }),
+      ],
       reports,
     );
     expect(Object.keys(summary.reasons)).toEqual(['LOW_CONFIDENCE', 'POLICY_SENSITIVE', 'ORPHAN_FILE']);

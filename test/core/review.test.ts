@@ -3,7 +3,15 @@
  * scoring, and agreement statistics checked against hand-computed values.
  */
 import { describe, expect, it } from 'vitest';
-import { agreementByWindow, agreementSummary, cohensKappa, gwetAc1, perClassAgreement, rawAgreement, type RatedItem } from '../../lambdas/core/review/agreement';
+import {
+  agreementByWindow,
+  agreementSummary,
+  cohensKappa,
+  gwetAc1,
+  perClassAgreement,
+  rawAgreement,
+  type RatedItem,
+} from '../../lambdas/core/review/agreement';
 import { consolidate, roleFor, type ReviewDecision } from '../../lambdas/core/review/decisions';
 import { goldAccuracy, goldKey, isGoldTurn, type GoldItem } from '../../lambdas/core/review/gold';
 import { InvalidLabelError, parseLabel, type ReviewLabel } from '../../lambdas/core/review/labels';
@@ -14,7 +22,15 @@ import { loadTaxonomy } from '../../lambdas/core/taxonomy';
 function pairs(table: Array<[string, string, number]>, at = '2026-12-01T10:00:00.000Z'): RatedItem[] {
   const items: RatedItem[] = [];
   for (const [a, b, count] of table) {
-    for (let i = 0; i < count; i += 1) items.push({ itemId: `i${items.length}`, labels: new Map([['alice', a], ['bob', b]]), at });
+    for (let i = 0; i < count; i += 1)
+      items.push({
+        itemId: `i${items.length}`,
+        labels: new Map([
+          ['alice', a],
+          ['bob', b],
+        ]),
+        at,
+      });
   }
   return items;
 }
@@ -57,8 +73,22 @@ describe('agreement statistics (hand-computed)', () => {
 
   it('three raters: raw agreement and AC1 from pair counts per item', () => {
     const items: RatedItem[] = [
-      { itemId: 'a', labels: new Map([['r1', 'x'], ['r2', 'x'], ['r3', 'x']]) },
-      { itemId: 'b', labels: new Map([['r1', 'x'], ['r2', 'x'], ['r3', 'y']]) },
+      {
+        itemId: 'a',
+        labels: new Map([
+          ['r1', 'x'],
+          ['r2', 'x'],
+          ['r3', 'x'],
+        ]),
+      },
+      {
+        itemId: 'b',
+        labels: new Map([
+          ['r1', 'x'],
+          ['r2', 'x'],
+          ['r3', 'y'],
+        ]),
+      },
     ];
     // item a: 6/6 agreeing ordered pairs; item b: 2/6 → raw = (1 + 1/3) / 2
     expect(rawAgreement(items)).toBeCloseTo(2 / 3, 12);
@@ -92,7 +122,12 @@ function decision(reviewerId: string, label: ReviewLabel, minute: number, role: 
     claimedAt: at,
     decidedAt: at,
     timeToLabelMs: 0,
-    seen: { lineage: { pipelineVersion: 'p', taxonomyVersion: 't', policyVersion: 'q' }, outcome: 'NEEDS_REVIEW', reasons: ['POLICY_SENSITIVE'], reviewPolicyVersion: 'r' },
+    seen: {
+      lineage: { pipelineVersion: 'p', taxonomyVersion: 't', policyVersion: 'q' },
+      outcome: 'NEEDS_REVIEW',
+      reasons: ['POLICY_SENSITIVE'],
+      reviewPolicyVersion: 'r',
+    },
   };
 }
 
@@ -157,7 +192,9 @@ describe('gold items', () => {
   });
 
   it('score each reviewer on their first answer per gold item', () => {
-    const gold = new Map<string, GoldItem>([[goldKey({ batchId: 'b1', assetKey: 'row-000001' }), { batchId: 'b1', assetKey: 'row-000001', label: 'reject', source: 'seed' }]]);
+    const gold = new Map<string, GoldItem>([
+      [goldKey({ batchId: 'b1', assetKey: 'row-000001' }), { batchId: 'b1', assetKey: 'row-000001', label: 'reject', source: 'seed' }],
+    ]);
     const accuracy = goldAccuracy(
       [decision('alice', 'reject', 1, 'gold'), decision('alice', 'approve', 2, 'gold'), decision('bob', 'approve', 3, 'gold'), decision('carol', 'reject', 4)],
       gold,

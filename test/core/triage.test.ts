@@ -31,9 +31,7 @@ function labels(scores: Record<string, number>): LabelScores {
   const rest = taxonomy.candidateLabels().filter((label) => !fixed.has(label));
   const remaining = Math.max(0, 1 - [...fixed.values()].reduce((sum, s) => sum + s, 0));
   const spread = rest.length === 0 ? 0 : remaining / rest.length;
-  return [...[...fixed].map(([label, score]) => ({ label, score })), ...rest.map((label) => ({ label, score: spread }))].sort(
-    (a, b) => b.score - a.score,
-  );
+  return [...[...fixed].map(([label, score]) => ({ label, score })), ...rest.map((label) => ({ label, score: spread }))].sort((a, b) => b.score - a.score);
 }
 
 const CLEAN_POLICY: LabelScores = [
@@ -207,18 +205,33 @@ describe('triage: policy', () => {
   it('exactly at the threshold is sensitive; the band below it is borderline; below the band is clean', () => {
     const at = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.6 }] });
     expect(at.reasons).toEqual(['POLICY_SENSITIVE']);
-    const band = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.59 }, { label: 'porn', score: 0.39 }] });
+    const band = run('animals.pets', clean, {
+      policyLabels: [
+        { label: 'sexy', score: 0.59 },
+        { label: 'porn', score: 0.39 },
+      ],
+    });
     expect(band.outcome).toBe('NEEDS_REVIEW');
     expect(band.reasons).toEqual(['POLICY_BORDERLINE']);
     expect(band.evidence.policy.every((p) => !p.sensitive && p.borderline)).toBe(true);
     expect(band.explanation).toContain(`sexual_explicit 0.39 in [${explicitBand.toFixed(2)}, 0.40)`);
-    const below = run('animals.pets', clean, { policyLabels: [{ label: 'sexy', score: 0.09 }, { label: 'porn', score: explicitBand - 0.01 }] });
+    const below = run('animals.pets', clean, {
+      policyLabels: [
+        { label: 'sexy', score: 0.09 },
+        { label: 'porn', score: explicitBand - 0.01 },
+      ],
+    });
     expect(below.outcome).toBe('AUTO_PASS');
     expect(below.reasons).toEqual([]);
   });
 
   it('names every sensitive class', () => {
-    const decision = run('animals.pets', clean, { policyLabels: [{ label: 'hentai', score: 0.5 }, { label: 'sexy', score: 0.7 }] });
+    const decision = run('animals.pets', clean, {
+      policyLabels: [
+        { label: 'hentai', score: 0.5 },
+        { label: 'sexy', score: 0.7 },
+      ],
+    });
     expect(decision.reasons).toEqual(['POLICY_SENSITIVE']);
     expect(decision.explanation).toBe('Policy-sensitive content: sexual_explicit 0.50 ≥ 0.40, suggestive 0.70 ≥ 0.60.');
   });
@@ -294,15 +307,15 @@ describe('thresholdsFor and per-model thresholds', () => {
   });
 
   it('parseTriagePolicy refuses a policy without default or with lowConfidence above mismatch', () => {
-    expect(() => parseTriagePolicy({ version: 'v', categoryModels: { x: { lowConfidence: 0.1, mismatch: 0.2, pass: 0.3 } }, textConflictMinKeywordHits: 1 })).toThrow(
-      /categoryModels needs a "default" entry/,
-    );
+    expect(() =>
+      parseTriagePolicy({ version: 'v', categoryModels: { x: { lowConfidence: 0.1, mismatch: 0.2, pass: 0.3 } }, textConflictMinKeywordHits: 1 }),
+    ).toThrow(/categoryModels needs a "default" entry/);
     expect(() =>
       parseTriagePolicy({ version: 'v', categoryModels: { default: { lowConfidence: 0.6, mismatch: 0.5, pass: 0.3 } }, textConflictMinKeywordHits: 1 }),
     ).toThrow(/lowConfidence must not exceed mismatch/);
-    expect(() => parseTriagePolicy({ version: 'v', categoryModels: { default: { lowConfidence: 0.1, mismatch: 0.5, pass: 0.3 } }, textConflictMinKeywordHits: 0 })).toThrow(
-      /textConflictMinKeywordHits/,
-    );
+    expect(() =>
+      parseTriagePolicy({ version: 'v', categoryModels: { default: { lowConfidence: 0.1, mismatch: 0.5, pass: 0.3 } }, textConflictMinKeywordHits: 0 }),
+    ).toThrow(/textConflictMinKeywordHits/);
   });
 });
 
@@ -340,7 +353,16 @@ describe('triage evidence', () => {
     expect(Object.fromEntries(scores)).toEqual({ a: 0.55, b: 0.4 });
     expect(categoryScores(two, [{ label: 'stranger', score: 1 }]).size).toBe(0);
     const decision = triage(
-      { listing: { declaredCategoryId: 'a', title: 't' }, categoryLabels: [{ label: 'a one', score: 0.3 }, { label: 'a two', score: 0.3 }, { label: 'b one', score: 0.4 }], policyLabels: [], categoryModelId: 'm' },
+      {
+        listing: { declaredCategoryId: 'a', title: 't' },
+        categoryLabels: [
+          { label: 'a one', score: 0.3 },
+          { label: 'a two', score: 0.3 },
+          { label: 'b one', score: 0.4 },
+        ],
+        policyLabels: [],
+        categoryModelId: 'm',
+      },
       two,
       policy,
     );
@@ -381,7 +403,10 @@ describe('triage invariants over random label distributions', () => {
       for (const reason of decision.reasons) expect(codes.has(reason), context).toBe(true);
       expect(new Set(decision.reasons).size, context).toBe(decision.reasons.length);
       if (decision.outcome === 'FLAGGED') {
-        expect(decision.reasons.some((r) => r === 'CATEGORY_MISMATCH' || r === 'TEXT_IMAGE_CONFLICT'), context).toBe(true);
+        expect(
+          decision.reasons.some((r) => r === 'CATEGORY_MISMATCH' || r === 'TEXT_IMAGE_CONFLICT'),
+          context,
+        ).toBe(true);
       }
       if (decision.reasons.includes('CATEGORY_MISMATCH')) expect(decision.outcome, context).toBe('FLAGGED');
       if (decision.outcome === 'NEEDS_REVIEW') expect(decision.reasons, context).not.toContain('CATEGORY_MISMATCH');
@@ -402,7 +427,6 @@ describe('triage invariants over random label distributions', () => {
     expect([...seen.keys()].sort()).toEqual(['AUTO_PASS', 'FLAGGED', 'NEEDS_REVIEW']);
   });
 });
-
 
 describe('threshold lookup only considers the policy’s own keys', () => {
   it('falls back to default for names that exist on Object.prototype', async () => {

@@ -39,7 +39,11 @@ describe('the Preprocess bundle', () => {
     const files = await readdir(assetDir);
     expect(files).toContain('index.mjs');
     for (const specifier of Object.values(IMAGE_CODEC_WASM)) expect(files).toContain(path.basename(specifier));
-    expect(Object.entries(STAGES).filter(([, stage]) => 'wasmCodecs' in stage && stage.wasmCodecs === true).map(([name]) => name)).toEqual(['Preprocess']);
+    expect(
+      Object.entries(STAGES)
+        .filter(([, stage]) => 'wasmCodecs' in stage && stage.wasmCodecs === true)
+        .map(([name]) => name),
+    ).toEqual(['Preprocess']);
   });
 
   it('is told to look beside itself (the define is applied), so it never resolves the decoders from node_modules', async () => {

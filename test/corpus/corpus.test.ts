@@ -67,7 +67,10 @@ async function keysOf(bucket: string): Promise<string[]> {
 async function expectNothingOutsideItsFolders(): Promise<void> {
   const ownData = ['incoming/', `${MAP_RESULTS_PREFIX}/`, MODEL_INPUT_PREFIX, ...[...batchesRun].map((id) => stagingPrefix(id))];
   for (const key of await keysOf(local.dataBucket)) {
-    expect(ownData.some((prefix) => key.startsWith(prefix)), key).toBe(true);
+    expect(
+      ownData.some((prefix) => key.startsWith(prefix)),
+      key,
+    ).toBe(true);
     expect(key.split('/').some((segment) => segment === '..' || segment === '.') || key.includes('\\') || key.startsWith('/'), key).toBe(false);
   }
   for (const key of await keysOf(local.reportsBucket)) expect(key.startsWith('reports/'), key).toBe(true);

@@ -179,7 +179,14 @@ function pngChunk(type: string, body: Buffer): Buffer {
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** A PNG of any colour type and depth; `row(y)` gives the unfiltered bytes of one scanline. */
-export function png(options: { width: number; height: number; colorType: 0 | 2 | 3 | 4 | 6; bitDepth: 8 | 16; row: (y: number) => Buffer; palette?: Buffer }): Buffer {
+export function png(options: {
+  width: number;
+  height: number;
+  colorType: 0 | 2 | 3 | 4 | 6;
+  bitDepth: 8 | 16;
+  row: (y: number) => Buffer;
+  palette?: Buffer;
+}): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(options.width, 0);
   ihdr.writeUInt32BE(options.height, 4);

@@ -31,9 +31,18 @@ describe('decodeManifestText', () => {
       ok: false,
       message: 'is not valid UTF-8: byte 0xe9 on line 2 mixes with valid UTF-8 text; save it as UTF-8',
     });
-    expect(decodeManifestText(Buffer.from([0x61, 0x81, 0x62]))).toMatchObject({ ok: false, message: expect.stringContaining('neither UTF-8 nor Windows-1252: byte 0x81') });
-    expect(decodeManifestText(Buffer.from([0xff, 0xfe, 0x61, 0x00, 0x62]))).toMatchObject({ ok: false, message: expect.stringContaining('odd number of bytes') });
-    expect(decodeManifestText(Buffer.from([0xff, 0xfe, 0x61, 0x00, 0x00, 0xd8]))).toMatchObject({ ok: false, message: expect.stringContaining('unpaired surrogate') });
+    expect(decodeManifestText(Buffer.from([0x61, 0x81, 0x62]))).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('neither UTF-8 nor Windows-1252: byte 0x81'),
+    });
+    expect(decodeManifestText(Buffer.from([0xff, 0xfe, 0x61, 0x00, 0x62]))).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('odd number of bytes'),
+    });
+    expect(decodeManifestText(Buffer.from([0xff, 0xfe, 0x61, 0x00, 0x00, 0xd8]))).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('unpaired surrogate'),
+    });
   });
 });
 

@@ -109,7 +109,10 @@ function expectSameAsReference(resumed: BatchState): void {
   expect(resumed.summary['assets']).toBe(reference.summary['assets']);
   expect(resumed.outcomes).toEqual(reference.outcomes);
   expect(resumed.summary['outcomes']).toEqual(reference.summary['outcomes']);
-  expect([...resumed.messagesPerTask.entries()].filter(([, count]) => count !== 1), 'review tasks with other than one message').toEqual([]);
+  expect(
+    [...resumed.messagesPerTask.entries()].filter(([, count]) => count !== 1),
+    'review tasks with other than one message',
+  ).toEqual([]);
   // The same reviews are open, each with its one message. An earlier revision that a kill caught before its send and
   // CrossCheck then superseded owes no message, so the resumed queue may hold fewer superseded ones than the reference.
   expect(resumed.currentReviews).toEqual(reference.currentReviews);

@@ -157,7 +157,10 @@ describe('listings, pixel bombs and corrupt files', () => {
 
       // A rerun stages nothing: every asset has a standing decision.
       await s3.send(
-        new DeleteObjectsCommand({ Bucket: local.dataBucket, Delete: { Objects: expectedStaged.map((file) => ({ Key: `${stagingPrefix(batchId)}files/${file}` })) } }),
+        new DeleteObjectsCommand({
+          Bucket: local.dataBucket,
+          Delete: { Objects: expectedStaged.map((file) => ({ Key: `${stagingPrefix(batchId)}files/${file}` })) },
+        }),
       );
       const rerun = await runIn(local, archive, 'limits.zip');
       expect(rerun.execution.status).toBe('SUCCEEDED');
@@ -187,14 +190,16 @@ describe('listings, pixel bombs and corrupt files', () => {
 
 describe('function sizes a fresh account accepts', () => {
   const functions = Object.values(template().Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-  const prepare = functions.find((resource) => (resource.Properties?.['Environment'] as { Variables?: Record<string, string> })?.Variables?.['STAGE_NAME'] === 'PrepareBatch');
+  const prepare = functions.find(
+    (resource) => (resource.Properties?.['Environment'] as { Variables?: Record<string, string> })?.Variables?.['STAGE_NAME'] === 'PrepareBatch',
+  );
 
   it('has no function above 3,008 MB', () => {
     expect(functions.length).toBeGreaterThan(0);
     for (const fn of functions) expect(Number(fn.Properties?.['MemorySize'] ?? 128)).toBeLessThanOrEqual(3008);
   });
 
-  it("gives PrepareBatch ephemeral storage for the largest archive allowed, with margin", () => {
+  it('gives PrepareBatch ephemeral storage for the largest archive allowed, with margin', () => {
     const storage = (prepare?.Properties?.['EphemeralStorage'] as { Size?: number } | undefined)?.Size ?? 512;
     expect(storage).toBeGreaterThanOrEqual(512 + 256);
   });

@@ -173,7 +173,12 @@ describe('faults and policy signals', () => {
     const run = await runOnce(smallBatch(), {
       intercept: (request) =>
         request.endpointName.startsWith('PolicyModel')
-          ? { labels: [{ label: 'porn', score: 0.91 }, { label: 'neutral', score: 0.09 }] }
+          ? {
+              labels: [
+                { label: 'porn', score: 0.91 },
+                { label: 'neutral', score: 0.09 },
+              ],
+            }
           : undefined,
     });
     expect(run.records).toHaveLength(3);
@@ -209,7 +214,7 @@ describe('faults and policy signals', () => {
     }
   });
 
-  it('retries throttling that outlasts the SDK\'s own retries', async () => {
+  it("retries throttling that outlasts the SDK's own retries", async () => {
     let policyCalls = 0;
     // The SDK retries a 429 itself (3 attempts): four throttles outlast it, so Classify's retry must carry on.
     const local = await session({
@@ -335,7 +340,14 @@ describe('CSV injection', () => {
     const hostile = ['=HYPERLINK("http://x","click")', '@SUM(1+1)', '+1+1', '-2+3', '\t=1+1'];
     const archive = buildZip({
       'manifest.csv': manifestCsv(
-        hostile.map((title, index) => ({ asset_id: `=X${index}`, file: 'boats.jpg', merchant_id: `@m${index}`, declared_category: 'Boats', title, price: '12.50' })),
+        hostile.map((title, index) => ({
+          asset_id: `=X${index}`,
+          file: 'boats.jpg',
+          merchant_id: `@m${index}`,
+          declared_category: 'Boats',
+          title,
+          price: '12.50',
+        })),
       ),
       'boats.jpg': stdlibPhoto('boats'),
     });
@@ -443,7 +455,7 @@ describe('payload limits', () => {
 });
 
 describe('throttling', () => {
-  it('rides out brief throttling (SDK retries), and records persistent throttling as FAILED / MODEL_ERROR after Classify\'s retries', async () => {
+  it("rides out brief throttling (SDK retries), and records persistent throttling as FAILED / MODEL_ERROR after Classify's retries", async () => {
     let throttles = 2;
     const brief = await runOnce(smallBatch(), {
       intercept: (request) => (request.endpointName.startsWith('CategoryModel') && throttles-- > 0 ? { throttle: true } : undefined),

@@ -122,7 +122,10 @@ beforeAll(async () => {
   };
   // A reviewer decides one of the erased merchant's assets (decision, audit entries, a final review) and the dataset
   // export picks it up; another reviewer holds a claim (its message in flight); the other messages stay queued.
-  const work = new ReviewWork({ ...stores, imageLocation: async (bucket, key) => `s3://${bucket}/${key}` }, loadTaxonomy(), { ...loadReviewPolicy(), gold: { rate: 0 } });
+  const work = new ReviewWork({ ...stores, imageLocation: async (bucket, key) => `s3://${bucket}/${key}` }, loadTaxonomy(), {
+    ...loadReviewPolicy(),
+    gold: { rate: 0 },
+  });
   let decided = false;
   for (;;) {
     // rev-1 decides the first of the erased merchant's assets; rev-2 then holds a claim on the next one.
@@ -167,7 +170,17 @@ describe('media-triage purge --merchant', () => {
     expect(dryRun.removed.reviewMessages).toBeLessThanOrEqual(reviewMessages);
     expect(dryRun.removed.references).toBeLessThanOrEqual(references);
     expect(purged.removed).toMatchObject({ records: 4, identities: 4, merchantProfiles: 2 });
-    for (const kind of ['stagedObjects', 'modelInputs', 'reviewMessages', 'decisions', 'claims', 'auditEntries', 'reportRows', 'datasetLines', 'references'] as const) {
+    for (const kind of [
+      'stagedObjects',
+      'modelInputs',
+      'reviewMessages',
+      'decisions',
+      'claims',
+      'auditEntries',
+      'reportRows',
+      'datasetLines',
+      'references',
+    ] as const) {
       expect(purged.removed[kind], kind).toBeGreaterThan(0);
     }
   });
@@ -197,7 +210,9 @@ describe('media-triage purge --merchant', () => {
     expect(keptRowsBefore.length).toBe(3);
     // K-1 shares E-2's image: its duplicate explanation named the erased merchant.
     expect(keptRowsBefore.some((row) => row.explanation!.includes(ERASED))).toBe(true);
-    const expected = keptRowsBefore.map((row) => Object.fromEntries(Object.entries(row).map(([column, cell]) => [column, cell.replaceAll(ERASED, ERASED_MERCHANT)])));
+    const expected = keptRowsBefore.map((row) =>
+      Object.fromEntries(Object.entries(row).map(([column, cell]) => [column, cell.replaceAll(ERASED, ERASED_MERCHANT)])),
+    );
     expect((await assetRows()).filter((row) => row.merchant_id === KEPT)).toEqual(expected);
   });
 

@@ -15,7 +15,19 @@ import { loadTaxonomy } from '../../lambdas/core/taxonomy';
 import { loadTriagePolicy, thresholdsFor, type TriagePolicy } from '../../lambdas/core/triage-policy';
 import { stdlibPhoto, STDLIB_PHOTOS, type PhotoName } from '../../local/demo-batch';
 import { zeroShotFromDetections } from '../../local/sagemaker/zero-shot-from-detections';
-import { CLIP_SIGNAL, DEFAULT_ASSET_COUNT, FAMILY_SHARES, MIX, allocate, createRng, fitClipSignal, generateLabelledSet, misspell, softmax, topK } from '../../eval/generator';
+import {
+  CLIP_SIGNAL,
+  DEFAULT_ASSET_COUNT,
+  FAMILY_SHARES,
+  MIX,
+  allocate,
+  createRng,
+  fitClipSignal,
+  generateLabelledSet,
+  misspell,
+  softmax,
+  topK,
+} from '../../eval/generator';
 import { checkGate, GATE } from '../../eval/gate';
 import { CITED, clipTop1, policyTop1, wilson } from '../../eval/score-models';
 import { CALIBRATION_SEED, HELD_OUT_SEED, HELD_OUT_SIZE, generatedSet } from '../../eval/splits';
@@ -95,13 +107,14 @@ function asset(
   };
 }
 
-function evaluated(
-  truth: { misrepresented: boolean; policyClass?: string },
-  outcome: Outcome,
-  reasons: ReasonCode[] = [],
-): EvaluatedAsset {
+function evaluated(truth: { misrepresented: boolean; policyClass?: string }, outcome: Outcome, reasons: ReasonCode[] = []): EvaluatedAsset {
   const base = asset('x', 'animals.pets', 'animals.pets', { 'animals.pets': 0.9 });
-  return { asset: { ...base, truth: { categoryId: 'animals.pets', policyClass: truth.policyClass ?? null, misrepresented: truth.misrepresented } }, outcome, reasons, auditSampled: false };
+  return {
+    asset: { ...base, truth: { categoryId: 'animals.pets', policyClass: truth.policyClass ?? null, misrepresented: truth.misrepresented } },
+    outcome,
+    reasons,
+    auditSampled: false,
+  };
 }
 
 describe('eval metrics on hand-made sets', () => {
@@ -140,7 +153,15 @@ describe('eval metrics on hand-made sets', () => {
   it('checks floors inclusively (594/600 is 99%, 15/100 is 15%)', () => {
     const at = (autoPassFine: number, autoPass: number, reach: number, assets: number) => {
       const m = computeMetrics([]);
-      return checkFloors({ ...m, assets, autoPassPrecision: autoPassFine / autoPass, reviewRate: reach / assets, autoPassRate: autoPass / assets, policyRecall: 1, mismatchRecall: 0.97 });
+      return checkFloors({
+        ...m,
+        assets,
+        autoPassPrecision: autoPassFine / autoPass,
+        reviewRate: reach / assets,
+        autoPassRate: autoPass / assets,
+        policyRecall: 1,
+        mismatchRecall: 0.97,
+      });
     };
     const floors = at(594, 600, 100, 700);
     expect(floors.autoPassPrecision.pass).toBe(true);
@@ -184,7 +205,13 @@ describe('eval metrics on hand-made sets', () => {
   });
 
   it('reports per model family with the thresholds that applied', () => {
-    const policy = { ...testPolicy(), categoryModels: { default: { lowConfidence: 0.35, mismatch: 0.55, pass: 0.45 }, 'local-centernet-coco80': { lowConfidence: 0.2, mismatch: 0.3, pass: 0.25 } } };
+    const policy = {
+      ...testPolicy(),
+      categoryModels: {
+        default: { lowConfidence: 0.35, mismatch: 0.55, pass: 0.45 },
+        'local-centernet-coco80': { lowConfidence: 0.2, mismatch: 0.3, pass: 0.25 },
+      },
+    };
     const local = { ...asset('local', 'animals.pets', 'animals.pets', { 'animals.pets': 0.3 }), family: 'detector' as ModelFamily };
     local.model = { ...local.model, categoryModelVariant: 'local-centernet-coco80' };
     const report = evaluateSet([asset('clip', 'animals.pets', 'animals.pets', { 'animals.pets': 0.3 }), local], taxonomy, policy);
@@ -251,7 +278,13 @@ describe('eval generator', () => {
       expect(mine.length).toBe(families[family]);
       const expected = allocate(mine.length, MIX);
       const count = (kind: string) => mine.filter((a) => a.scenario.split('/')[0] === kind).length;
-      expect({ clean: count('clean'), ambiguous: count('ambiguous'), misrepresented: count('misrepresented'), policy: count('policy'), both: count('both') }).toEqual(expected);
+      expect({
+        clean: count('clean'),
+        ambiguous: count('ambiguous'),
+        misrepresented: count('misrepresented'),
+        policy: count('policy'),
+        both: count('both'),
+      }).toEqual(expected);
     }
   });
 
@@ -300,7 +333,11 @@ describe('eval real local-model outputs', () => {
 
   it('recorded the stand-in’s zero-shot answer from its own detections (re-record after changing the mapping)', () => {
     for (const recorded of outputs.photos) {
-      const replayed = zeroShotFromDetections(recorded.detections.map(([label, score]) => ({ label, score })), outputs.candidateLabels, taxonomy);
+      const replayed = zeroShotFromDetections(
+        recorded.detections.map(([label, score]) => ({ label, score })),
+        outputs.candidateLabels,
+        taxonomy,
+      );
       const byLabel = new Map(replayed.map((l) => [l.label, l.score]));
       outputs.candidateLabels.forEach((label, i) => expect(recorded.categoryScores[i], `${recorded.photo} ${label}`).toBeCloseTo(byLabel.get(label)!, 4));
     }
@@ -331,7 +368,10 @@ describe('eval real local-model outputs', () => {
     for (const file of ['labelled-set', 'splits', 'score-models', 'calibrate', 'gate', 'real-outputs', 'metrics', 'generator', 'run']) {
       const source = readFileSync(new URL(`../../eval/${file}.ts`, import.meta.url), 'utf8');
       const imports = [...source.matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]);
-      expect(imports.filter((path) => /object-detector|policy-model|tf-runtime|standin|tensorflow|nsfwjs/.test(path ?? '')), file).toEqual([]);
+      expect(
+        imports.filter((path) => /object-detector|policy-model|tf-runtime|standin|tensorflow|nsfwjs/.test(path ?? '')),
+        file,
+      ).toEqual([]);
     }
   });
 });

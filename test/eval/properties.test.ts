@@ -109,15 +109,30 @@ describe('metamorphic properties of triage over the labelled set', () => {
     const original = profiles(history, (m) => m);
     const renamedProfiles = profiles(history, rename);
     const hashed = (name: (m: string) => string): HashedAsset[] =>
-      batch.map((a, index) => ({ batchId: 'b-1', assetKey: a.id, merchantId: name(a.listing.merchantId), declaredCategoryId: a.listing.declaredCategoryId, perceptualHash: hashOf(index) }));
+      batch.map((a, index) => ({
+        batchId: 'b-1',
+        assetKey: a.id,
+        merchantId: name(a.listing.merchantId),
+        declaredCategoryId: a.listing.declaredCategoryId,
+        perceptualHash: hashOf(index),
+      }));
 
     for (const asset of batch) {
       const input = triageInputOf(asset);
       const a = triage({ ...input, merchantProfile: original.get(asset.listing.merchantId), sampleKey: `b-1#${asset.id}` }, taxonomy, bundled);
       const b = triage({ ...input, merchantProfile: renamedProfiles.get(rename(asset.listing.merchantId)), sampleKey: `b-1#${asset.id}` }, taxonomy, bundled);
-      expect({ outcome: b.outcome, reasons: b.reasons, audit: b.auditSampled }, asset.id).toEqual({ outcome: a.outcome, reasons: a.reasons, audit: a.auditSampled });
+      expect({ outcome: b.outcome, reasons: b.reasons, audit: b.auditSampled }, asset.id).toEqual({
+        outcome: a.outcome,
+        reasons: a.reasons,
+        audit: a.auditSampled,
+      });
     }
-    const before = findDuplicates(hashed((m) => m), [], taxonomy, bundled.duplicates.nearDistance);
+    const before = findDuplicates(
+      hashed((m) => m),
+      [],
+      taxonomy,
+      bundled.duplicates.nearDistance,
+    );
     const after = findDuplicates(hashed(rename), [], taxonomy, bundled.duplicates.nearDistance);
     const reasonsByKey = (findings: typeof before) => Object.fromEntries(findings.map((f) => [f.assetKey, [...f.reasons].sort()]));
     expect(before.length).toBeGreaterThan(0);

@@ -69,8 +69,23 @@ function reviewedRecord(built: Built): AssetRecord {
     built.decidedWith ?? policy,
   );
   const record = assetRecord(
-    { batchId: 'b1', receivedAt: '2026-12-01T00:00:00Z', now: '2026-12-01T00:00:01Z', lineage: { pipelineVersion: 't', taxonomyVersion: taxonomy.version, policyVersion: policy.version, categoryModel } },
-    { assetKey: built.assetKey, listing, outcome: decision.outcome, reasons: decision.reasons, explanation: decision.explanation, decidedBy: 'Triage', evidence: decision.evidence, modelOutputs: { categoryLabels: built.categoryLabels, policyLabels }, auditSampled: decision.auditSampled },
+    {
+      batchId: 'b1',
+      receivedAt: '2026-12-01T00:00:00Z',
+      now: '2026-12-01T00:00:01Z',
+      lineage: { pipelineVersion: 't', taxonomyVersion: taxonomy.version, policyVersion: policy.version, categoryModel },
+    },
+    {
+      assetKey: built.assetKey,
+      listing,
+      outcome: decision.outcome,
+      reasons: decision.reasons,
+      explanation: decision.explanation,
+      decidedBy: 'Triage',
+      evidence: decision.evidence,
+      modelOutputs: { categoryLabels: built.categoryLabels, policyLabels },
+      auditSampled: decision.auditSampled,
+    },
   );
   return { ...record, reviewStatus: 'FINAL', reviewOutcome: built.label, reviewOutcomeBy: 'consensus', reviewedBy: ['alice', 'bob'] };
 }
@@ -99,7 +114,14 @@ const stricter: TriagePolicy = { ...policy, categoryModels: { ...policy.category
 describe('reviewed-dataset metrics', () => {
   it('computes every rate, its Wilson interval, the confusion and the changed decisions on a hand-computed example', () => {
     const item = (assetKey: string, label: ReplayedItem['label'], recorded: ReplayedItem['recorded'], rerun: ReplayedItem['rerun']): ReplayedItem => ({
-      line: 0, assetKey, batchId: 'b', label, recorded, rerun, rerunReasons: [], missing: [],
+      line: 0,
+      assetKey,
+      batchId: 'b',
+      label,
+      recorded,
+      rerun,
+      rerunReasons: [],
+      missing: [],
     });
     const items = [
       item('a', 'approve', 'AUTO_PASS', 'AUTO_PASS'),
@@ -137,13 +159,36 @@ describe('re-running the current policy on a reviewed dataset', () => {
     expect(loadReviewedDataset(writeDataset('strict.jsonl', [recordedCurrent]), taxonomy, stricter).items[0]!.rerun).toBe('NEEDS_REVIEW');
   });
 
-  it('labels rebuilt from the per-category / per-class scores give the raw labels\' decision', () => {
+  it("labels rebuilt from the per-category / per-class scores give the raw labels' decision", () => {
     const cases: Built[] = [
       { assetKey: 'pass', declared: 'vehicles.boats', title: 'Item', categoryLabels: zeroShot('vehicles.boats', passing), label: 'approve' },
-      { assetKey: 'mismatch', declared: 'vehicles.boats', title: 'Item', categoryLabels: zeroShot('food', Math.max(thresholds.mismatch, thresholds.lowConfidence) + 0.05), label: 'reject' },
-      { assetKey: 'policy', declared: 'books', title: 'Item', categoryLabels: zeroShot('books', passing), policyLabels: [{ label: 'nsfw', score: 0.9 }, { label: 'normal', score: 0.1 }], label: 'reject' },
+      {
+        assetKey: 'mismatch',
+        declared: 'vehicles.boats',
+        title: 'Item',
+        categoryLabels: zeroShot('food', Math.max(thresholds.mismatch, thresholds.lowConfidence) + 0.05),
+        label: 'reject',
+      },
+      {
+        assetKey: 'policy',
+        declared: 'books',
+        title: 'Item',
+        categoryLabels: zeroShot('books', passing),
+        policyLabels: [
+          { label: 'nsfw', score: 0.9 },
+          { label: 'normal', score: 0.1 },
+        ],
+        label: 'reject',
+      },
       { assetKey: 'text', declared: 'books', title: 'Pizza', categoryLabels: zeroShot('books', passing), label: 'recategorize:food' },
-      { assetKey: 'merchant', declared: 'books', title: 'Item', categoryLabels: zeroShot('books', passing), merchantProfile: { assets: policy.merchantProfile.minHistory, categories: { food: policy.merchantProfile.minHistory } }, label: 'reject' },
+      {
+        assetKey: 'merchant',
+        declared: 'books',
+        title: 'Item',
+        categoryLabels: zeroShot('books', passing),
+        merchantProfile: { assets: policy.merchantProfile.minHistory, categories: { food: policy.merchantProfile.minHistory } },
+        label: 'reject',
+      },
     ];
     const raw = cases.map(lineOf);
     const rebuilt = raw.map((line) => ({ ...line, modelOutputs: { ...line.modelOutputs, categoryLabels: null, policyLabels: null } }));
@@ -176,11 +221,30 @@ describe('npm run eval -- --dataset <file> --json', () => {
   it('prints one JSON object on the last line with the dataset, split, metrics, intervals and confusion', async () => {
     const lines = [
       lineOf({ assetKey: 'p1', declared: 'vehicles.boats', title: 'Item', categoryLabels: zeroShot('vehicles.boats', passing), label: 'approve' }),
-      lineOf({ assetKey: 'p2', declared: 'vehicles.boats', title: 'Item', categoryLabels: zeroShot('vehicles.boats', passing), label: 'approve', decidedWith: stricter }),
-      lineOf({ assetKey: 'r1', declared: 'books', title: 'Item', categoryLabels: zeroShot('books', passing), policyLabels: [{ label: 'nsfw', score: 0.9 }, { label: 'normal', score: 0.1 }], label: 'reject' }),
+      lineOf({
+        assetKey: 'p2',
+        declared: 'vehicles.boats',
+        title: 'Item',
+        categoryLabels: zeroShot('vehicles.boats', passing),
+        label: 'approve',
+        decidedWith: stricter,
+      }),
+      lineOf({
+        assetKey: 'r1',
+        declared: 'books',
+        title: 'Item',
+        categoryLabels: zeroShot('books', passing),
+        policyLabels: [
+          { label: 'nsfw', score: 0.9 },
+          { label: 'normal', score: 0.1 },
+        ],
+        label: 'reject',
+      }),
     ];
     const path = writeDataset('cli.jsonl', lines);
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'eval/run.ts', '--dataset', path, '--json'], { cwd: join(import.meta.dirname, '../..') });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'eval/run.ts', '--dataset', path, '--json'], {
+      cwd: join(import.meta.dirname, '../..'),
+    });
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
     const expected = reviewedMetrics(loadReviewedDataset(path, taxonomy, policy).items);
     expect(result).toMatchObject({

@@ -45,7 +45,12 @@ afterAll(async () => {
 const slots = async (endpointName: string) =>
   (
     await documentClient().send(
-      new QueryCommand({ TableName: setting('tableName'), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': semaphorePk(endpointName) }, ConsistentRead: true }),
+      new QueryCommand({
+        TableName: setting('tableName'),
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': semaphorePk(endpointName) },
+        ConsistentRead: true,
+      }),
     )
   ).Items ?? [];
 
@@ -67,21 +72,27 @@ describe('withEndpointSlot', () => {
 
   it('frees the slot when the work fails', async () => {
     const signal = AbortSignal.timeout(60_000);
-    await expect(withEndpointSlot({ tableName: setting('tableName'), endpointName: 'ep-fail', limit: 1, signal }, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(
+      withEndpointSlot({ tableName: setting('tableName'), endpointName: 'ep-fail', limit: 1, signal }, () => Promise.reject(new Error('boom'))),
+    ).rejects.toThrow('boom');
     expect(await slots('ep-fail')).toEqual([]);
   });
 
   it("takes over a crashed holder's slot once its lease has expired, and waits while a live lease holds it", async () => {
     const put = (endpointName: string, expiresAt: number) =>
-      documentClient().send(new PutCommand({ TableName: setting('tableName'), Item: { pk: semaphorePk(endpointName), sk: 'SLOT#0', holder: 'crashed', expiresAt } }));
+      documentClient().send(
+        new PutCommand({ TableName: setting('tableName'), Item: { pk: semaphorePk(endpointName), sk: 'SLOT#0', holder: 'crashed', expiresAt } }),
+      );
     await put('ep-stale', Date.now() - 1);
     const signal = AbortSignal.timeout(60_000);
-    await expect(withEndpointSlot({ tableName: setting('tableName'), endpointName: 'ep-stale', limit: 1, signal }, () => Promise.resolve('ran'))).resolves.toBe('ran');
+    await expect(withEndpointSlot({ tableName: setting('tableName'), endpointName: 'ep-stale', limit: 1, signal }, () => Promise.resolve('ran'))).resolves.toBe(
+      'ran',
+    );
 
     await put('ep-held', Date.now() + 60_000);
-    const error = await withEndpointSlot({ tableName: setting('tableName'), endpointName: 'ep-held', limit: 1, signal: AbortSignal.timeout(300) }, () => Promise.resolve('ran')).catch(
-      (e: unknown) => e,
-    );
+    const error = await withEndpointSlot({ tableName: setting('tableName'), endpointName: 'ep-held', limit: 1, signal: AbortSignal.timeout(300) }, () =>
+      Promise.resolve('ran'),
+    ).catch((e: unknown) => e);
     expect((error as Error).name).toBe('AbortError');
     expect((error as Error).message).toMatch(/no free slot/);
   });
@@ -106,7 +117,15 @@ describe('several executions at once', () => {
             file: `${photo}.jpg`,
             stagedKey,
             receivedAt: '2026-12-01T10:00:00.000Z',
-            listing: { assetId: `${photo}-1`, file: `${photo}.jpg`, merchantId: 'm-guard', declaredCategory: 'Boats', declaredCategoryId: 'vehicles.boats', title: 'Boat', attributes: {} },
+            listing: {
+              assetId: `${photo}-1`,
+              file: `${photo}.jpg`,
+              merchantId: 'm-guard',
+              declaredCategory: 'Boats',
+              declaredCategoryId: 'vehicles.boats',
+              title: 'Boat',
+              attributes: {},
+            },
           };
           return preprocess({ Items: [item, { ...item, assetKey: rowAssetKey(2), rowNumber: 2 }] });
         }),

@@ -76,7 +76,10 @@ const S3_INTERNAL_ERROR: Fault = {
 const DYNAMODB_THROTTLED: Fault = {
   statusCode: 400,
   headers: { 'content-type': 'application/x-amz-json-1.0' },
-  body: JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'The level of configured provisioned throughput for the table was exceeded.' }),
+  body: JSON.stringify({
+    __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+    message: 'The level of configured provisioned throughput for the table was exceeded.',
+  }),
 };
 const SAGEMAKER_THROTTLED: Fault = {
   statusCode: 429,
@@ -108,15 +111,13 @@ const clients = (): StackOwner[] => [s3Client(), documentClient(), sageMakerClie
  */
 function inject(client: StackOwner, matches: (call: Call) => boolean, fault: Fault, times = Infinity): Injection {
   const injection: Injection = { injected: 0, matched: 0 };
-  const middleware =
-    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
-    async (args: { input: Record<string, unknown> }) => {
-      if (!matches({ commandName: context.commandName ?? '', input: args.input })) return next(args);
-      injection.matched += 1;
-      if (injection.injected >= times) return next(args);
-      injection.injected += 1;
-      return { response: { statusCode: fault.statusCode, headers: { ...fault.headers }, body: Readable.from([Buffer.from(fault.body)]) }, output: undefined };
-    };
+  const middleware = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
+    if (!matches({ commandName: context.commandName ?? '', input: args.input })) return next(args);
+    injection.matched += 1;
+    if (injection.injected >= times) return next(args);
+    injection.injected += 1;
+    return { response: { statusCode: fault.statusCode, headers: { ...fault.headers }, body: Readable.from([Buffer.from(fault.body)]) }, output: undefined };
+  };
   client.middlewareStack.add(middleware as never, { step: 'deserialize', priority: 'low', name: FAULT_MIDDLEWARE });
   return injection;
 }
@@ -143,7 +144,15 @@ async function stagedChild(batchId: string): Promise<{ Items: WorkItem[] }> {
       file: `${photo}.jpg`,
       stagedKey,
       receivedAt: '2026-12-01T10:00:00.000Z',
-      listing: { assetId: `${photo}-1`, file: `${photo}.jpg`, merchantId: 'm-faults', declaredCategory: 'Boats', declaredCategoryId: 'vehicles.boats', title: 'Boat', attributes: {} },
+      listing: {
+        assetId: `${photo}-1`,
+        file: `${photo}.jpg`,
+        merchantId: 'm-faults',
+        declaredCategory: 'Boats',
+        declaredCategoryId: 'vehicles.boats',
+        title: 'Boat',
+        attributes: {},
+      },
     });
   }
   return { Items: items };
@@ -261,13 +270,23 @@ describe('DynamoDB faults', () => {
     // The winner: the same asset recorded NEEDS_REVIEW by another writer just before this Persist's put.
     const winner = assetRecord(
       { batchId: 'b-ddb-race', receivedAt: raced.item.receivedAt, lineage: baseLineage('test'), now: new Date().toISOString() },
-      { assetKey: raced.item.assetKey, listing: raced.item.listing, outcome: 'NEEDS_REVIEW', reasons: ['LOW_CONFIDENCE'], explanation: 'the other writer', decidedBy: 'Triage' },
+      {
+        assetKey: raced.item.assetKey,
+        listing: raced.item.listing,
+        outcome: 'NEEDS_REVIEW',
+        reasons: ['LOW_CONFIDENCE'],
+        explanation: 'the other writer',
+        decidedBy: 'Triage',
+      },
     );
     let raceRun = false;
     const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
     const racer = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
       // Persist's conditional put of that asset (the document client's PutCommand, marshalled or not by then).
-      const isTheConditionalPut = /^Put(Item)?Command$/.test(context.commandName ?? '') && args.input['ConditionExpression'] !== undefined && JSON.stringify(args.input['Item']).includes(winner.sk);
+      const isTheConditionalPut =
+        /^Put(Item)?Command$/.test(context.commandName ?? '') &&
+        args.input['ConditionExpression'] !== undefined &&
+        JSON.stringify(args.input['Item']).includes(winner.sk);
       if (!raceRun && isTheConditionalPut) {
         raceRun = true;
         await documentClient().send(new PutCommand({ TableName: String(args.input['TableName']), Item: winner }));

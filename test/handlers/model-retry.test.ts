@@ -13,8 +13,7 @@ import {
   withModelRetries,
 } from '../../lambdas/adapters/model-retry';
 
-const failure = (name: string, httpStatusCode?: number): Error =>
-  Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode } });
+const failure = (name: string, httpStatusCode?: number): Error => Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode } });
 const budget = (ms: number) => ({ deadline: Date.now() + ms, baseDelayMs: 1 });
 
 describe('isRetryableModelFailure', () => {
@@ -87,9 +86,7 @@ describe('withModelRetries', () => {
 
   it('does not call at all once the budget is spent', async () => {
     let calls = 0;
-    const error = await withModelRetries('ep', { deadline: Date.now() - 1, baseDelayMs: 1 }, () => ((calls += 1), Promise.resolve(1))).catch(
-      (e: unknown) => e,
-    );
+    const error = await withModelRetries('ep', { deadline: Date.now() - 1, baseDelayMs: 1 }, () => ((calls += 1), Promise.resolve(1))).catch((e: unknown) => e);
     expect(calls).toBe(0);
     expect((error as Error).message).toBe("endpoint ep was not called: Classify's model-call time budget had run out");
   });

@@ -38,7 +38,13 @@ function answerBoat(request: { endpointName: string }): { labels: Array<{ label:
 function batchArchive(prefix: string, rows: number): Buffer {
   return buildZip({
     'manifest.csv': manifestCsv([
-      ...Array.from({ length: rows }, (_, i) => ({ asset_id: `${prefix}-${i}`, file: 'boats.jpg', merchant_id: 'm-1', declared_category: 'Boats', title: 'Fishing boat' })),
+      ...Array.from({ length: rows }, (_, i) => ({
+        asset_id: `${prefix}-${i}`,
+        file: 'boats.jpg',
+        merchant_id: 'm-1',
+        declared_category: 'Boats',
+        title: 'Fishing boat',
+      })),
       // A row naming a missing file: REJECTED_INPUT / MISSING_FILE, recorded by PrepareBatch.
       { asset_id: `${prefix}-missing`, file: 'absent.jpg', merchant_id: 'm-1', declared_category: 'Boats', title: 'Boat' },
     ]),
@@ -154,8 +160,22 @@ describe('the Nightly sweep', () => {
     const template = done.records.find((record) => record.outcome !== 'REJECTED_INPUT')!;
     const owed = toRecord(
       {
-        item: { batchId, assetKey: 'row-owed', rowNumber: 99, file: 'boats.jpg', stagedKey: `staging/${batchId}/files/boats.jpg`, receivedAt: template.receivedAt, listing: template.listing as WorkItem['listing'] },
-        decision: { outcome: 'NEEDS_REVIEW', reasons: ['LOW_CONFIDENCE'], explanation: 'left without a message', auditSampled: false, evidence: template.evidence! },
+        item: {
+          batchId,
+          assetKey: 'row-owed',
+          rowNumber: 99,
+          file: 'boats.jpg',
+          stagedKey: `staging/${batchId}/files/boats.jpg`,
+          receivedAt: template.receivedAt,
+          listing: template.listing as WorkItem['listing'],
+        },
+        decision: {
+          outcome: 'NEEDS_REVIEW',
+          reasons: ['LOW_CONFIDENCE'],
+          explanation: 'left without a message',
+          auditSampled: false,
+          evidence: template.evidence!,
+        },
       },
       '0.0.0',
       new Date().toISOString(),
@@ -246,8 +266,22 @@ describe('the Nightly sweep', () => {
     await putAssetRecord(
       toRecord(
         {
-          item: { batchId, assetKey: 'row-owed', rowNumber: 99, file: 'boats.jpg', stagedKey: `staging/${batchId}/files/boats.jpg`, receivedAt: template.receivedAt, listing: template.listing as WorkItem['listing'] },
-          decision: { outcome: 'NEEDS_REVIEW', reasons: ['LOW_CONFIDENCE'], explanation: 'left without a message', auditSampled: false, evidence: template.evidence! },
+          item: {
+            batchId,
+            assetKey: 'row-owed',
+            rowNumber: 99,
+            file: 'boats.jpg',
+            stagedKey: `staging/${batchId}/files/boats.jpg`,
+            receivedAt: template.receivedAt,
+            listing: template.listing as WorkItem['listing'],
+          },
+          decision: {
+            outcome: 'NEEDS_REVIEW',
+            reasons: ['LOW_CONFIDENCE'],
+            explanation: 'left without a message',
+            auditSampled: false,
+            evidence: template.evidence!,
+          },
         },
         '0.0.0',
         new Date().toISOString(),

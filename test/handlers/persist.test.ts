@@ -44,7 +44,15 @@ function work(batchId: string, assetKey: string, outcome: 'NEEDS_REVIEW' | 'AUTO
     file: 'a.jpg',
     stagedKey: `staging/${batchId}/files/a.jpg`,
     receivedAt: '2026-11-20T10:00:00.000Z',
-    listing: { assetId: 'a-1', file: 'a.jpg', merchantId: 'm-1', declaredCategory: 'Boats', declaredCategoryId: 'vehicles.boats', title: 'Boat', attributes: {} },
+    listing: {
+      assetId: 'a-1',
+      file: 'a.jpg',
+      merchantId: 'm-1',
+      declaredCategory: 'Boats',
+      declaredCategoryId: 'vehicles.boats',
+      title: 'Boat',
+      attributes: {},
+    },
   };
   if (outcome === 'FAILED') return { item, early: { outcome: 'FAILED', reasons: ['MODEL_ERROR'], detail: 'model failed', stage: 'Classify' } };
   return {
@@ -55,7 +63,14 @@ function work(batchId: string, assetKey: string, outcome: 'NEEDS_REVIEW' | 'AUTO
       explanation: 'test decision',
       auditSampled: false,
       evidence: {
-        category: { declaredCategoryId: 'vehicles.boats', declaredSupport: 0.1, topCategoryId: 'vehicles.boats', topScore: 0.1, scores: [], thresholds: { lowConfidence: 0.2, mismatch: 0.3, pass: 0.25 } },
+        category: {
+          declaredCategoryId: 'vehicles.boats',
+          declaredSupport: 0.1,
+          topCategoryId: 'vehicles.boats',
+          topScore: 0.1,
+          scores: [],
+          thresholds: { lowConfidence: 0.2, mismatch: 0.3, pass: 0.25 },
+        },
         text: { mentions: [], conflict: false, imageConflict: false },
         policy: [],
       },
@@ -225,7 +240,11 @@ describe('exactly one review message per record revision, whatever crashes', () 
     expect(reviewMessages(batchId)).toHaveLength(0);
     const amended = withDuplicateFinding(
       first,
-      { assetKey: first.assetKey, reasons: ['DUPLICATE_IMAGE_OTHER_CATEGORY'], matches: [{ batchId, assetKey: 'row-000002', merchantId: 'm-1', declaredCategoryId: 'art', distance: 2 }] },
+      {
+        assetKey: first.assetKey,
+        reasons: ['DUPLICATE_IMAGE_OTHER_CATEGORY'],
+        matches: [{ batchId, assetKey: 'row-000002', merchantId: 'm-1', declaredCategoryId: 'art', distance: 2 }],
+      },
       new Date().toISOString(),
     )!;
     expect(amended.outcome).toBe('NEEDS_REVIEW');

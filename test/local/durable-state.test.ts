@@ -77,7 +77,10 @@ async function expectConsistent(stateDir: string): Promise<AssetRecord[]> {
   for (const message of messages) byId.set(message.messageId, (byId.get(message.messageId) ?? 0) + 1);
   const byTask = new Map<string, number>();
   for (const message of messages) byTask.set(message.body.reviewTaskId, (byTask.get(message.body.reviewTaskId) ?? 0) + 1);
-  expect([...byTask.values()].every((count) => count === 1), 'one message per review task').toBe(true);
+  expect(
+    [...byTask.values()].every((count) => count === 1),
+    'one message per review task',
+  ).toBe(true);
   const recordsByKey = new Map(records.map((record) => [`${record.pk}|${record.sk}`, record]));
   for (const record of records) {
     if (record.reviewMessageId === undefined) continue;
@@ -123,7 +126,10 @@ async function expectComplete(archive: string, stateDir: string): Promise<Record
   // earlier revision may have none: a kill before its send, then CrossCheck superseding it — nothing is owed for it.
   for (const record of records.filter((candidate) => needsReview(candidate))) {
     const own = messages.filter((message) => message.body.recordKey.sk === record.sk);
-    expect(own.filter((message) => message.body.revision === currentReviewRevision(record)), record.assetKey).toHaveLength(1);
+    expect(
+      own.filter((message) => message.body.revision === currentReviewRevision(record)),
+      record.assetKey,
+    ).toHaveLength(1);
     expect(own.length).toBeLessThanOrEqual(currentReviewRevision(record));
   }
   expect(messages.length).toBeLessThanOrEqual(expectedMessages(records));
@@ -175,7 +181,12 @@ describe('local state under SIGKILL', () => {
     const again = await expectComplete(first, stateDir);
     expect(again['sentToReview']).toBe(a['sentToReview']);
     const all = savedReviewMessages(stateDir);
-    expect(all.filter((message) => message.body.batchId === a['batchId']).map((m) => m.messageId).sort()).toEqual(aMessages.map((m) => m.messageId).sort());
+    expect(
+      all
+        .filter((message) => message.body.batchId === a['batchId'])
+        .map((m) => m.messageId)
+        .sort(),
+    ).toEqual(aMessages.map((m) => m.messageId).sort());
     expect(all).toHaveLength(expectedMessages(await savedRecords(stateDir)));
   });
 });

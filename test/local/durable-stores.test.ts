@@ -8,7 +8,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { interceptLocalhostDns } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,7 +58,14 @@ describe('durable SQS', () => {
     const redrive = JSON.stringify({ deadLetterTargetArn: 'arn:aws:sqs:us-east-1:000000000000:dlq', maxReceiveCount: 1 });
     const { queueUrl } = first.handle.ensureQueue('work', { region: 'us-east-1', attributes: { VisibilityTimeout: '300', RedrivePolicy: redrive } });
     const sent = [];
-    for (const body of ['one', 'two', 'three']) sent.push((await first.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: { kind: { DataType: 'String', StringValue: body } } }))).MessageId!);
+    for (const body of ['one', 'two', 'three'])
+      sent.push(
+        (
+          await first.sqs.send(
+            new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: { kind: { DataType: 'String', StringValue: body } } }),
+          )
+        ).MessageId!,
+      );
     const received = (await first.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 2 }))).Messages!;
     expect(received).toHaveLength(2);
     const [held, released] = received as [{ ReceiptHandle: string; MessageId: string }, { ReceiptHandle: string; MessageId: string }];
@@ -76,8 +93,17 @@ describe('durable SQS', () => {
     expect(second.handle.inspectQueue('work')!.messages.inflight).toHaveLength(1);
     // The consumer's receipt handle from before the restart still deletes the message.
     await second.sqs.send(new DeleteMessageCommand({ QueueUrl: again.queueUrl, ReceiptHandle: held.ReceiptHandle }));
-    const dlqMessage = (await second.sqs.send(new ReceiveMessageCommand({ QueueUrl: second.handle.ensureQueue('dlq', { region: 'us-east-1', attributes: {} }).queueUrl, MessageAttributeNames: ['All'] }))).Messages!;
-    expect(dlqMessage.map((message) => [message.MessageId, message.Body, message.MessageAttributes?.['kind']?.StringValue])).toEqual([[released.MessageId, 'two', 'two']]);
+    const dlqMessage = (
+      await second.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: second.handle.ensureQueue('dlq', { region: 'us-east-1', attributes: {} }).queueUrl,
+          MessageAttributeNames: ['All'],
+        }),
+      )
+    ).Messages!;
+    expect(dlqMessage.map((message) => [message.MessageId, message.Body, message.MessageAttributes?.['kind']?.StringValue])).toEqual([
+      [released.MessageId, 'two', 'two'],
+    ]);
 
     const restarted = await server(stateDir);
     expect(restarted.handle.inspectQueue('work')!.messages.inflight).toHaveLength(0);
@@ -87,17 +113,27 @@ describe('durable SQS', () => {
   it('keeps FIFO order, group ids, sequence numbers and the deduplication window across a restart', async () => {
     const stateDir = path.join(dir, 'fifo');
     const first = await server(stateDir);
-    const { queueUrl } = first.handle.ensureQueue('review.fifo', { region: 'us-east-1', attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' } });
+    const { queueUrl } = first.handle.ensureQueue('review.fifo', {
+      region: 'us-east-1',
+      attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' },
+    });
     const ids: string[] = [];
     const sequences: string[] = [];
     for (const n of [1, 2, 3]) {
-      const sent = await first.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `m${n}`, MessageGroupId: 'g', MessageDeduplicationId: `d${n}` }));
+      const sent = await first.sqs.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `m${n}`, MessageGroupId: 'g', MessageDeduplicationId: `d${n}` }),
+      );
       ids.push(sent.MessageId!);
       sequences.push(sent.SequenceNumber!);
     }
     const second = await server(stateDir);
-    const url = second.handle.ensureQueue('review.fifo', { region: 'us-east-1', attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' } }).queueUrl;
-    const duplicate = await second.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'm2 again', MessageGroupId: 'g', MessageDeduplicationId: 'd2' }));
+    const url = second.handle.ensureQueue('review.fifo', {
+      region: 'us-east-1',
+      attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' },
+    }).queueUrl;
+    const duplicate = await second.sqs.send(
+      new SendMessageCommand({ QueueUrl: url, MessageBody: 'm2 again', MessageGroupId: 'g', MessageDeduplicationId: 'd2' }),
+    );
     expect(duplicate.MessageId).toBe(ids[1]);
     const next = await second.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'm4', MessageGroupId: 'g', MessageDeduplicationId: 'd4' }));
     expect(BigInt(next.SequenceNumber!)).toBeGreaterThan(BigInt(sequences[2]!));
@@ -116,7 +152,13 @@ describe('state folders of the save-at-exit format', () => {
   it('imports the old sqs.json once into the journal', async () => {
     const stateDir = path.join(dir, 'legacy');
     await mkdir(stateDir, { recursive: true });
-    const legacy = [{ name: 'ReviewQueueX', attributes: { VisibilityTimeout: '30', QueueArn: 'arn:x', ApproximateNumberOfMessages: '2' }, messages: [{ body: '{"a":1}' }, { body: '{"a":2}', attributes: { outcome: { DataType: 'String', StringValue: 'FLAGGED' } } }] }];
+    const legacy = [
+      {
+        name: 'ReviewQueueX',
+        attributes: { VisibilityTimeout: '30', QueueArn: 'arn:x', ApproximateNumberOfMessages: '2' },
+        messages: [{ body: '{"a":1}' }, { body: '{"a":2}', attributes: { outcome: { DataType: 'String', StringValue: 'FLAGGED' } } }],
+      },
+    ];
     await writeFile(path.join(stateDir, 'sqs.json'), JSON.stringify(legacy));
     await importLegacySqsSnapshot(stateDir);
     expect(existsSync(path.join(stateDir, 'sqs.json'))).toBe(false);
@@ -135,7 +177,9 @@ describe('durable S3', () => {
     first.handle.createBucket('empty');
     const keys = ['reports/a.csv', 'odd//double', 'dot/./x', 'up/../y', 'pct%20name', 'trailing/'];
     for (const key of keys) {
-      await first.s3.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: Buffer.from(`body of ${key}`), ContentType: 'text/csv', Metadata: { origin: 'test' } }));
+      await first.s3.send(
+        new PutObjectCommand({ Bucket: 'data', Key: key, Body: Buffer.from(`body of ${key}`), ContentType: 'text/csv', Metadata: { origin: 'test' } }),
+      );
     }
     await first.s3.send(new DeleteObjectCommand({ Bucket: 'data', Key: 'trailing/' }));
     // Multipart: two parts, the first at the 5 MiB minimum.
@@ -144,7 +188,19 @@ describe('durable S3', () => {
     const partB = Buffer.from('tail');
     const etagA = (await first.s3.send(new UploadPartCommand({ Bucket: 'data', Key: 'big.zip', UploadId: upload.UploadId, PartNumber: 1, Body: partA }))).ETag!;
     const etagB = (await first.s3.send(new UploadPartCommand({ Bucket: 'data', Key: 'big.zip', UploadId: upload.UploadId, PartNumber: 2, Body: partB }))).ETag!;
-    const completed = await first.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'data', Key: 'big.zip', UploadId: upload.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etagA }, { PartNumber: 2, ETag: etagB }] } }));
+    const completed = await first.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'data',
+        Key: 'big.zip',
+        UploadId: upload.UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: etagA },
+            { PartNumber: 2, ETag: etagB },
+          ],
+        },
+      }),
+    );
 
     expect(readFileSync(path.join(stateDir, 's3', 'data', 'reports', 'a.csv'), 'utf8')).toBe('body of reports/a.csv');
 

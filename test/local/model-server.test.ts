@@ -33,7 +33,7 @@ function serverPid(): number {
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  for (const started = Date.now(); Date.now() - started < timeoutMs; ) {
+  for (const started = Date.now(); Date.now() - started < timeoutMs;) {
     if (condition()) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -63,7 +63,10 @@ beforeAll(async () => {
     await local.close();
   }
   reportsDir = (await localReportsDir(stateDir))!;
-  const reviewable = records.filter(needsReview).map((record) => record.assetKey).sort();
+  const reviewable = records
+    .filter(needsReview)
+    .map((record) => record.assetKey)
+    .sort();
   const decisionsDir = path.join(reportsDir, 'decisions', `dt=${summary.dt}`, `batch_id=${summary.batchId}`);
   await mkdir(decisionsDir, { recursive: true });
   await writeFile(path.join(decisionsDir, 'decisions.csv'), decisionsCsv(decisions(summary.batchId, reviewable, records[0]!.lineage)));
@@ -93,7 +96,12 @@ describe('report tables of a demo run', () => {
     const csv = await readFile(path.join(path.dirname(reportsDir), summary.reports.exceptions), 'utf8');
     const rows = parse(csv, { columns: true }) as Array<Record<string, string>>;
     expect(Object.keys(rows[0]!)).toEqual(EXCEPTIONS_TABLE.columns.map((column) => column.name));
-    expect(rows.map((row) => row.asset_key).sort()).toEqual(records.filter(needsReview).map((record) => record.assetKey).sort());
+    expect(rows.map((row) => row.asset_key).sort()).toEqual(
+      records
+        .filter(needsReview)
+        .map((record) => record.assetKey)
+        .sort(),
+    );
     expect(rows.length).toBeGreaterThan(0);
   });
 

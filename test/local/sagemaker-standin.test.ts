@@ -29,13 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labelScoresSchema, zeroShotRequest } from '../../lambdas/core/hf-contract';
 import { loadTaxonomy, parseTaxonomy } from '../../lambdas/core/taxonomy';
 import { COCO_LABELS } from '../../local/sagemaker/object-detector';
-import {
-  startSageMakerStandIn,
-  warmUpModels,
-  type InterceptResult,
-  type InvocationRequest,
-  type SageMakerStandIn,
-} from '../../local/sagemaker/standin';
+import { startSageMakerStandIn, warmUpModels, type InterceptResult, type InvocationRequest, type SageMakerStandIn } from '../../local/sagemaker/standin';
 import { zeroShotFromDetections } from '../../local/sagemaker/zero-shot-from-detections';
 
 const require = createRequire(import.meta.url);
@@ -57,7 +51,14 @@ describe('zeroShotFromDetections', () => {
   });
 
   it('peaks on the category of a confident detection, and sums to 1', () => {
-    const result = zeroShotFromDetections([{ label: 'boat', score: 0.95 }, { label: 'person', score: 0.99 }], candidates, taxonomy);
+    const result = zeroShotFromDetections(
+      [
+        { label: 'boat', score: 0.95 },
+        { label: 'person', score: 0.99 },
+      ],
+      candidates,
+      taxonomy,
+    );
     expect(result[0]?.label).toBe(BOAT_PROMPT);
     expect(result[0]?.score).toBeGreaterThan(0.9);
     expect(sum(result)).toBeCloseTo(1, 12);
@@ -88,7 +89,11 @@ describe('zeroShotFromDetections', () => {
     });
     const labels = ['a boat', 'a ship', 'a cat', 'a wristwatch'];
     const result = zeroShotFromDetections(
-      [{ label: 'boat', score: 0.8 }, { label: 'boat', score: 0.5 }, { label: 'cat', score: 0.4 }],
+      [
+        { label: 'boat', score: 0.8 },
+        { label: 'boat', score: 0.5 },
+        { label: 'cat', score: 0.4 },
+      ],
       labels,
       small,
     );
@@ -211,9 +216,7 @@ describe('SageMaker runtime stand-in', () => {
   });
 
   it('a malformed zero-shot request or a wrong content type is a ModelError', async () => {
-    const notJson = client.send(
-      new InvokeEndpointCommand({ EndpointName: 'mt-zero-shot', ContentType: 'application/json', Body: Buffer.from('{"inputs":') }),
-    );
+    const notJson = client.send(new InvokeEndpointCommand({ EndpointName: 'mt-zero-shot', ContentType: 'application/json', Body: Buffer.from('{"inputs":') }));
     const noLabels = client.send(
       new InvokeEndpointCommand({
         EndpointName: 'mt-zero-shot',
@@ -253,10 +256,18 @@ describe('SageMaker runtime stand-in', () => {
     try {
       interceptor = (request) => {
         seen.push(request);
-        return { labels: [{ label: 'porn', score: 0.91 }, { label: 'neutral', score: 0.09 }] };
+        return {
+          labels: [
+            { label: 'porn', score: 0.91 },
+            { label: 'neutral', score: 0.09 },
+          ],
+        };
       };
       const image = photo('nagasaki-boats');
-      expect(labelsOf(await policy(image))).toEqual([{ label: 'porn', score: 0.91 }, { label: 'neutral', score: 0.09 }]);
+      expect(labelsOf(await policy(image))).toEqual([
+        { label: 'porn', score: 0.91 },
+        { label: 'neutral', score: 0.09 },
+      ]);
       expect(seen[0]?.endpointName).toBe('mt-policy');
       expect(seen[0]?.contentType).toBe('image/jpeg');
       expect(seen[0]?.body.equals(image)).toBe(true);

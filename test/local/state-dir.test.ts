@@ -141,7 +141,7 @@ describe('the state lock', () => {
     const script = [
       `import { watchInterrupts } from ${JSON.stringify(path.resolve('local/interrupts.ts'))};`,
       "watchInterrupts(() => process.stdout.write('first\\n'));",
-      "setInterval(() => undefined, 1000);",
+      'setInterval(() => undefined, 1000);',
       "process.stdout.write('ready\\n');",
     ].join('\n');
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -7,11 +7,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HuggingFaceEndpoint, endpointNameFor, type ModelVersion } from '../../lib/constructs/hugging-face-endpoint';
-import {
-  startControlPlaneStandIn,
-  type ControlPlaneStandIn,
-  type ControlPlaneStandInOptions,
-} from '../../local/sagemaker/control-plane-standin';
+import { startControlPlaneStandIn, type ControlPlaneStandIn, type ControlPlaneStandInOptions } from '../../local/sagemaker/control-plane-standin';
 import { formatRollback, instructionFor, rollbackModel, RollbackError } from '../../cli/ops/model-rollback';
 import { deployedSageMaker, stackIdOf } from './deployed-configs';
 

@@ -86,7 +86,16 @@ beforeAll(async () => {
   summary = JSON.parse(await reportObject(run.summary!.reports.summary)) as BatchReportSummary;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 300_000);
 
@@ -120,10 +129,15 @@ describe('batch page of a demo run', () => {
     expect(figures.map((figure) => figure.category).sort()).toEqual([...byCategory.keys()].sort());
     for (const figure of figures) {
       expect(figure.bars, figure.category).toHaveLength(10);
-      expect(figure.bars.reduce((a, b) => a + b, 0), figure.category).toBe(byCategory.get(figure.category));
+      expect(
+        figure.bars.reduce((a, b) => a + b, 0),
+        figure.category,
+      ).toBe(byCategory.get(figure.category));
     }
 
-    const pairs = tally(classified.filter((row) => row['declared_category_id'] !== '').map((row) => `${row['declared_category_id']}→${row['top_category_id'] || NONE}`));
+    const pairs = tally(
+      classified.filter((row) => row['declared_category_id'] !== '').map((row) => `${row['declared_category_id']}→${row['top_category_id'] || NONE}`),
+    );
     expect(sortedEntries(await drawn(page, 'declared-vs-predicted'))).toEqual(sortedEntries(pairs));
 
     // gates as the run summary reported them; review and drift say what is missing instead of drawing zeros
@@ -170,7 +184,13 @@ describe('after a review', () => {
 
     const batch = (await getBatchRecord(summary.batchId, tableName))!;
     expect(batch.gates?.overall).toBe(summary.gates.overall);
-    const refreshed = (await refreshBatchReport({ batch, records: await listAssetRecords(summary.batchId, tableName), now: new Date().toISOString(), reportsBucket: local.reportsBucket, tableName }))!;
+    const refreshed = (await refreshBatchReport({
+      batch,
+      records: await listAssetRecords(summary.batchId, tableName),
+      now: new Date().toISOString(),
+      reportsBucket: local.reportsBucket,
+      tableName,
+    }))!;
     expect(refreshed.kpis.review.decisions).toBe(1);
     expect(refreshed.kpis.review.timeToLabelMs?.n).toBe(1);
     expect(refreshed.kpis.throughput).toEqual(summary.kpis.throughput); // the run window is kept

@@ -26,12 +26,22 @@ const taxonomy = loadTaxonomy();
 
 /** Policy-sensitive scores for every image (no such samples ship): each asset needs two blind reviewers. */
 const policySensitive = (request: { endpointName: string }) =>
-  request.endpointName.startsWith('PolicyModel') ? { labels: [{ label: 'porn', score: 0.91 }, { label: 'neutral', score: 0.09 }] } : undefined;
+  request.endpointName.startsWith('PolicyModel')
+    ? {
+        labels: [
+          { label: 'porn', score: 0.91 },
+          { label: 'neutral', score: 0.09 },
+        ],
+      }
+    : undefined;
 
 function queueMessages(): Array<{ body: string; messageId: string }> {
   const queue = local.stack.queues.find((q) => q.deadLetterTargetArn !== undefined)!;
   const inspected = local.standIns.fauxqs.inspectQueue(queue.name)!;
-  return [...inspected.messages.ready, ...inspected.messages.delayed, ...inspected.messages.inflight.map((m) => m.message)].map((m) => ({ body: m.body, messageId: m.messageId }));
+  return [...inspected.messages.ready, ...inspected.messages.delayed, ...inspected.messages.inflight.map((m) => m.message)].map((m) => ({
+    body: m.body,
+    messageId: m.messageId,
+  }));
 }
 
 function work(policy: Partial<ReviewPolicy> = {}, clock?: () => Date): ReviewWork {
@@ -97,7 +107,8 @@ describe('blind double review and adjudication', () => {
     expect(bobSaw).toHaveLength(3);
     const disputed = bobSaw[0]!;
     expect((await record(disputed)).reviewStatus).toBe('ADJUDICATION');
-    for (const key of bobSaw.slice(1)) expect(await record(key)).toMatchObject({ reviewStatus: 'FINAL', reviewOutcome: 'reject', reviewOutcomeBy: 'consensus' });
+    for (const key of bobSaw.slice(1))
+      expect(await record(key)).toMatchObject({ reviewStatus: 'FINAL', reviewOutcome: 'reject', reviewOutcomeBy: 'consensus' });
 
     // neither reviewer may adjudicate their own disagreement, nor may a non-adjudicator
     expect(await reviews.next('alice', { adjudicator: true })).toBeUndefined();
@@ -135,7 +146,10 @@ describe('blind double review and adjudication', () => {
     expect(stats.agreement.ac1).not.toBeNull();
     expect(stats.pending).toEqual({ visible: 0, claimed: 0 });
 
-    const dataset = await exportDataset({ tableName: target.tableName, dataBucket: local.dataBucket, reportsBucket: local.reportsBucket }, { from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) });
+    const dataset = await exportDataset(
+      { tableName: target.tableName, dataBucket: local.dataBucket, reportsBucket: local.reportsBucket },
+      { from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) },
+    );
     expect(dataset.items).toBe(3);
     expect(dataset.key).toMatch(new RegExp(`^datasets/v${DATASET_SCHEMA_VERSION}-[0-9a-f]{12}/labelled\\.jsonl$`));
     // the raw endpoint answers travel with the line, so eval --dataset re-runs triage on exactly what it saw
@@ -162,7 +176,12 @@ describe('claims, duplicates and gold', () => {
     expect(live.length).toBeGreaterThanOrEqual(1);
     // what SQS could deliver past its deduplication window: the same task again under another deduplication id
     await sqsClient().send(
-      new SendMessageCommand({ QueueUrl: target.reviewQueueUrl, MessageBody: live[0]!.body, MessageGroupId: 'duplicate', MessageDeduplicationId: 'duplicate-1' }),
+      new SendMessageCommand({
+        QueueUrl: target.reviewQueueUrl,
+        MessageBody: live[0]!.body,
+        MessageGroupId: 'duplicate',
+        MessageDeduplicationId: 'duplicate-1',
+      }),
     );
     const reviews = work();
     const first = await reviews.next('frank');

@@ -72,12 +72,19 @@ export function batchKpis(source: KpiSource): BatchKpis {
   const decidedInRun = records.filter((record) => ms(record.decidedAt) >= started);
   const minutes = Math.max(0, ms(run.completedAt) - started) / 60_000;
   const latencyMs = Object.fromEntries([
-    ...TIMED_STAGES.map((stage) => [stage, latencySummary(records.flatMap((record) => (record.stageMs?.[stage] === undefined ? [] : [record.stageMs[stage]])))]),
+    ...TIMED_STAGES.map((stage) => [
+      stage,
+      latencySummary(records.flatMap((record) => (record.stageMs?.[stage] === undefined ? [] : [record.stageMs[stage]]))),
+    ]),
     ['decision', latencySummary(decidedInRun.map((record) => ms(record.decidedAt) - started))],
   ]) as BatchKpis['latencyMs'];
   return {
     assets,
-    throughput: { assetsPerMinute: decidedInRun.length === 0 || minutes === 0 ? null : decidedInRun.length / minutes, decidedInRun: decidedInRun.length, minutes },
+    throughput: {
+      assetsPerMinute: decidedInRun.length === 0 || minutes === 0 ? null : decidedInRun.length / minutes,
+      decidedInRun: decidedInRun.length,
+      minutes,
+    },
     latencyMs,
     classBalance: {
       declared: tally(records.map((record) => record.listing.declaredCategoryId)),
@@ -114,4 +121,3 @@ function reviewKpis(records: readonly AssetRecord[], decisions: readonly ReviewD
     goldAccuracy: goldItems === 0 ? null : { accuracy: goldCorrect / goldItems, items: goldItems, correct: goldCorrect },
   };
 }
-

@@ -41,7 +41,11 @@ export function caseView(record: AssetRecord, taxonomy: Taxonomy, image: { bucke
       height: record.image?.height,
       format: record.image?.format,
     },
-    declared: { id: declaredId, name: declaredId === undefined ? undefined : (taxonomy.category(declaredId)?.name ?? declaredId), asGiven: record.listing.declaredCategory },
+    declared: {
+      id: declaredId,
+      name: declaredId === undefined ? undefined : (taxonomy.category(declaredId)?.name ?? declaredId),
+      asGiven: record.listing.declaredCategory,
+    },
     listing: {
       title: record.listing.title,
       description: record.listing.description,
@@ -49,8 +53,16 @@ export function caseView(record: AssetRecord, taxonomy: Taxonomy, image: { bucke
       price: record.listing.price,
       currency: record.listing.currency,
     },
-    predicted: (record.evidence?.category.scores ?? []).slice(0, 5).map(({ categoryId, score }) => ({ categoryId, name: taxonomy.category(categoryId)?.name ?? categoryId, score })),
-    policy: (record.evidence?.policy ?? []).map(({ classId, score, threshold, sensitive, borderline }) => ({ classId, score, threshold, sensitive, borderline })),
+    predicted: (record.evidence?.category.scores ?? [])
+      .slice(0, 5)
+      .map(({ categoryId, score }) => ({ categoryId, name: taxonomy.category(categoryId)?.name ?? categoryId, score })),
+    policy: (record.evidence?.policy ?? []).map(({ classId, score, threshold, sensitive, borderline }) => ({
+      classId,
+      score,
+      threshold,
+      sensitive,
+      borderline,
+    })),
     outcome: record.outcome,
     reasons: record.reasons.map((code) => ({ code, meaning: REASON_CODES[code] })),
     explanation: record.explanation,

@@ -53,7 +53,13 @@ export function consolidate(decisions: readonly ReviewDecision[], required: numb
   }
   const adjudication = adjudications.find((decision) => !reviewers.includes(decision.reviewerId));
   if (adjudication === undefined) return { status: 'ADJUDICATION', required, reviewers };
-  return { status: 'FINAL', label: adjudication.label, by: 'adjudication', reviewers: [...counted.map((d) => d.reviewerId), adjudication.reviewerId], decidedAt: adjudication.decidedAt };
+  return {
+    status: 'FINAL',
+    label: adjudication.label,
+    by: 'adjudication',
+    reviewers: [...counted.map((d) => d.reviewerId), adjudication.reviewerId],
+    decidedAt: adjudication.decidedAt,
+  };
 }
 
 /** Whether this reviewer may take the task now, and in which role (a reviewer never gets the same task twice). */

@@ -21,7 +21,10 @@ export const reviewPolicySchema = z.object({
   default: z.object({ reviewers: z.number().int().min(1).max(5) }),
   gold: z.object({ rate: z.number().min(0).max(0.5), description: z.string().optional() }),
   /** How long a claim holds an asset for one reviewer (also the review message's visibility timeout when claimed). */
-  claimMinutes: z.number().min(1).max(12 * 60),
+  claimMinutes: z
+    .number()
+    .min(1)
+    .max(12 * 60),
 });
 
 export type ReviewPolicy = z.infer<typeof reviewPolicySchema>;
