@@ -175,7 +175,7 @@ describe('usage problems', () => {
     {
       problem: 'no command',
       args: () => [],
-      says: /^missing command: one of run, demo, reset, model, review, dataset, submit, show, status, query, report, cost, purge, sweep \(see media-triage --help\)$/,
+      says: /^missing command: one of run, demo, reset, model, model-server, review, dataset, submit, show, status, query, report, cost, purge, sweep \(see media-triage --help\)$/,
     },
     { problem: 'no subcommand', args: () => ['model'], says: /missing command for 'model': one of rollback \(see media-triage model --help\)/ },
     {

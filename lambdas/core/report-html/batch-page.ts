@@ -70,70 +70,46 @@ export function declaredVsPredicted(records: readonly AssetRecord[]): Map<string
 
 function latencyTable(latency: BatchKpis['latencyMs']): SafeHtml {
   const row = (name: string, summary: LatencySummary | null): SafeHtml =>
-    html`<tr data-latency="${name}">
-      <td>${name}</td>
-      <td class="num">${summary?.n ?? 0}</td>
-      <td class="num">${duration(summary?.p50)}</td>
-      <td class="num">${duration(summary?.p95)}</td>
-      <td class="num">${duration(summary?.p99)}</td>
-      <td class="num">${duration(summary?.max)}</td>
-    </tr>`;
-  return html`<table>
-    <thead>
-      <tr>
-        <th>Stage (per asset)</th>
-        <th class="num">n</th>
-        <th class="num">p50</th>
-        <th class="num">p95</th>
-        <th class="num">p99</th>
-        <th class="num">max</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${Object.entries(latency).map(([name, summary]) => row(name === 'decision' ? 'run start → decision' : name, summary))}
-    </tbody>
-  </table>`;
+    html`<tr data-latency="${name}"><td>${name}</td><td class="num">${summary?.n ?? 0}</td><td class="num">${duration(summary?.p50)}</td><td class="num">${duration(summary?.p95)}</td><td class="num">${duration(summary?.p99)}</td><td class="num">${duration(summary?.max)}</td></tr>`;
+  return html`<table><thead><tr><th>Stage (per asset)</th><th class="num">n</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th><th class="num">max</th></tr></thead><tbody>${Object.entries(
+    latency,
+  ).map(([name, summary]) => row(name === 'decision' ? 'run start → decision' : name, summary))}</tbody></table>`;
 }
 
 function driftSection(title: string, chart: string, drift: MixDrift, facts: BatchDrift): SafeHtml {
   if (drift.psi === null) {
     const why =
       facts.baselineBatches.length === 0 ? 'no baseline yet' : `baseline too small (${facts.baselineAssets} assets, ${facts.minBaselineAssets} needed)`;
-    return html`<h3>${title}</h3>
-      <p class="note" data-drift-empty="${chart}">PSI not computed: ${why}.</p>`;
+    return html`<h3>${title}</h3><p class="note" data-drift-empty="${chart}">PSI not computed: ${why}.</p>`;
   }
   const bins = drift.terms.map((term) => ({ label: term.bin, current: term.current, baseline: term.baseline }));
-  return html`<h3>${title}: PSI ${decimal(drift.psi)}</h3>
-    ${pairedBars(chart, `${title} (shares; empty bins count as ε = ${facts.epsilon})`, bins)}`;
+  return html`<h3>${title}: PSI ${decimal(drift.psi)}</h3>${pairedBars(chart, `${title} (shares; empty bins count as ε = ${facts.epsilon})`, bins)}`;
 }
 
 function reviewSection(kpis: BatchKpis): SafeHtml {
   const review = kpis.review;
   if (review.decisions === 0) {
-    return html`<p class="note" data-review-empty="">
-      No reviews yet: ${review.openReviews} asset(s) wait for a person. Turnaround, agreement and gold accuracy appear once reviewers decide.
-    </p>`;
+    return html`<p class="note" data-review-empty="">No reviews yet: ${review.openReviews} asset(s) wait for a person. Turnaround, agreement and gold accuracy appear once reviewers decide.</p>`;
   }
   const agreement = review.agreement;
   const gold = review.goldAccuracy;
   const turnaround = review.turnaroundMs;
   return html`<div class="grid">
-      ${kpi('decisions', String(review.decisions))}${kpi('final reviews', String(review.finalReviews), `${review.openReviews} still open`)}
-      ${kpi('turnaround p50 / p95', turnaround === null ? 'none final yet' : `${duration(turnaround.p50)} / ${duration(turnaround.p95)}`, 'review message → final review')}
-      ${kpi('time to label p50', duration(review.timeToLabelMs?.p50))}
-      ${kpi('agreement (AC1)', agreement === null ? 'no double reviews yet' : decimal(agreement.ac1, 2), agreement === null ? undefined : `raw ${percent(agreement.raw)}, κ ${decimal(agreement.kappa, 2)}, ${agreement.items} items`)}
-      ${kpi('gold accuracy', gold === null ? 'no gold answers yet' : percent(gold.accuracy), gold === null ? undefined : `${gold.correct} of ${gold.items}`)}
-    </div>
-    ${
-      agreement === null
-        ? ''
-        : barChart(
-            'agreement-per-class',
-            'Specific agreement per label',
-            Object.entries(agreement.perClass).map(([label, value]) => ({ label, value: value ?? 0, caption: percent(value), tone: 'info' as const })),
-            { max: 1 },
-          )
-    }`;
+${kpi('decisions', String(review.decisions))}${kpi('final reviews', String(review.finalReviews), `${review.openReviews} still open`)}
+${kpi('turnaround p50 / p95', turnaround === null ? 'none final yet' : `${duration(turnaround.p50)} / ${duration(turnaround.p95)}`, 'review message → final review')}
+${kpi('time to label p50', duration(review.timeToLabelMs?.p50))}
+${kpi('agreement (AC1)', agreement === null ? 'no double reviews yet' : decimal(agreement.ac1, 2), agreement === null ? undefined : `raw ${percent(agreement.raw)}, κ ${decimal(agreement.kappa, 2)}, ${agreement.items} items`)}
+${kpi('gold accuracy', gold === null ? 'no gold answers yet' : percent(gold.accuracy), gold === null ? undefined : `${gold.correct} of ${gold.items}`)}
+</div>${
+    agreement === null
+      ? ''
+      : barChart(
+          'agreement-per-class',
+          'Specific agreement per label',
+          Object.entries(agreement.perClass).map(([label, value]) => ({ label, value: value ?? 0, caption: percent(value), tone: 'info' as const })),
+          { max: 1 },
+        )
+  }`;
 }
 
 function exceptionsTable(records: readonly AssetRecord[]): SafeHtml {
@@ -141,30 +117,9 @@ function exceptionsTable(records: readonly AssetRecord[]): SafeHtml {
   if (shown.length === 0) return html`<p class="note">None.</p>`;
   const rows = shown.map(
     (record) =>
-      html`<tr data-exception="${record.assetKey}">
-        <td>${record.listing.assetId ?? record.assetKey}</td>
-        <td>${record.listing.merchantId ?? ''}</td>
-        <td>${record.listing.title ?? ''}</td>
-        <td>${record.outcome}${record.auditSampled === true ? ' (audit)' : ''}</td>
-        <td>${record.reasons.join(', ')}</td>
-        <td>${record.reviewStatus ?? 'not reviewed'}${record.reviewOutcome === undefined ? '' : `: ${record.reviewOutcome}`}</td>
-      </tr>`,
+      html`<tr data-exception="${record.assetKey}"><td>${record.listing.assetId ?? record.assetKey}</td><td>${record.listing.merchantId ?? ''}</td><td>${record.listing.title ?? ''}</td><td>${record.outcome}${record.auditSampled === true ? ' (audit)' : ''}</td><td>${record.reasons.join(', ')}</td><td>${record.reviewStatus ?? 'not reviewed'}${record.reviewOutcome === undefined ? '' : `: ${record.reviewOutcome}`}</td></tr>`,
   );
-  return html`<table>
-    <thead>
-      <tr>
-        <th>Asset</th>
-        <th>Merchant</th>
-        <th>Title</th>
-        <th>Outcome</th>
-        <th>Reasons</th>
-        <th>Review</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`;
+  return html`<table><thead><tr><th>Asset</th><th>Merchant</th><th>Title</th><th>Outcome</th><th>Reasons</th><th>Review</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 export function renderBatchPage(facts: BatchReportFacts, records: readonly AssetRecord[], generatedAt: string): string {
@@ -176,101 +131,50 @@ export function renderBatchPage(facts: BatchReportFacts, records: readonly Asset
   const declared = [...matrix.keys()].sort();
   const predicted = [...new Set([...matrix.values()].flatMap((row) => [...row.keys()]))].sort();
   const throughput = kpis.throughput.assetsPerMinute;
-  const body = html` <section data-section="gates">
-      <h2>Quality gates: <span class="badge ${gates.overall}" data-gates-overall="${gates.overall}">${gates.overall}</span></h2>
-      ${gatesTable(gates)}
-      <p class="note">Thresholds: config/quality-gates.json ${gates.version}.</p>
-    </section>
-    <section data-section="kpis">
-      <h2>Key figures</h2>
-      <div class="grid">
-        ${kpi('assets', String(facts.assets))}
-        ${kpi('throughput', throughput === null ? 'n/a' : `${throughput.toFixed(1)} / min`, `${kpis.throughput.decidedInRun} decided in ${kpis.throughput.minutes.toFixed(2)} min`)}
-        ${kpi('review rate', percent(kpis.reviewRate), `${facts.sentToReview} sent (${facts.auditSamples} audit samples)`)}
-        ${kpi('reject rate', percent(kpis.rejectRate))}
-        ${kpi('category drift (PSI)', drift.category.psi === null ? 'no baseline yet' : decimal(drift.category.psi))}
-        ${kpi('policy drift (PSI)', drift.policy.psi === null ? 'no baseline yet' : decimal(drift.policy.psi))}
-      </div>
-      <h3>Latency</h3>
-      ${latencyTable(kpis.latencyMs)}
-      <h3>Class balance (declared category)</h3>
-      ${barChart(
-        'class-balance',
-        'Assets per declared category',
-        Object.entries(kpis.classBalance.declared).map(([label, value]) => ({ label, value, tone: 'neutral' as const })),
-      )}
-    </section>
-    <section data-section="outcomes">
-      <h2>Outcome mix</h2>
-      ${barChart(
-        'outcomes',
-        'Assets per outcome',
-        OUTCOMES.map((outcome) => ({ label: outcome, value: facts.outcomes[outcome], tone: OUTCOME_TONE[outcome] })),
-      )}
-    </section>
-    <section data-section="reasons">
-      <h2>Reason codes</h2>
-      ${barChart(
-        'reasons',
-        'Assets per reason code',
-        reasons.map(([code, value]) => ({ label: code, value, tone: 'warn' as const })),
-      )}
-      ${
-        reasons.length === 0
-          ? ''
-          : html`<table>
-              ${reasons.map(
-                ([code]) =>
-                  html`<tr>
-                    <td>${code}</td>
-                    <td class="note">${REASON_CODES[code]}</td>
-                  </tr>`,
-              )}
-            </table>`
-      }
-    </section>
-    <section data-section="confidence">
-      <h2>Confidence per predicted category</h2>
-      <p class="note">Top category score of each classified asset, in tenths.</p>
-      <div class="grid">
-        ${[...confidence].map(
-          ([category, scores]) =>
-            html`<figure data-category="${category}">
-              ${histogram('confidence', `Top score, predicted ${category}`, scoreHistogram(scores), { label: 'top score' })}
-              <figcaption>${category} (${scores.length})</figcaption>
-            </figure>`,
-        )}
-      </div>
-      ${confidence.size === 0 ? html`<p class="note">No classified assets.</p>` : ''}
-    </section>
-    <section data-section="matrix">
-      <h2>Declared vs predicted category</h2>
-      <p class="note">Rows: declared; columns: predicted. Green: same category.</p>
-      ${matrixChart(
-        'declared-vs-predicted',
-        'Declared vs predicted category',
-        declared,
-        predicted,
-        (row, col) => matrix.get(row)?.get(col) ?? 0,
-        (row, col) => row === col,
-      )}
-    </section>
-    <section data-section="review">
-      <h2>Review</h2>
-      ${reviewSection(kpis)}
-    </section>
-    <section data-section="drift">
-      <h2>Drift against the baseline</h2>
-      <p class="note">
-        Baseline: ${drift.baselineBatches.length} other batch(es) from the ${drift.baselineDays} days before ${facts.dt} and that day (${drift.baselineAssets}
-        classified assets).
-      </p>
-      ${driftSection('Predicted-category mix', 'drift-category', drift.category, drift)}${driftSection('Policy-hit mix', 'drift-policy', drift.policy, drift)}
-    </section>
-    <section data-section="exceptions">
-      <h2>Assets that need a person, or were rejected or failed</h2>
-      ${exceptionsTable(sorted)}
-    </section>`;
+  const body = html`
+<section data-section="gates"><h2>Quality gates: <span class="badge ${gates.overall}" data-gates-overall="${gates.overall}">${gates.overall}</span></h2>${gatesTable(gates)}<p class="note">Thresholds: config/quality-gates.json ${gates.version}.</p></section>
+<section data-section="kpis"><h2>Key figures</h2><div class="grid">
+${kpi('assets', String(facts.assets))}
+${kpi('throughput', throughput === null ? 'n/a' : `${throughput.toFixed(1)} / min`, `${kpis.throughput.decidedInRun} decided in ${kpis.throughput.minutes.toFixed(2)} min`)}
+${kpi('review rate', percent(kpis.reviewRate), `${facts.sentToReview} sent (${facts.auditSamples} audit samples)`)}
+${kpi('reject rate', percent(kpis.rejectRate))}
+${kpi('category drift (PSI)', drift.category.psi === null ? 'no baseline yet' : decimal(drift.category.psi))}
+${kpi('policy drift (PSI)', drift.policy.psi === null ? 'no baseline yet' : decimal(drift.policy.psi))}
+</div><h3>Latency</h3>${latencyTable(kpis.latencyMs)}
+<h3>Class balance (declared category)</h3>${barChart(
+    'class-balance',
+    'Assets per declared category',
+    Object.entries(kpis.classBalance.declared).map(([label, value]) => ({ label, value, tone: 'neutral' as const })),
+  )}</section>
+<section data-section="outcomes"><h2>Outcome mix</h2>${barChart(
+    'outcomes',
+    'Assets per outcome',
+    OUTCOMES.map((outcome) => ({ label: outcome, value: facts.outcomes[outcome], tone: OUTCOME_TONE[outcome] })),
+  )}</section>
+<section data-section="reasons"><h2>Reason codes</h2>${barChart(
+    'reasons',
+    'Assets per reason code',
+    reasons.map(([code, value]) => ({ label: code, value, tone: 'warn' as const })),
+  )}
+${reasons.length === 0 ? '' : html`<table>${reasons.map(([code]) => html`<tr><td>${code}</td><td class="note">${REASON_CODES[code]}</td></tr>`)}</table>`}</section>
+<section data-section="confidence"><h2>Confidence per predicted category</h2><p class="note">Top category score of each classified asset, in tenths.</p><div class="grid">${[
+    ...confidence,
+  ].map(
+    ([category, scores]) =>
+      html`<figure data-category="${category}">${histogram('confidence', `Top score, predicted ${category}`, scoreHistogram(scores), { label: 'top score' })}<figcaption>${category} (${scores.length})</figcaption></figure>`,
+  )}</div>${confidence.size === 0 ? html`<p class="note">No classified assets.</p>` : ''}</section>
+<section data-section="matrix"><h2>Declared vs predicted category</h2><p class="note">Rows: declared; columns: predicted. Green: same category.</p>${matrixChart(
+    'declared-vs-predicted',
+    'Declared vs predicted category',
+    declared,
+    predicted,
+    (row, col) => matrix.get(row)?.get(col) ?? 0,
+    (row, col) => row === col,
+  )}</section>
+<section data-section="review"><h2>Review</h2>${reviewSection(kpis)}</section>
+<section data-section="drift"><h2>Drift against the baseline</h2><p class="note">Baseline: ${drift.baselineBatches.length} other batch(es) from the ${drift.baselineDays} days before ${facts.dt} and that day (${drift.baselineAssets} classified assets).</p>
+${driftSection('Predicted-category mix', 'drift-category', drift.category, drift)}${driftSection('Policy-hit mix', 'drift-policy', drift.policy, drift)}</section>
+<section data-section="exceptions"><h2>Assets that need a person, or were rejected or failed</h2>${exceptionsTable(sorted)}</section>`;
   return page(
     `Batch ${facts.batchId}`,
     html`${facts.assets} assets · dt=${facts.dt} · received ${facts.receivedAt} · completed ${facts.completedAt} · ${facts.archiveKey}`,

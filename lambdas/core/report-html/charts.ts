@@ -43,33 +43,11 @@ export function barChart(chart: string, title: string, bars: readonly Bar[], opt
     const y = 4 + index * rowHeight;
     const length = max <= 0 ? 0 : (Math.max(0, bar.value) / max) * barWidth;
     return html`<text x="${px(labelWidth - 6)}" y="${px(y + 15)}" text-anchor="end" class="label">${truncate(bar.label, 30)}<title>${bar.label}</title></text>
-      <rect
-        data-bar=""
-        data-label="${bar.label}"
-        data-value="${bar.value}"
-        x="${px(labelWidth)}"
-        y="${px(y + 3)}"
-        width="${px(Math.max(length, bar.value > 0 ? 1 : 0))}"
-        height="16"
-        rx="2"
-        fill="${TONE_FILL[bar.tone ?? 'info']}"
-        ><title>${bar.label}: ${bar.caption ?? bar.value}</title></rect
-      >
-      <text x="${px(labelWidth + length + 6)}" y="${px(y + 15)}" class="value">${bar.caption ?? bar.value}</text>`;
+<rect data-bar="" data-label="${bar.label}" data-value="${bar.value}" x="${px(labelWidth)}" y="${px(y + 3)}" width="${px(Math.max(length, bar.value > 0 ? 1 : 0))}" height="16" rx="2" fill="${TONE_FILL[bar.tone ?? 'info']}"><title>${bar.label}: ${bar.caption ?? bar.value}</title></rect>
+<text x="${px(labelWidth + length + 6)}" y="${px(y + 15)}" class="value">${bar.caption ?? bar.value}</text>`;
   });
   const empty = bars.length === 0 ? html`<text x="8" y="18" class="muted">nothing to show</text>` : '';
-  return html`<svg
-    data-chart="${chart}"
-    role="img"
-    aria-label="${title}"
-    viewBox="0 0 ${px(width)} ${px(height)}"
-    width="${px(width)}"
-    height="${px(height)}"
-    xmlns="http://www.w3.org/2000/svg"
-  >
-    <title>${title}</title>
-    ${rows}${empty}
-  </svg>`;
+  return html`<svg data-chart="${chart}" role="img" aria-label="${title}" viewBox="0 0 ${px(width)} ${px(height)}" width="${px(width)}" height="${px(height)}" xmlns="http://www.w3.org/2000/svg"><title>${title}</title>${rows}${empty}</svg>`;
 }
 
 export interface HistogramBin {
@@ -90,37 +68,12 @@ export function histogram(chart: string, title: string, bins: readonly Histogram
     const x = 5 + index * (barWidth + gap);
     const h = (bin.count / max) * plotHeight;
     const label = `${bin.from.toFixed(1)}–${bin.to.toFixed(1)}`;
-    return html`<rect
-        data-bar=""
-        data-label="${label}"
-        data-value="${bin.count}"
-        x="${px(x)}"
-        y="${px(4 + plotHeight - h)}"
-        width="${px(barWidth)}"
-        height="${px(Math.max(h, bin.count > 0 ? 1 : 0))}"
-        fill="#1565c0"
-        ><title>${label}: ${bin.count}</title></rect
-      >${bin.count > 0 ? html`<text x="${px(x + barWidth / 2)}" y="${px(plotHeight + 2 - h)}" text-anchor="middle" class="tiny">${bin.count}</text>` : ''}`;
+    return html`<rect data-bar="" data-label="${label}" data-value="${bin.count}" x="${px(x)}" y="${px(4 + plotHeight - h)}" width="${px(barWidth)}" height="${px(Math.max(h, bin.count > 0 ? 1 : 0))}" fill="#1565c0"><title>${label}: ${bin.count}</title></rect>${
+      bin.count > 0 ? html`<text x="${px(x + barWidth / 2)}" y="${px(plotHeight + 2 - h)}" text-anchor="middle" class="tiny">${bin.count}</text>` : ''
+    }`;
   });
-  const axis = html`<line x1="3" y1="${px(plotHeight + 4)}" x2="${px(width - 3)}" y2="${px(plotHeight + 4)}" stroke="#90a4ae" /><text
-      x="5"
-      y="${px(plotHeight + 18)}"
-      class="tiny"
-      >${bins[0]?.from.toFixed(1) ?? ''}</text
-    ><text x="${px(width - 5)}" y="${px(plotHeight + 18)}" text-anchor="end" class="tiny">${bins.at(-1)?.to.toFixed(1) ?? ''}</text
-    ><text x="${px(width / 2)}" y="${px(plotHeight + 30)}" text-anchor="middle" class="tiny">${options.label ?? ''}</text>`;
-  return html`<svg
-    data-chart="${chart}"
-    role="img"
-    aria-label="${title}"
-    viewBox="0 0 ${px(width)} ${px(height)}"
-    width="${px(width)}"
-    height="${px(height)}"
-    xmlns="http://www.w3.org/2000/svg"
-  >
-    <title>${title}</title>
-    ${bars}${axis}
-  </svg>`;
+  const axis = html`<line x1="3" y1="${px(plotHeight + 4)}" x2="${px(width - 3)}" y2="${px(plotHeight + 4)}" stroke="#90a4ae"/><text x="5" y="${px(plotHeight + 18)}" class="tiny">${bins[0]?.from.toFixed(1) ?? ''}</text><text x="${px(width - 5)}" y="${px(plotHeight + 18)}" text-anchor="end" class="tiny">${bins.at(-1)?.to.toFixed(1) ?? ''}</text><text x="${px(width / 2)}" y="${px(plotHeight + 30)}" text-anchor="middle" class="tiny">${options.label ?? ''}</text>`;
+  return html`<svg data-chart="${chart}" role="img" aria-label="${title}" viewBox="0 0 ${px(width)} ${px(height)}" width="${px(width)}" height="${px(height)}" xmlns="http://www.w3.org/2000/svg"><title>${title}</title>${bars}${axis}</svg>`;
 }
 
 /** A count matrix (rows × columns) as shaded cells; only non-zero cells are data cells. */
@@ -140,9 +93,7 @@ export function matrixChart(
   const max = Math.max(1, ...rows.flatMap((row) => cols.map((col) => count(row, col))));
   const colLabels = cols.map(
     (col, j) =>
-      html`<text transform="translate(${px(left + j * cell + cell / 2 + 4)} ${px(top - 6)}) rotate(-60)" class="label"
-        >${truncate(col, 18)}<title>${col}</title></text
-      >`,
+      html`<text transform="translate(${px(left + j * cell + cell / 2 + 4)} ${px(top - 6)}) rotate(-60)" class="label">${truncate(col, 18)}<title>${col}</title></text>`,
   );
   const body = rows.map((row, i) => {
     const y = top + i * cell;
@@ -150,36 +101,14 @@ export function matrixChart(
     const cells = cols.map((col, j) => {
       const value = count(row, col);
       const x = left + j * cell;
-      if (value === 0) return html`<rect x="${px(x)}" y="${px(y)}" width="${px(cell - 2)}" height="${px(cell - 2)}" fill="#f1f4f6" />`;
+      if (value === 0) return html`<rect x="${px(x)}" y="${px(y)}" width="${px(cell - 2)}" height="${px(cell - 2)}" fill="#f1f4f6"/>`;
       const shade = 0.2 + 0.8 * (value / max);
       const fill = diagonal?.(row, col) === true ? `rgba(46,125,50,${shade.toFixed(2)})` : `rgba(198,40,40,${shade.toFixed(2)})`;
-      return html`<rect
-          data-cell=""
-          data-row="${row}"
-          data-col="${col}"
-          data-value="${value}"
-          x="${px(x)}"
-          y="${px(y)}"
-          width="${px(cell - 2)}"
-          height="${px(cell - 2)}"
-          fill="${fill}"
-          ><title>${row} → ${col}: ${value}</title></rect
-        ><text x="${px(x + cell / 2 - 1)}" y="${px(y + cell / 2 + 4)}" text-anchor="middle" class="tiny cell">${value}</text>`;
+      return html`<rect data-cell="" data-row="${row}" data-col="${col}" data-value="${value}" x="${px(x)}" y="${px(y)}" width="${px(cell - 2)}" height="${px(cell - 2)}" fill="${fill}"><title>${row} → ${col}: ${value}</title></rect><text x="${px(x + cell / 2 - 1)}" y="${px(y + cell / 2 + 4)}" text-anchor="middle" class="tiny cell">${value}</text>`;
     });
     return [label, ...cells];
   });
-  return html`<svg
-    data-chart="${chart}"
-    role="img"
-    aria-label="${title}"
-    viewBox="0 0 ${px(width)} ${px(height)}"
-    width="${px(width)}"
-    height="${px(height)}"
-    xmlns="http://www.w3.org/2000/svg"
-  >
-    <title>${title}</title>
-    ${colLabels}${body}
-  </svg>`;
+  return html`<svg data-chart="${chart}" role="img" aria-label="${title}" viewBox="0 0 ${px(width)} ${px(height)}" width="${px(width)}" height="${px(height)}" xmlns="http://www.w3.org/2000/svg"><title>${title}</title>${colLabels}${body}</svg>`;
 }
 
 export interface PairedBin {
@@ -199,34 +128,9 @@ export function pairedBars(chart: string, title: string, bins: readonly PairedBi
   const rows = bins.map((bin, index) => {
     const y = 22 + index * rowHeight;
     const bar = (series: 'current' | 'baseline', value: number, dy: number, fill: string): SafeHtml =>
-      html`<rect
-          data-bar=""
-          data-series="${series}"
-          data-label="${bin.label}"
-          data-value="${value}"
-          x="${px(labelWidth)}"
-          y="${px(y + dy)}"
-          width="${px(Math.max((value / max) * barWidth, value > 0 ? 1 : 0))}"
-          height="11"
-          fill="${fill}"
-          ><title>${bin.label} (${series}): ${(value * 100).toFixed(1)}%</title></rect
-        ><text x="${px(labelWidth + (value / max) * barWidth + 5)}" y="${px(y + dy + 10)}" class="tiny">${(value * 100).toFixed(1)}%</text>`;
-    return html`<text x="${px(labelWidth - 6)}" y="${px(y + 16)}" text-anchor="end" class="label">${truncate(bin.label, 28)}<title>${bin.label}</title></text
-      >${bar('current', bin.current, 2, '#1565c0')}${bar('baseline', bin.baseline, 15, '#90a4ae')}`;
+      html`<rect data-bar="" data-series="${series}" data-label="${bin.label}" data-value="${value}" x="${px(labelWidth)}" y="${px(y + dy)}" width="${px(Math.max((value / max) * barWidth, value > 0 ? 1 : 0))}" height="11" fill="${fill}"><title>${bin.label} (${series}): ${(value * 100).toFixed(1)}%</title></rect><text x="${px(labelWidth + (value / max) * barWidth + 5)}" y="${px(y + dy + 10)}" class="tiny">${(value * 100).toFixed(1)}%</text>`;
+    return html`<text x="${px(labelWidth - 6)}" y="${px(y + 16)}" text-anchor="end" class="label">${truncate(bin.label, 28)}<title>${bin.label}</title></text>${bar('current', bin.current, 2, '#1565c0')}${bar('baseline', bin.baseline, 15, '#90a4ae')}`;
   });
-  const legend = html`<rect x="${px(labelWidth)}" y="4" width="10" height="10" fill="#1565c0" /><text x="${px(labelWidth + 14)}" y="13" class="tiny"
-      >this batch</text
-    ><rect x="${px(labelWidth + 90)}" y="4" width="10" height="10" fill="#90a4ae" /><text x="${px(labelWidth + 104)}" y="13" class="tiny">baseline</text>`;
-  return html`<svg
-    data-chart="${chart}"
-    role="img"
-    aria-label="${title}"
-    viewBox="0 0 ${px(width)} ${px(height)}"
-    width="${px(width)}"
-    height="${px(height)}"
-    xmlns="http://www.w3.org/2000/svg"
-  >
-    <title>${title}</title>
-    ${legend}${rows}
-  </svg>`;
+  const legend = html`<rect x="${px(labelWidth)}" y="4" width="10" height="10" fill="#1565c0"/><text x="${px(labelWidth + 14)}" y="13" class="tiny">this batch</text><rect x="${px(labelWidth + 90)}" y="4" width="10" height="10" fill="#90a4ae"/><text x="${px(labelWidth + 104)}" y="13" class="tiny">baseline</text>`;
+  return html`<svg data-chart="${chart}" role="img" aria-label="${title}" viewBox="0 0 ${px(width)} ${px(height)}" width="${px(width)}" height="${px(height)}" xmlns="http://www.w3.org/2000/svg"><title>${title}</title>${legend}${rows}</svg>`;
 }

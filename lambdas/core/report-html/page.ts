@@ -32,25 +32,10 @@ footer { color: #5b6b75; font-size: 12px; padding: 0 28px 28px; }
 
 export function page(title: string, subtitle: SafeHtml | string, body: SafeHtml, footer: SafeHtml | string): string {
   return `<!doctype html>\n${
-    html`<html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:" />
-        <title>${title}</title>
-        <style>
-          ${raw(CSS)}
-        </style>
-      </head>
-      <body>
-        <header>
-          <h1>${title}</h1>
-          <p>${subtitle}</p>
-        </header>
-        <main>${body}</main>
-        <footer>${footer}</footer>
-      </body>
-    </html>`.value
+    html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>${title}</title><style>${raw(CSS)}</style></head>
+<body><header><h1>${title}</h1><p>${subtitle}</p></header><main>${body}</main><footer>${footer}</footer></body></html>`.value
   }\n`;
 }
 
@@ -59,7 +44,7 @@ export function badge(status: GateStatus): SafeHtml {
 }
 
 export function kpi(label: string, value: string, note?: string): SafeHtml {
-  return html`<div class="kpi"><b>${value}</b><span>${label}</span>${note === undefined ? '' : html`<br /><span>${note}</span>`}</div>`;
+  return html`<div class="kpi"><b>${value}</b><span>${label}</span>${note === undefined ? '' : html`<br><span>${note}</span>`}</div>`;
 }
 
 const fmt = (gate: { gate: string; value: number | null }): string => {
@@ -71,26 +56,7 @@ const limit = (gate: { gate: string }, value: number): string => (gate.gate.ends
 export function gatesTable(gates: GateReport): SafeHtml {
   const rows = gates.gates.map(
     (gate) =>
-      html`<tr data-gate="${gate.gate}">
-        <td>${gate.gate}</td>
-        <td>${badge(gate.status)}</td>
-        <td class="num">${fmt(gate)}</td>
-        <td>${gate.direction === 'above' ? 'warn above' : 'warn below'} ${limit(gate, gate.warn)}, fail ${gate.direction} ${limit(gate, gate.fail)}</td>
-        <td class="note">${gate.note ?? ''}</td>
-      </tr>`,
+      html`<tr data-gate="${gate.gate}"><td>${gate.gate}</td><td>${badge(gate.status)}</td><td class="num">${fmt(gate)}</td><td>${gate.direction === 'above' ? 'warn above' : 'warn below'} ${limit(gate, gate.warn)}, fail ${gate.direction} ${limit(gate, gate.fail)}</td><td class="note">${gate.note ?? ''}</td></tr>`,
   );
-  return html`<table data-table="gates">
-    <thead>
-      <tr>
-        <th>Gate</th>
-        <th>Result</th>
-        <th class="num">Value</th>
-        <th>Thresholds</th>
-        <th></th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`;
+  return html`<table data-table="gates"><thead><tr><th>Gate</th><th>Result</th><th class="num">Value</th><th>Thresholds</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
 }
