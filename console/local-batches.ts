@@ -12,7 +12,8 @@ import { s3Client } from '../lambdas/adapters/aws-clients';
 import { deriveBatchId } from '../lambdas/core/batch-plan';
 import type { BatchSummary } from '../lambdas/core/report';
 import type { LocalSession } from '../local/local-session';
-import { batchAssets, countAssetRecords, readBatchRecord } from './batch-records';
+import { countAssetRecords, readBatchRecord } from '../lambdas/adapters/batch-table-reads';
+import { batchAssets } from './batch-records';
 import type { BatchJob, BatchResult, BatchesBackend } from './batches';
 
 type SessionPart = Pick<LocalSession, 'runArchive' | 'reportsBucket' | 'stack'>;

@@ -12,7 +12,8 @@ import { deriveBatchId } from '../lambdas/core/batch-plan';
 import type { BatchSummary } from '../lambdas/core/report';
 import { followUpload, resultOfExecution, uploadBatch } from '../cli/ops/submit-batch';
 import type { PipelineNames } from '../cli/target';
-import { batchAssets, countAssetRecords, readBatchRecord } from './batch-records';
+import { countAssetRecords, readBatchRecord } from '../lambdas/adapters/batch-table-reads';
+import { batchAssets } from './batch-records';
 import type { BatchJob, BatchResult, BatchesBackend } from './batches';
 
 export interface StackBatchesOptions {

@@ -12,7 +12,7 @@ import { OUTCOMES, type Outcome } from '../../lambdas/core/outcomes';
 import type { GateReport } from '../../lambdas/core/gates/quality-gates';
 import type { BatchSummary } from '../../lambdas/core/report';
 import type { RunSummary } from '../../local/run-batch';
-import { countAssetRecords, readBatchRecord } from '../../console/batch-records';
+import { countAssetRecords, readBatchRecord } from '../../lambdas/adapters/batch-table-reads';
 import type { PipelineNames } from '../target';
 import { describeExecution, describeFailure, findExecutionFor, type ExecutionState } from './executions';
 

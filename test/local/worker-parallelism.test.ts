@@ -53,7 +53,8 @@ describe('worker threads', () => {
     const archive = photoBatch();
     const inProcess = await runOnce(archive, { workers: 2 });
     const serverDir = mkdtempSync(path.join(os.tmpdir(), 'model-server-'));
-    const env = { MEDIA_TRIAGE_MODEL_SERVER: 'on', MEDIA_TRIAGE_MODEL_SERVER_DIR: serverDir };
+    // A short idle time: a server this test could not stop (a crash mid-test) does not outlive the run for long.
+    const env = { MEDIA_TRIAGE_MODEL_SERVER: 'on', MEDIA_TRIAGE_MODEL_SERVER_DIR: serverDir, MEDIA_TRIAGE_MODEL_SERVER_IDLE_SECONDS: '60' };
     const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
     Object.assign(process.env, env);
     try {
