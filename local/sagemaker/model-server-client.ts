@@ -21,13 +21,18 @@ import { fileURLToPath } from 'node:url';
 import { isProcessAlive } from '../process-liveness';
 import { PROJECT_ROOT } from '../project-root';
 import type { ModelName, ModelPool } from './model-pool';
-import { serverInfoFile, type ModelServerInfo } from './model-server';
+import { isModelServerProcess, serverInfoFile, type ModelServerInfo } from './model-server';
 import { ImageDecodeError } from './image-decode-error';
 
 const SERVER_MAIN = fileURLToPath(new URL('./model-server-main.mjs', import.meta.url));
 const DEFAULT_IDLE_SECONDS = 900;
 /** Loading TensorFlow.js and both models under a busy machine's load; past this the command gives up on the server. */
 const START_TIMEOUT_MS = 90_000;
+/**
+ * One inference's longest wait on the server (queueing included), below Classify's own 65 s per attempt: past it
+ * the server is suspect, and the next call checks its health (and replaces it when it does not answer).
+ */
+const RUN_TIMEOUT_MS = 60_000;
 /** Files outside local/sagemaker/ that the server process imports. */
 const SHARED_SOURCES = ['local/process-liveness.ts', 'local/listen.ts', 'local/quiet-node-version-warning.ts', 'local/startup-trace.ts', 'package-lock.json'];
 
@@ -66,7 +71,8 @@ export function modelServerKey(size: number): string {
 export function readServerInfo(dir = modelServerDir()): ModelServerInfo | undefined {
   try {
     const info = JSON.parse(readFileSync(serverInfoFile(dir), 'utf8')) as ModelServerInfo;
-    return isProcessAlive(info.pid) ? info : undefined;
+    // A pid the system gave to another process since the server died is not the server.
+    return isModelServerProcess(info.pid) === false ? undefined : info;
   } catch {
     return undefined;
   }
@@ -113,9 +119,10 @@ export async function stopModelServer(dir = modelServerDir()): Promise<{ stopped
   if (info === undefined) return { stopped: false, pid: null };
   await call(info.port, 'POST', '/shutdown', { timeoutMs: 2000 }).catch(() => undefined);
   for (let waited = 0; waited < 10_000 && isProcessAlive(info.pid); waited += 50) await sleep(50);
-  // A server that does not stop when asked (it is wedged) is ended the hard way; it holds no state.
-  if (isProcessAlive(info.pid)) process.kill(info.pid, 'SIGKILL');
-  return { stopped: true, pid: info.pid };
+  // A server that does not stop when asked (it is wedged) is ended the hard way; it holds no state. Only if the pid
+  // is still a model server's: a pid the system reused for another process is left alone.
+  if (isModelServerProcess(info.pid) === true) process.kill(info.pid, 'SIGKILL');
+  return { stopped: !isProcessAlive(info.pid), pid: info.pid };
 }
 
 function startServerProcess(dir: string, key: string, size: number): void {
@@ -146,6 +153,7 @@ async function ensureServer(size: number): Promise<number> {
   const key = modelServerKey(size);
   const deadline = Date.now() + START_TIMEOUT_MS;
   let lastStart = 0;
+  let unanswered = 0;
   while (Date.now() < deadline) {
     const info = readServerInfo(dir);
     const answer = info === undefined ? undefined : await health(info);
@@ -153,7 +161,13 @@ async function ensureServer(size: number): Promise<number> {
       if (lastStart > 0) startedHere = info;
       return info.port;
     }
-    if (info !== undefined && answer !== undefined) await stopModelServer(dir);
+    // Another key: replace it. Alive but not answering its health check three times (2 s each): it is wedged, and
+    // while it holds the lock no other server can start, so it is ended too.
+    unanswered = info !== undefined && answer === undefined ? unanswered + 1 : 0;
+    if ((info !== undefined && answer !== undefined) || unanswered >= 3) {
+      await stopModelServer(dir);
+      unanswered = 0;
+    }
     // (Re)start at most every 2 s: a start that finds the lock held by a server still publishing exits at once.
     if (Date.now() - lastStart > 2000) {
       startServerProcess(dir, key, size);
@@ -193,26 +207,30 @@ export function createRemoteModelPool(size: number): ModelPool {
     return server;
   };
 
-  async function send(route: string, body?: Uint8Array): Promise<HttpAnswer> {
+  async function send(route: string, body: Uint8Array | undefined, timeoutMs: number): Promise<HttpAnswer> {
     try {
-      return await call(await port(), 'POST', route, { body, agent });
+      return await call(await port(), 'POST', route, { body, agent, timeoutMs });
     } catch (error) {
-      if (!isConnectionError(error)) throw error;
+      // Unanswered in time: the next call looks at the server again instead of trusting the port it knew.
+      if (!isConnectionError(error)) {
+        server = undefined;
+        throw error;
+      }
       // The server went away (idle exit, SIGKILL, replaced by another checkout's key): start or find one, once.
       server = undefined;
-      return call(await port(), 'POST', route, { body, agent });
+      return call(await port(), 'POST', route, { body, agent, timeoutMs });
     }
   }
 
   return {
     size,
     async run<M extends ModelName>(model: M, image: Uint8Array) {
-      const answer = await send(`/run/${model}`, image);
+      const answer = await send(`/run/${model}`, image, RUN_TIMEOUT_MS);
       if (answer.status !== 200) throw errorFrom(answer);
       return JSON.parse(answer.body.toString('utf8')) as never;
     },
     async warmUp() {
-      const answer = await send('/warm-up');
+      const answer = await send('/warm-up', undefined, START_TIMEOUT_MS);
       if (answer.status !== 200) throw errorFrom(answer);
     },
     release() {

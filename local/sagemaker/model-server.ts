@@ -44,7 +44,20 @@ export function serverLockFile(dir: string): string {
   return path.join(dir, 'server.lock');
 }
 
-/** Takes the checkout's server lock, or returns false when a live process holds it. */
+/**
+ * Whether `pid` is a live model server: false when the process is gone or (on Linux, from its command line) runs
+ * something else, as after the system reused a dead server's pid; undefined when it lives but cannot be told.
+ */
+export function isModelServerProcess(pid: number): boolean | undefined {
+  if (!isProcessAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('model-server-main.mjs');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Takes the checkout's server lock, or returns false when a live model server holds it. */
 function claimLock(dir: string): boolean {
   const file = serverLockFile(dir);
   for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -58,7 +71,7 @@ function claimLock(dir: string): boolean {
     }
     const owner = Number(readFileSync(file, 'utf8').trim() || 'NaN');
     // An owner still writing its pid reads as NaN: treat it as alive, it will publish shortly.
-    if (Number.isNaN(owner) || isProcessAlive(owner)) return false;
+    if (Number.isNaN(owner) || isModelServerProcess(owner) !== false) return false;
     rmSync(file, { force: true });
   }
   return false;

@@ -2,7 +2,7 @@
  * The background model server (local/sagemaker/model-server.ts) through its client, as a session uses it: real
  * processes, real models, a private server folder, and every server this file starts stopped at the end.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,25 @@ describe('the local model server', () => {
     expect(await waitFor(() => !isProcessAlive(restarted), 10_000)).toBe(true);
     expect(readServerInfo(dir)?.size).toBe(2);
   }, 240_000);
+
+  it('is replaced when it stops answering (wedged), leaving a process that only reuses its pid alone', async () => {
+    await remotePool().warmUp();
+    const wedged = serverPid();
+    process.kill(wedged, 'SIGSTOP');
+    try {
+      // A new command finds it alive but silent: after three unanswered health checks it is ended and replaced.
+      expect((await remotePool().run('policy', photo)).length).toBeGreaterThan(0);
+      expect(serverPid()).not.toBe(wedged);
+      expect(await waitFor(() => !isProcessAlive(wedged), 10_000)).toBe(true);
+    } finally {
+      if (isProcessAlive(wedged)) process.kill(wedged, 'SIGKILL');
+    }
+    // An info file naming a live process that is not a model server (this test process) is not a server.
+    const info = readServerInfo(dir)!;
+    writeFileSync(serverInfoFile(dir), JSON.stringify({ ...info, pid: process.pid }));
+    expect(readServerInfo(dir)).toBeUndefined();
+    writeFileSync(serverInfoFile(dir), JSON.stringify(info));
+  }, 180_000);
 
   it('starts once when several commands ask at the same moment', async () => {
     await stopModelServer(dir);
