@@ -20,6 +20,8 @@ export interface RunOptions {
 export async function runAndPrint(batch: BatchArchive, options: RunOptions): Promise<number> {
   const starting = options.template === undefined ? 'Synthesizing the stack and starting local AWS stand-ins…' : 'Starting local AWS stand-ins…';
   phase(starting, !options.json);
+  // On a first run the models take seconds to load: the model server starts now, beside the imports below.
+  void import('../local/sagemaker/model-server-client').then((client) => client.prestartModelServer());
   const { runBatchLocally, runExitCode } = await import('../local/run-batch');
   const bar = new ProgressBar('Processing assets', !options.json && process.stderr.isTTY === true);
   let assetsDone = 0;

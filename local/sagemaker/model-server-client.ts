@@ -254,3 +254,15 @@ export function sharedRemoteModelPool(size = availableParallelism()): ModelPool 
   }
   return pool;
 }
+
+/**
+ * Starts (or finds) the model server and has it load the models, without waiting: for commands that will need the
+ * models shortly (a `run`), so a first run loads them beside its own start-up. Failures are left to the call that
+ * needs the models, which reports them.
+ */
+export function prestartModelServer(size = availableParallelism()): void {
+  if (modelServerEnabled())
+    sharedRemoteModelPool(size)
+      .warmUp()
+      .catch(() => undefined);
+}
