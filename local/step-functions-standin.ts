@@ -7,7 +7,8 @@
  * (`LocalSession.runStartedExecutions`). Names behave as on a Standard state machine: the same name with the same input
  * returns the first execution's ARN, with another input ExecutionAlreadyExists.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import { text } from 'node:stream/consumers';
 import { listenOnLoopback } from './listen';
 
 export interface StartedExecution {
@@ -24,12 +25,6 @@ export interface StepFunctionsStandIn {
   stop(): Promise<void>;
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function reply(response: ServerResponse, status: number, body: Record<string, unknown>, errorType?: string): void {
   const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.0' };
   if (errorType !== undefined) headers['x-amzn-errortype'] = errorType;
@@ -43,7 +38,7 @@ export async function startStepFunctionsStandIn(stateMachineArns: readonly strin
   const server = createServer((request, response) => {
     void (async () => {
       const target = String(request.headers['x-amz-target'] ?? '');
-      const body = JSON.parse((await readBody(request)) || '{}') as { stateMachineArn?: string; name?: string; input?: string };
+      const body = JSON.parse((await text(request)) || '{}') as { stateMachineArn?: string; name?: string; input?: string };
       if (target !== 'AWSStepFunctions.StartExecution') {
         reply(response, 400, { message: `the local Step Functions stand-in does not implement ${target}` }, 'UnknownOperationException');
         return;

@@ -17,6 +17,7 @@
 import { listenOnLoopback } from '../listen';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { buffer } from 'node:stream/consumers';
 
 export const LOCAL_CONTROL_PLANE_REGION = 'us-east-1';
 export const LOCAL_CONTROL_PLANE_ACCOUNT = '000000000000';
@@ -321,7 +322,7 @@ export async function startControlPlaneStandIn(options: ControlPlaneStandInOptio
   };
 
   async function handle(request: IncomingMessage): Promise<Reply> {
-    const raw = await readBody(request);
+    const raw = await buffer(request);
     const target = String(request.headers['x-amz-target'] ?? '');
     const contentType = String(request.headers['content-type'] ?? '');
     if (request.method !== 'POST' || !target.startsWith('SageMaker.')) {
@@ -405,15 +406,6 @@ function requiredName(value: unknown, member: string): string {
 
 function error(apiError: ApiError): Reply {
   return { status: apiError.status, errorType: apiError.code, body: { __type: apiError.code, message: apiError.message } };
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
 }
 
 function send(response: ServerResponse, reply: Reply): void {

@@ -17,6 +17,7 @@
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { isProcessAlive } from '../process-liveness';
 import { listenOnLoopback } from '../listen';
 import { createModelPool, type ModelName } from './model-pool';
@@ -99,15 +100,6 @@ function reply(response: ServerResponse, status: number, body: unknown): void {
   response.end(payload);
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
 const MODELS: readonly ModelName[] = ['detector', 'policy'];
 
 /** Runs the server until it is idle for `idleSeconds`, asked to shut down, or signalled. Resolves when it ended. */
@@ -146,7 +138,7 @@ export async function serveModels(options: ModelServerOptions): Promise<'lock-he
     const model = url.pathname.startsWith('/run/') ? (url.pathname.slice('/run/'.length) as ModelName) : undefined;
     if (request.method !== 'POST' || model === undefined || !MODELS.includes(model))
       return reply(response, 404, { name: 'NotFound', message: `no route ${request.method} ${url.pathname}` });
-    const image = await readBody(request);
+    const image = await buffer(request);
     try {
       reply(response, 200, await pool.run(model, image));
     } catch (error) {
