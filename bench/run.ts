@@ -22,7 +22,8 @@ import { loadTaxonomy } from '../lambdas/core/taxonomy';
 import { PROJECT_ROOT } from '../local/project-root';
 import { loadTemplate } from '../local/local-session';
 import { ProgressBar } from '../local/progress';
-import { stopModelServer } from '../local/sagemaker/model-server-client';
+import { sharedModelPool } from '../local/sagemaker/model-pool';
+import { modelServerEnabled, sharedRemoteModelPool, stopModelServer } from '../local/sagemaker/model-server-client';
 import { readLocalStack } from '../local/template';
 import { allCoresFloor, allCoresModelsFloor, modelsFloor, singleCoreFloor } from './floor';
 import { generateImageSet, syntheticJpeg, type BenchImage } from './images';
@@ -273,6 +274,9 @@ async function main(): Promise<void> {
     const models: Awaited<ReturnType<typeof modelsFloor>>[] = [];
     const modelsAll: Awaited<ReturnType<typeof allCoresModelsFloor>>[] = [];
     if (!args['skip-models']) {
+      // Models loaded before the clock starts, as for their floor: loading them is start-up, measured on its own below.
+      log('loading the models (in the model server, or in worker threads of this process)…');
+      await (modelServerEnabled() ? sharedRemoteModelPool(workers) : sharedModelPool(workers)).warmUp();
       withModels = summary(await pipelineRuns('pipeline, real models', template, archive, count));
       for (let run = 1; run <= runs; run += 1) {
         models.push(await withBar(`models floor 1 thread ${run}/${runs}`, count, (tick) => modelsFloor(modelInputs, tick)));
