@@ -2,7 +2,7 @@
  * The background model server (local/sagemaker/model-server.ts) through its client, as a session uses it: real
  * processes, real models, a private server folder, and every server this file starts stopped at the end.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,21 @@ function serverPid(): number {
   if (info === undefined) throw new Error('no model server is running');
   pids.add(info.pid);
   return info.pid;
+}
+
+/** Live processes (Linux /proc) running a model server for this file's folder. */
+function serverProcesses(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+        return argv.some((arg) => arg.endsWith('model-server-main.mjs')) && argv.includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -132,6 +147,8 @@ describe('the local model server', () => {
     const pid = serverPid();
     // Only one server holds the lock and serves; the others that started saw it taken and exited.
     expect(readServerInfo(dir)?.pid).toBe(pid);
+    expect(await waitFor(() => serverProcesses().length === 1, 10_000)).toBe(true);
+    expect(serverProcesses()).toEqual([pid]);
   }, 180_000);
 
   it('exits by itself after its idle time, and `stop` ends it, removing its files', async () => {
