@@ -141,6 +141,8 @@ function startServerProcess(dir: string, key: string, size: number): void {
 }
 
 let startedHere: ModelServerInfo | undefined;
+/** When this process last started a server process (0: never); a start is not repeated within 2 s. */
+let lastStart = 0;
 
 /** The server this process started (undefined when it found one running, or used none): the CLI mentions it once. */
 export function modelServerStartedHere(): ModelServerInfo | undefined {
@@ -152,7 +154,6 @@ async function ensureServer(size: number): Promise<number> {
   const dir = modelServerDir();
   const key = modelServerKey(size);
   const deadline = Date.now() + START_TIMEOUT_MS;
-  let lastStart = 0;
   let unanswered = 0;
   while (Date.now() < deadline) {
     const info = readServerInfo(dir);
@@ -256,13 +257,14 @@ export function sharedRemoteModelPool(size = availableParallelism()): ModelPool 
 }
 
 /**
- * Starts (or finds) the model server and has it load the models, without waiting: for commands that will need the
- * models shortly (a `run`), so a first run loads them beside its own start-up. Failures are left to the call that
- * needs the models, which reports them.
+ * Starts the model server when none runs for this checkout, without waiting for it (the server loads the models as
+ * soon as it is up): for a command that will need the models shortly (a `run`), so a first run loads them beside its
+ * own start-up. Synchronous and holding no socket or timer, so a command that then stops early (a locked state folder,
+ * a refused batch) exits at once. A server with other code is left to the call that needs the models, which
+ * replaces it.
  */
 export function prestartModelServer(size = availableParallelism()): void {
-  if (modelServerEnabled())
-    sharedRemoteModelPool(size)
-      .warmUp()
-      .catch(() => undefined);
+  if (!modelServerEnabled() || readServerInfo() !== undefined) return;
+  startServerProcess(modelServerDir(), modelServerKey(size), size);
+  lastStart = Date.now();
 }
